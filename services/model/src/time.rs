@@ -1,0 +1,113 @@
+//! RFC 3339 instants that keep the offset they were reported in.
+//!
+//! Ordering and equality are by instant (UTC); the offset is kept only so that the NDJSON form
+//! comes back as it was written. A time without an offset is refused: `2026-11-20T08:15:00` could
+//! be any of 24 instants.
+
+use chrono::{DateTime, FixedOffset, SecondsFormat, TimeZone};
+use serde::{Serialize, Serializer};
+use std::fmt;
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(DateTime<FixedOffset>);
+
+impl Timestamp {
+    /// Parses RFC 3339 with an explicit offset (`Z` or `±hh:mm`).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        DateTime::parse_from_rfc3339(text)
+            .map(Timestamp)
+            .map_err(|error| format!("`{text}` is not an RFC 3339 time with an offset ({error})"))
+    }
+
+    /// Builds a timestamp from its parts; `None` when they are out of range.
+    pub fn from_parts(unix_seconds: i64, nanos: u32, offset_seconds: i32) -> Option<Self> {
+        let offset = FixedOffset::east_opt(offset_seconds)?;
+        let utc = DateTime::from_timestamp(unix_seconds, nanos)?;
+        Some(Timestamp(offset.from_utc_datetime(&utc.naive_utc())))
+    }
+
+    /// Milliseconds since the Unix epoch: the key the processor orders and compares by.
+    pub fn unix_millis(&self) -> i64 {
+        self.0.timestamp_millis()
+    }
+
+    pub fn unix_seconds(&self) -> i64 {
+        self.0.timestamp()
+    }
+
+    pub fn subsec_nanos(&self) -> u32 {
+        self.0.timestamp_subsec_nanos()
+    }
+
+    pub fn offset_seconds(&self) -> i32 {
+        self.0.offset().local_minus_utc()
+    }
+
+    /// The same instant shifted by `millis` (negative goes back), keeping the offset.
+    pub fn plus_millis(&self, millis: i64) -> Self {
+        Timestamp(self.0 + chrono::Duration::milliseconds(millis))
+    }
+
+    pub fn as_datetime(&self) -> &DateTime<FixedOffset> {
+        &self.0
+    }
+
+    /// RFC 3339 with the original offset; fractional seconds only when present.
+    pub fn to_rfc3339(&self) -> String {
+        self.0.to_rfc3339_opts(SecondsFormat::AutoSi, false)
+    }
+}
+
+impl From<DateTime<FixedOffset>> for Timestamp {
+    fn from(value: DateTime<FixedOffset>) -> Self {
+        Timestamp(value)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_rfc3339())
+    }
+}
+
+impl fmt::Debug for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_rfc3339())
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_rfc3339())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offset_is_required_and_kept() {
+        let time = Timestamp::parse("2026-11-20T08:15:00+08:00").unwrap();
+        assert_eq!(time.to_rfc3339(), "2026-11-20T08:15:00+08:00");
+        assert_eq!(time.offset_seconds(), 8 * 3600);
+        assert!(Timestamp::parse("2026-11-20T08:15:00").is_err());
+        assert!(Timestamp::parse("2026-11-20").is_err());
+        let utc = Timestamp::parse("2026-11-20T00:15:00Z").unwrap();
+        assert_eq!(utc, time, "equality is by instant");
+        let fractional = Timestamp::parse("2026-11-20T08:15:00.250+08:00").unwrap();
+        assert_eq!(fractional.to_rfc3339(), "2026-11-20T08:15:00.250+08:00");
+    }
+
+    #[test]
+    fn parts_round_trip() {
+        let time = Timestamp::parse("2026-11-20T08:15:00.123456789-05:30").unwrap();
+        let back = Timestamp::from_parts(
+            time.unix_seconds(),
+            time.subsec_nanos(),
+            time.offset_seconds(),
+        )
+        .unwrap();
+        assert_eq!(back.to_rfc3339(), time.to_rfc3339());
+    }
+}
