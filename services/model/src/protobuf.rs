@@ -34,8 +34,12 @@ pub fn time_to_proto(time: &Timestamp) -> pb::Time {
 }
 
 pub fn time_from_proto(field: &str, time: &pb::Time) -> Result<Timestamp, Reject> {
-    Timestamp::from_parts(time.unix_seconds, time.nanos, time.offset_seconds)
-        .ok_or_else(|| Reject::new(field, "time out of range"))
+    Timestamp::from_parts(time.unix_seconds, time.nanos, time.offset_seconds).ok_or_else(|| {
+        Reject::new(
+            field,
+            "time out of range (years 0000-9999, whole-minute offsets)",
+        )
+    })
 }
 
 pub fn location_to_proto(location: &Location) -> pb::Location {

@@ -19,11 +19,20 @@ impl Timestamp {
             .map_err(|error| format!("`{text}` is not an RFC 3339 time with an offset ({error})"))
     }
 
-    /// Builds a timestamp from its parts; `None` when they are out of range.
+    /// Builds a timestamp from its parts; `None` when they are out of range or could not be
+    /// written as RFC 3339 (years 0000–9999, whole-minute offsets under 24 h, no leap nanos).
     pub fn from_parts(unix_seconds: i64, nanos: u32, offset_seconds: i32) -> Option<Self> {
+        if nanos >= 1_000_000_000 || offset_seconds % 60 != 0 {
+            return None;
+        }
         let offset = FixedOffset::east_opt(offset_seconds)?;
         let utc = DateTime::from_timestamp(unix_seconds, nanos)?;
-        Some(Timestamp(offset.from_utc_datetime(&utc.naive_utc())))
+        let local = offset.from_utc_datetime(&utc.naive_utc());
+        use chrono::Datelike;
+        if !(0..=9999).contains(&local.year()) {
+            return None;
+        }
+        Some(Timestamp(local))
     }
 
     /// Milliseconds since the Unix epoch: the key the processor orders and compares by.
@@ -109,5 +118,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(back.to_rfc3339(), time.to_rfc3339());
+        assert!(
+            Timestamp::from_parts(0, 0, 30).is_none(),
+            "offset with seconds"
+        );
+        assert!(
+            Timestamp::from_parts(0, 1_500_000_000, 0).is_none(),
+            "leap nanos"
+        );
+        assert!(
+            Timestamp::from_parts(400_000_000_000, 0, 0).is_none(),
+            "year past 9999"
+        );
     }
 }

@@ -1,0 +1,19 @@
+//! Errors of the Kafka layer.
+
+use rdkafka::error::KafkaError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("kafka client error: {0}")]
+    Kafka(#[from] KafkaError),
+    #[error("topic {topic} could not be created: {reason}")]
+    CreateTopic { topic: String, reason: String },
+    #[error("{failed} of {total} records were not delivered; first failure: {first}")]
+    Delivery {
+        failed: u64,
+        total: u64,
+        first: String,
+    },
+    #[error("embedded broker: {0}")]
+    Embedded(String),
+}

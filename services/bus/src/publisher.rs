@@ -1,0 +1,182 @@
+//! A producer that never drops a record.
+//!
+//! When librdkafka's local queue is full, [`Publisher::send`] waits for room (backpressure) rather
+//! than failing; delivery failures after librdkafka's own retries are counted and reported by
+//! [`Publisher::flush`], so a caller knows whether everything it sent arrived.
+
+use crate::error::BusError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{DeliveryResult, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::ClientContext;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// How long to wait before retrying when librdkafka's queue is full.
+const QUEUE_FULL_BACKOFF: Duration = Duration::from_micros(500);
+
+/// Counts deliveries as librdkafka reports them.
+#[derive(Default)]
+pub struct DeliveryTracker {
+    delivered: AtomicU64,
+    failed: AtomicU64,
+    first_failure: Mutex<Option<String>>,
+}
+
+impl ClientContext for DeliveryTracker {}
+
+impl ProducerContext for DeliveryTracker {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _opaque: ()) {
+        match result {
+            Ok(_) => {
+                self.delivered.fetch_add(1, Ordering::Relaxed);
+            }
+            Err((error, message)) => {
+                self.failed.fetch_add(1, Ordering::Relaxed);
+                let mut first = self.first_failure.lock().expect("lock is never poisoned");
+                if first.is_none() {
+                    use rdkafka::Message;
+                    *first = Some(format!(
+                        "{} on {}: {error}",
+                        "delivery failed",
+                        message.topic()
+                    ));
+                }
+                tracing::warn!(topic = rdkafka::Message::topic(message), %error, "delivery failed");
+            }
+        }
+    }
+}
+
+/// What happened to the records sent so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub delivered: u64,
+    pub failed: u64,
+}
+
+pub struct Publisher {
+    producer: ThreadedProducer<DeliveryTracker>,
+    sent: AtomicU64,
+}
+
+/// The record when the queue was full: give it back to be retried.
+enum Attempt<'a> {
+    Queued,
+    Full(BaseRecord<'a, [u8], [u8]>),
+}
+
+impl Publisher {
+    pub fn new(brokers: &str) -> Result<Self, BusError> {
+        Self::from_config(crate::config::producer(brokers))
+    }
+
+    pub fn from_config(config: rdkafka::ClientConfig) -> Result<Self, BusError> {
+        let producer = config.create_with_context(DeliveryTracker::default())?;
+        Ok(Publisher {
+            producer,
+            sent: AtomicU64::new(0),
+        })
+    }
+
+    fn attempt<'a>(&self, record: BaseRecord<'a, [u8], [u8]>) -> Result<Attempt<'a>, BusError> {
+        match self.producer.send(record) {
+            Ok(()) => {
+                self.sent.fetch_add(1, Ordering::Relaxed);
+                Ok(Attempt::Queued)
+            }
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), record)) => {
+                Ok(Attempt::Full(record))
+            }
+            Err((error, _)) => Err(error.into()),
+        }
+    }
+
+    fn record<'a>(
+        topic: &'a str,
+        key: Option<&'a [u8]>,
+        payload: &'a [u8],
+        headers: Option<OwnedHeaders>,
+    ) -> BaseRecord<'a, [u8], [u8]> {
+        let mut record = BaseRecord::to(topic).payload(payload);
+        if let Some(key) = key {
+            record = record.key(key);
+        }
+        if let Some(headers) = headers {
+            record = record.headers(headers);
+        }
+        record
+    }
+
+    /// Queues a record, blocking the thread while librdkafka's queue is full.
+    pub fn send(
+        &self,
+        topic: &str,
+        key: Option<&[u8]>,
+        payload: &[u8],
+        headers: Option<OwnedHeaders>,
+    ) -> Result<(), BusError> {
+        let mut record = Self::record(topic, key, payload, headers);
+        loop {
+            match self.attempt(record)? {
+                Attempt::Queued => return Ok(()),
+                Attempt::Full(back) => {
+                    record = back;
+                    std::thread::sleep(QUEUE_FULL_BACKOFF);
+                }
+            }
+        }
+    }
+
+    /// Queues a record, yielding to the runtime while librdkafka's queue is full.
+    pub async fn send_async(
+        &self,
+        topic: &str,
+        key: Option<&[u8]>,
+        payload: &[u8],
+        headers: Option<OwnedHeaders>,
+    ) -> Result<(), BusError> {
+        let mut record = Self::record(topic, key, payload, headers);
+        loop {
+            match self.attempt(record)? {
+                Attempt::Queued => return Ok(()),
+                Attempt::Full(back) => {
+                    record = back;
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            }
+        }
+    }
+
+    /// Waits until every queued record is delivered or has failed, and says which.
+    pub fn flush(&self, timeout: Duration) -> Result<DeliveryReport, BusError> {
+        self.producer.flush(timeout)?;
+        let tracker = self.producer.context();
+        let report = DeliveryReport {
+            delivered: tracker.delivered.load(Ordering::Relaxed),
+            failed: tracker.failed.load(Ordering::Relaxed),
+        };
+        if report.failed > 0 {
+            let first = tracker
+                .first_failure
+                .lock()
+                .expect("lock is never poisoned")
+                .clone()
+                .unwrap_or_default();
+            return Err(BusError::Delivery {
+                failed: report.failed,
+                total: self.sent.load(Ordering::Relaxed),
+                first,
+            });
+        }
+        Ok(report)
+    }
+
+    /// Records queued so far.
+    pub fn sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,8 @@
+//! kouan's producers.
+//!
+//! - [`sink`]: where events go — a Kafka topic per body kind, keyed by the body's natural id —
+//!   and where rejected input goes (the dead-letter topic, with the reason in a header).
+//! - [`ingest`]: NDJSON file replay (`kouan ingest`), streaming in constant memory.
+
+pub mod ingest;
+pub mod sink;

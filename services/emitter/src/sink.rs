@@ -1,0 +1,60 @@
+//! Publishing events and rejections with the topics and keys of API.md.
+
+use kouan_bus::headers::{REJECT_ORIGIN, REJECT_REASON};
+use kouan_bus::{BusError, Publisher, Topics};
+use kouan_model::{protobuf, Event, Reject};
+use rdkafka::message::{Header, OwnedHeaders};
+
+/// Publishes events to `<namespace>.events.<kind>` keyed by the body's natural id.
+pub struct EventSink<'a> {
+    pub publisher: &'a Publisher,
+    pub topics: &'a Topics,
+    event_topics: [String; 5],
+    deadletter: String,
+}
+
+impl<'a> EventSink<'a> {
+    pub fn new(publisher: &'a Publisher, topics: &'a Topics) -> Self {
+        EventSink {
+            publisher,
+            topics,
+            event_topics: kouan_model::BodyKind::ALL.map(|kind| topics.events(kind)),
+            deadletter: topics.deadletter(),
+        }
+    }
+
+    /// Queues one event, waiting while the producer queue is full.
+    pub fn publish(&self, event: &Event) -> Result<(), BusError> {
+        let payload = protobuf::encode_event(event);
+        let topic = &self.event_topics[event.kind() as usize];
+        self.publisher.send(
+            topic,
+            Some(event.body.natural_key().as_bytes()),
+            &payload,
+            None,
+        )
+    }
+
+    /// Sends rejected bytes to the dead-letter topic with the reason and origin in headers.
+    pub fn reject(&self, raw: &[u8], reject: &Reject, origin: &str) -> Result<(), BusError> {
+        let reason = reject.to_string();
+        self.publisher.send(
+            &self.deadletter,
+            None,
+            raw,
+            Some(rejection_headers(&reason, origin)),
+        )
+    }
+}
+
+pub fn rejection_headers(reason: &str, origin: &str) -> OwnedHeaders {
+    OwnedHeaders::new()
+        .insert(Header {
+            key: REJECT_REASON,
+            value: Some(reason),
+        })
+        .insert(Header {
+            key: REJECT_ORIGIN,
+            value: Some(origin),
+        })
+}

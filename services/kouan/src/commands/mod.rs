@@ -1,0 +1,22 @@
+//! One module per subcommand; each returns the process exit code.
+
+mod bench;
+mod ingest;
+mod topics;
+
+use crate::cli::{BenchCommand, Cli, Command, TopicsCommand};
+use kouan_bus::Topics;
+
+pub async fn run(cli: Cli) -> anyhow::Result<i32> {
+    let topics = Topics::new(cli.namespace);
+    let cancel = crate::shutdown::token_cancelled_on_signal();
+    match cli.command {
+        Command::Topics {
+            command: TopicsCommand::Create(args),
+        } => topics::create(&args, &topics).await,
+        Command::Ingest(args) => ingest::run(args, topics, cancel).await,
+        Command::Bench {
+            command: BenchCommand::Ingest(args),
+        } => bench::ingest(args, topics, cancel).await,
+    }
+}

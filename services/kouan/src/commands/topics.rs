@@ -1,0 +1,21 @@
+//! `kouan topics create`.
+
+use crate::cli::TopicsCreateArgs;
+use anyhow::Context;
+use kouan_bus::Topics;
+
+pub async fn create(args: &TopicsCreateArgs, topics: &Topics) -> anyhow::Result<i32> {
+    let specs = topics.public_specs();
+    kouan_bus::topics::create_topics(
+        &args.brokers.brokers,
+        &specs,
+        args.partitions,
+        args.replication_factor,
+    )
+    .await
+    .context("creating topics")?;
+    for spec in &specs {
+        println!("{}", spec.name);
+    }
+    Ok(0)
+}

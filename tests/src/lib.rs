@@ -1,0 +1,134 @@
+//! Helpers for the end-to-end tests: the broker under test, the `kouan` binary, and reading a
+//! topic back.
+//!
+//! - The broker comes from `KOUAN_TEST_BROKERS`, which `scripts/test` sets after starting tansu.
+//!   Without it the tests fail (they are never skipped).
+//! - The binary is `target/<profile>/kouan` (or `KOUAN_BIN`); `scripts/test` builds it first.
+//! - Each test works in a namespace of its own, so tests sharing the broker never see each
+//!   other's records.
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{BorrowedMessage, Headers};
+use rdkafka::{Message, Offset, TopicPartitionList};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+pub fn brokers() -> String {
+    std::env::var("KOUAN_TEST_BROKERS").expect(
+        "KOUAN_TEST_BROKERS is not set: run the suite with scripts/test, which starts a broker",
+    )
+}
+
+pub fn kouan_bin() -> PathBuf {
+    if let Ok(path) = std::env::var("KOUAN_BIN") {
+        return PathBuf::from(path);
+    }
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let path = target.join("debug").join("kouan");
+    assert!(
+        path.exists(),
+        "{} does not exist: build it first (scripts/test runs `cargo build --bins`)",
+        path.display()
+    );
+    path
+}
+
+/// A namespace no other test (or earlier run against the same broker) uses.
+pub fn unique_namespace(test: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "t-{test}-{}-{nanos}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// One record read back from a topic.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub payload: Vec<u8>,
+    pub headers: Vec<(String, Vec<u8>)>,
+}
+
+impl Record {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| String::from_utf8_lossy(value).into_owned())
+    }
+
+    fn from_message(message: &BorrowedMessage<'_>) -> Self {
+        let headers = message
+            .headers()
+            .map(|headers| {
+                headers
+                    .iter()
+                    .map(|h| (h.key.to_string(), h.value.unwrap_or_default().to_vec()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Record {
+            partition: message.partition(),
+            offset: message.offset(),
+            key: message.key().map(<[u8]>::to_vec),
+            payload: message.payload().unwrap_or_default().to_vec(),
+            headers,
+        }
+    }
+}
+
+/// Reads every partition of `topic` from the beginning until `expected` records have arrived and
+/// then nothing more for `quiet` (so that extra records would be seen), or until `deadline`.
+/// Reading until idle rather than to the high watermark: tansu's watermark runs low (DESIGN.md).
+pub fn read_topic(
+    brokers: &str,
+    topic: &str,
+    expected: usize,
+    quiet: Duration,
+    deadline: Duration,
+) -> Vec<Record> {
+    let consumer: BaseConsumer = kouan_bus::config::consumer(brokers, &unique_namespace("reader"))
+        .create()
+        .expect("consumer");
+    let metadata = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .expect("metadata");
+    let partitions = metadata.topics()[0].partitions().len();
+    assert!(partitions > 0, "topic {topic} has no partitions");
+    let mut assignment = TopicPartitionList::new();
+    for partition in 0..partitions as i32 {
+        assignment
+            .add_partition_offset(topic, partition, Offset::Beginning)
+            .unwrap();
+    }
+    consumer.assign(&assignment).expect("assign");
+    let started = Instant::now();
+    let mut last_record = Instant::now();
+    let mut records = Vec::new();
+    while started.elapsed() < deadline {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(message)) => {
+                records.push(Record::from_message(&message));
+                last_record = Instant::now();
+            }
+            Some(Err(error)) => panic!("reading {topic}: {error}"),
+            None => {
+                if records.len() >= expected && last_record.elapsed() >= quiet {
+                    break;
+                }
+            }
+        }
+    }
+    records
+}
