@@ -50,6 +50,8 @@ pub enum Command {
     },
     /// Publish NDJSON events; prints `line N: reason` per rejected line and exits 1 if any.
     Ingest(IngestArgs),
+    /// The Zhengzhou-hub simulator: publishes in real time, or writes NDJSON with `--out`.
+    Simulate(SimulateArgs),
     /// Benchmarks that print numbers.
     Bench {
         #[command(subcommand)]
@@ -87,6 +89,76 @@ pub struct IngestArgs {
 pub enum BenchCommand {
     /// Ingest throughput: writes an NDJSON file of synthetic events and times `ingest` on it.
     Ingest(BenchIngestArgs),
+    /// Simulator generation speed: events/s written to a file.
+    Simulate(BenchSimulateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Kafka bootstrap servers (not needed with `--out`).
+    #[arg(long, env = "KOUAN_BROKERS", required_unless_present = "out")]
+    pub brokers: Option<String>,
+    /// Events per second: the publishing pace, or with `--out` the count per second of `--duration`.
+    #[arg(long, default_value_t = 1000.0)]
+    pub rate: f64,
+    /// How long to run (`60s`, `10m`, `2h`); `0` publishes until stopped.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub duration: std::time::Duration,
+    /// Write `rate × duration` NDJSON lines here, as fast as possible, instead of publishing.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Write the injected anomalies here, one JSON line each (shipment, node, kind, start).
+    #[arg(long)]
+    pub truth: Option<PathBuf>,
+    /// Simulated seconds per wall second when publishing; by default the pace is set by `--rate` alone.
+    #[arg(long)]
+    pub speed: Option<f64>,
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+}
+
+/// The scenario and its messiness; the same values and seed give the same bytes.
+#[derive(Debug, Args, Clone)]
+pub struct ScenarioArgs {
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Simulated time of the first booking (RFC 3339).
+    #[arg(long, default_value = "2026-11-01T00:00:00+08:00")]
+    pub start: String,
+    /// Shipments booked per simulated day.
+    #[arg(long, default_value_t = 1200.0)]
+    pub shipments_per_day: f64,
+    /// Share of shipments with an injected anomaly (long dwell, customs hold or rejection, missing milestone).
+    #[arg(long, default_value_t = 0.05)]
+    pub anomaly_rate: f64,
+    /// Share of events delivered twice.
+    #[arg(long, default_value_t = 0.02)]
+    pub duplicates: f64,
+    /// Out-of-order window: events arrive up to this late, so neighbours swap (`5m`, `0s`).
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub reorder_window: std::time::Duration,
+    /// Share of link events (LOAD, STUF, MAN) delivered hours after the events they explain.
+    #[arg(long, default_value_t = 0.05)]
+    pub late_links: f64,
+    /// Share of actual events corrected later (same eventId, later recordedTime).
+    #[arg(long, default_value_t = 0.01)]
+    pub corrections: f64,
+    /// Share of actual events shadowed by an erroneous twin that is later retracted.
+    #[arg(long, default_value_t = 0.005)]
+    pub retractions: f64,
+    /// Share of events accompanied by a malformed record.
+    #[arg(long, default_value_t = 0.0)]
+    pub malformed: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchSimulateArgs {
+    /// Events to generate.
+    #[arg(long, default_value_t = 2_000_000)]
+    pub events: u64,
+    /// Write the result line to this file as well.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

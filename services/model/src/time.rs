@@ -4,7 +4,7 @@
 //! comes back as it was written. A time without an offset is refused: `2026-11-20T08:15:00` could
 //! be any of 24 instants.
 
-use chrono::{DateTime, FixedOffset, SecondsFormat, TimeZone};
+use chrono::{DateTime, FixedOffset, TimeZone};
 use serde::{Serialize, Serializer};
 use std::fmt;
 
@@ -61,11 +61,78 @@ impl Timestamp {
         &self.0
     }
 
-    /// RFC 3339 with the original offset; fractional seconds only when present.
+    /// RFC 3339 with the original offset; fractional seconds only when present (as chrono's
+    /// `SecondsFormat::AutoSi`: 3, 6 or 9 digits, whichever is exact).
     pub fn to_rfc3339(&self) -> String {
-        self.0.to_rfc3339_opts(SecondsFormat::AutoSi, false)
+        let mut buffer = [0u8; RFC3339_MAX];
+        let length = self.write_rfc3339(&mut buffer);
+        String::from_utf8_lossy(&buffer[..length]).into_owned()
+    }
+
+    /// Formats into a stack buffer: events carry two times each, and this is the hot path of
+    /// every NDJSON line written.
+    fn write_rfc3339(&self, buffer: &mut [u8; RFC3339_MAX]) -> usize {
+        use chrono::{Datelike, Timelike};
+        let local = self.0;
+        let mut out = Cursor { buffer, length: 0 };
+        // years are 0..=9999 by construction (see `from_parts` and RFC 3339 parsing)
+        out.digits(local.year() as u32, 4);
+        // chrono keeps a leap second as nanoseconds past 1e9 of second 59
+        let leap = local.nanosecond() >= 1_000_000_000;
+        for (separator, value) in [
+            (b'-', local.month()),
+            (b'-', local.day()),
+            (b'T', local.hour()),
+            (b':', local.minute()),
+            (b':', local.second() + u32::from(leap)),
+        ] {
+            out.push(separator);
+            out.digits(value, 2);
+        }
+        let nanos = local.nanosecond() % 1_000_000_000;
+        let (fraction, count) = if nanos == 0 {
+            (0, 0)
+        } else if nanos.is_multiple_of(1_000_000) {
+            (nanos / 1_000_000, 3)
+        } else if nanos.is_multiple_of(1_000) {
+            (nanos / 1_000, 6)
+        } else {
+            (nanos, 9)
+        };
+        if count > 0 {
+            out.push(b'.');
+            out.digits(fraction, count);
+        }
+        let offset = self.offset_seconds();
+        out.push(if offset < 0 { b'-' } else { b'+' });
+        let offset_minutes = offset.unsigned_abs() / 60;
+        out.digits(offset_minutes / 60, 2);
+        out.push(b':');
+        out.digits(offset_minutes % 60, 2);
+        out.length
     }
 }
+
+struct Cursor<'a> {
+    buffer: &'a mut [u8; RFC3339_MAX],
+    length: usize,
+}
+
+impl Cursor<'_> {
+    fn push(&mut self, byte: u8) {
+        self.buffer[self.length] = byte;
+        self.length += 1;
+    }
+
+    fn digits(&mut self, value: u32, count: u32) {
+        for position in (0..count).rev() {
+            self.push(b'0' + (value / 10u32.pow(position) % 10) as u8);
+        }
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnn+HH:MM`
+const RFC3339_MAX: usize = 35;
 
 impl From<DateTime<FixedOffset>> for Timestamp {
     fn from(value: DateTime<FixedOffset>) -> Self {
@@ -87,13 +154,41 @@ impl fmt::Debug for Timestamp {
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.to_rfc3339())
+        let mut buffer = [0u8; RFC3339_MAX];
+        let length = self.write_rfc3339(&mut buffer);
+        serializer.serialize_str(std::str::from_utf8(&buffer[..length]).expect("ascii"))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formatting_matches_chrono_auto_si() {
+        use proptest::prelude::*;
+        proptest!(|(seconds in -62_000_000_000i64..253_000_000_000i64,
+                    nanos in prop_oneof![Just(0u32), 0u32..1_000_000_000, (0u32..1000).prop_map(|n| n * 1_000_000), (0u32..1_000_000).prop_map(|n| n * 1000)],
+                    offset_minutes in -1439i32..=1439)| {
+            if let Some(time) = Timestamp::from_parts(seconds, nanos, offset_minutes * 60) {
+                prop_assert_eq!(
+                    time.to_rfc3339(),
+                    time.0.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+                );
+            }
+        });
+        for text in [
+            "2016-12-31T23:59:60+00:00",
+            "2016-12-31T23:59:60.5+00:00",
+            "0000-01-01T00:00:00-23:59",
+        ] {
+            let time = Timestamp::parse(text).unwrap();
+            assert_eq!(
+                time.to_rfc3339(),
+                time.0.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+            );
+        }
+    }
 
     #[test]
     fn offset_is_required_and_kept() {

@@ -2,6 +2,7 @@
 
 mod bench;
 mod ingest;
+mod simulate;
 mod topics;
 
 use crate::cli::{BenchCommand, Cli, Command, TopicsCommand};
@@ -15,8 +16,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             command: TopicsCommand::Create(args),
         } => topics::create(&args, &topics).await,
         Command::Ingest(args) => ingest::run(args, topics, cancel).await,
+        Command::Simulate(args) => simulate::run(args, topics, cancel).await,
         Command::Bench {
             command: BenchCommand::Ingest(args),
         } => bench::ingest(args, topics, cancel).await,
+        Command::Bench {
+            command: BenchCommand::Simulate(args),
+        } => tokio::task::spawn_blocking(move || simulate::bench(args)).await?,
     }
 }
