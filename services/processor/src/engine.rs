@@ -1,0 +1,310 @@
+//! The streaming implementation: events arrive one at a time, in any order, any number of times;
+//! the engine keeps the counted version of each, indexes them by shipment, unit and conveyance,
+//! and tells which shipments an arrival may have changed. Recomputing those shipments from the
+//! indexes gives exactly what the reference gives for the same set of events — late links
+//! included, because a link arriving late marks every shipment it touches as affected.
+
+use crate::belonging::{belonging, Candidates};
+use crate::derive::derive;
+use crate::reference::{direct_subject, is_stuffing};
+use crate::status::Status;
+use crate::versions::{key_of, Offer, Versions};
+use kouan_model::*;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+type Index = HashMap<String, Vec<Arc<Event>>>;
+type Relation = HashMap<String, BTreeSet<String>>;
+
+#[derive(Debug, Default)]
+pub struct Engine {
+    versions: Versions,
+    /// `shipment`, `air` and `customs` events by the shipment they name.
+    direct: Index,
+    /// Equipment events by unit.
+    unit_events: Index,
+    /// Transport events by conveyance reference.
+    conveyance_events: Index,
+    /// Units that may be linked to a shipment (from its bookings and STUF/STRP naming it), both
+    /// ways; a superset is harmless since the link rules themselves decide.
+    shipment_units: Relation,
+    unit_shipments: Relation,
+    /// Conveyances a unit was loaded onto or discharged from, both ways.
+    unit_conveyances: Relation,
+    conveyance_units: Relation,
+    /// Flights an AWB has air events on, both ways.
+    shipment_flights: Relation,
+    flight_shipments: Relation,
+    /// Shipments let go under the retention rule: their later events are ignored.
+    forgotten: HashSet<String>,
+    /// Latest ACT event time seen: the clock of the retention rule.
+    watermark_millis: i64,
+}
+
+impl Engine {
+    pub fn new() -> Self {
+        Engine::default()
+    }
+
+    /// Takes one valid event; adds to `affected` every shipment whose status may have changed.
+    pub fn apply(&mut self, event: Event, affected: &mut BTreeSet<String>) {
+        if direct_subject(&event).is_some_and(|id| self.forgotten.contains(id)) {
+            return;
+        }
+        if event.classifier() == Classifier::Act {
+            self.watermark_millis = self.watermark_millis.max(event.event_time.unix_millis());
+        }
+        let Offer::Changed { previous, current } = self.versions.offer(event) else {
+            return;
+        };
+        if let Some(previous) = previous {
+            self.unindex(&previous);
+            self.affected_by(&previous, affected);
+        }
+        if let Some(current) = current {
+            self.index(&current);
+            self.affected_by(&current, affected);
+        }
+        affected.retain(|id| !self.forgotten.contains(id));
+    }
+
+    /// The status of one shipment now; `None` when no counted event concerns it.
+    pub fn status(&self, shipment_id: &str) -> Option<Status> {
+        fn refs(events: Option<&Vec<Arc<Event>>>) -> Vec<&Event> {
+            events
+                .map(|events| events.iter().map(|e| e.as_ref()).collect())
+                .unwrap_or_default()
+        }
+        let mut candidates = Candidates {
+            direct: refs(self.direct.get(shipment_id)),
+            ..Candidates::default()
+        };
+        let mut conveyances: BTreeSet<&str> = BTreeSet::new();
+        for unit in self.shipment_units.get(shipment_id).into_iter().flatten() {
+            candidates
+                .units
+                .insert(unit, refs(self.unit_events.get(unit)));
+            conveyances.extend(
+                self.unit_conveyances
+                    .get(unit)
+                    .into_iter()
+                    .flatten()
+                    .map(String::as_str),
+            );
+        }
+        conveyances.extend(
+            self.shipment_flights
+                .get(shipment_id)
+                .into_iter()
+                .flatten()
+                .map(String::as_str),
+        );
+        for conveyance in conveyances {
+            candidates
+                .conveyances
+                .insert(conveyance, refs(self.conveyance_events.get(conveyance)));
+        }
+        let events = belonging(shipment_id, &candidates);
+        (!events.is_empty()).then(|| derive(shipment_id, &events))
+    }
+
+    /// Every shipment the engine has heard of (some may have no counted event left).
+    pub fn shipments(&self) -> impl Iterator<Item = &String> {
+        self.direct.keys().chain(
+            self.shipment_units
+                .keys()
+                .filter(|id| !self.direct.contains_key(*id)),
+        )
+    }
+
+    /// Events held (every version that counts or voids, retractions included).
+    pub fn events_held(&self) -> usize {
+        self.versions.len()
+    }
+
+    pub fn watermark_millis(&self) -> i64 {
+        self.watermark_millis
+    }
+
+    fn index(&mut self, event: &Arc<Event>) {
+        match &event.body {
+            Body::Shipment(body) => {
+                push(&mut self.direct, &body.shipment_id, event);
+                for unit in &body.units {
+                    relate(
+                        &mut self.shipment_units,
+                        &mut self.unit_shipments,
+                        &body.shipment_id,
+                        unit,
+                    );
+                }
+            }
+            Body::Air(body) => {
+                push(&mut self.direct, &body.awb, event);
+                if let Some(flight) = &body.flight {
+                    relate(
+                        &mut self.shipment_flights,
+                        &mut self.flight_shipments,
+                        &body.awb,
+                        flight,
+                    );
+                }
+            }
+            Body::Customs(body) => push(&mut self.direct, &body.shipment_id, event),
+            Body::Equipment(body) => {
+                let unit = &body.equipment_reference;
+                push(&mut self.unit_events, unit, event);
+                if is_stuffing(body) {
+                    for shipment in &body.shipment_ids {
+                        relate(
+                            &mut self.shipment_units,
+                            &mut self.unit_shipments,
+                            shipment,
+                            unit,
+                        );
+                    }
+                }
+                if let Some(transport) = &body.transport {
+                    relate(
+                        &mut self.unit_conveyances,
+                        &mut self.conveyance_units,
+                        unit,
+                        &transport.reference,
+                    );
+                }
+            }
+            Body::Transport(body) => push(&mut self.conveyance_events, &body.reference, event),
+        }
+    }
+
+    fn unindex(&mut self, event: &Arc<Event>) {
+        let (index, key) = match &event.body {
+            Body::Shipment(body) => (&mut self.direct, &body.shipment_id),
+            Body::Air(body) => (&mut self.direct, &body.awb),
+            Body::Customs(body) => (&mut self.direct, &body.shipment_id),
+            Body::Equipment(body) => (&mut self.unit_events, &body.equipment_reference),
+            Body::Transport(body) => (&mut self.conveyance_events, &body.reference),
+        };
+        if let Some(events) = index.get_mut(key) {
+            events.retain(|held| !Arc::ptr_eq(held, event));
+        }
+    }
+
+    fn affected_by(&self, event: &Event, affected: &mut BTreeSet<String>) {
+        let add_unit = |unit: &str, affected: &mut BTreeSet<String>| {
+            affected.extend(self.unit_shipments.get(unit).into_iter().flatten().cloned());
+        };
+        match &event.body {
+            Body::Shipment(_) | Body::Air(_) | Body::Customs(_) => {
+                affected.insert(direct_subject(event).expect("direct").to_string());
+            }
+            Body::Equipment(body) => {
+                add_unit(&body.equipment_reference, affected);
+                if is_stuffing(body) {
+                    affected.extend(body.shipment_ids.iter().cloned());
+                }
+            }
+            Body::Transport(body) => {
+                for unit in self
+                    .conveyance_units
+                    .get(&body.reference)
+                    .into_iter()
+                    .flatten()
+                {
+                    add_unit(unit, affected);
+                }
+                affected.extend(
+                    self.flight_shipments
+                        .get(&body.reference)
+                        .into_iter()
+                        .flatten()
+                        .cloned(),
+                );
+            }
+        }
+    }
+
+    /// The retention rule: forgets `shipment_id` for good — its direct events, and the events of
+    /// units and conveyances that no remembered shipment can reach any more. Later events naming
+    /// it are ignored, so a forgotten shipment's published record stays as it was.
+    pub fn forget(&mut self, shipment_id: &str) {
+        self.forgotten.insert(shipment_id.to_string());
+        for event in self.direct.remove(shipment_id).unwrap_or_default() {
+            self.versions.remove(&key_of(&event));
+        }
+        let units = self.shipment_units.remove(shipment_id).unwrap_or_default();
+        for unit in units {
+            let Some(shipments) = self.unit_shipments.get_mut(&unit) else {
+                continue;
+            };
+            shipments.remove(shipment_id);
+            if !shipments.is_empty() {
+                continue;
+            }
+            self.unit_shipments.remove(&unit);
+            for event in self.unit_events.remove(&unit).unwrap_or_default() {
+                self.versions.remove(&key_of(&event));
+            }
+            for conveyance in self.unit_conveyances.remove(&unit).unwrap_or_default() {
+                let Some(units) = self.conveyance_units.get_mut(&conveyance) else {
+                    continue;
+                };
+                units.remove(&unit);
+                if units.is_empty() {
+                    self.conveyance_units.remove(&conveyance);
+                    self.drop_conveyance_if_unreachable(&conveyance);
+                }
+            }
+        }
+        for flight in self
+            .shipment_flights
+            .remove(shipment_id)
+            .unwrap_or_default()
+        {
+            if let Some(shipments) = self.flight_shipments.get_mut(&flight) {
+                shipments.remove(shipment_id);
+                if shipments.is_empty() {
+                    self.flight_shipments.remove(&flight);
+                    self.drop_conveyance_if_unreachable(&flight);
+                }
+            }
+        }
+    }
+
+    fn drop_conveyance_if_unreachable(&mut self, conveyance: &str) {
+        if self.conveyance_units.contains_key(conveyance)
+            || self.flight_shipments.contains_key(conveyance)
+        {
+            return;
+        }
+        for event in self
+            .conveyance_events
+            .remove(conveyance)
+            .unwrap_or_default()
+        {
+            self.versions.remove(&key_of(&event));
+        }
+    }
+}
+
+fn push(index: &mut Index, key: &str, event: &Arc<Event>) {
+    match index.get_mut(key) {
+        Some(events) => events.push(event.clone()),
+        None => {
+            index.insert(key.to_string(), vec![event.clone()]);
+        }
+    }
+}
+
+fn relate(forward: &mut Relation, backward: &mut Relation, from: &str, to: &str) {
+    if !forward.get(from).is_some_and(|set| set.contains(to)) {
+        forward
+            .entry(from.to_string())
+            .or_default()
+            .insert(to.to_string());
+        backward
+            .entry(to.to_string())
+            .or_default()
+            .insert(from.to_string());
+    }
+}

@@ -1,0 +1,118 @@
+//! The status record of STATUS.md as plain data, and its protobuf form.
+
+use kouan_model::protobuf::{location_to_proto, time_to_proto};
+use kouan_model::*;
+
+/// One shipment's full-process status: a pure function of its events (STATUS.md). `version` and
+/// `updatedAt` are not here: they belong to the emission, not to the derivation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Status {
+    pub shipment_id: String,
+    pub document_type: Option<DocumentType>,
+    pub shipper: Option<String>,
+    pub mode: Option<ShipmentMode>,
+    pub direction: Option<Direction>,
+    pub origin: Option<String>,
+    pub destination: Option<String>,
+    /// The booking's port of entry, defaulting to its destination.
+    pub port_of_entry: Option<String>,
+    pub units: Vec<String>,
+    pub booked_at: Option<Timestamp>,
+    pub received_at: Option<Timestamp>,
+    pub departed_at: Option<Timestamp>,
+    pub arrived_at: Option<Timestamp>,
+    pub delivered_at: Option<Timestamp>,
+    pub declared_at: Option<Timestamp>,
+    pub customs_status: CustomsState,
+    pub released_at: Option<Timestamp>,
+    pub inspected: bool,
+    pub transport_stage: TransportStage,
+    pub advance_declared: Option<bool>,
+    pub clearance_hours: Option<f64>,
+    pub eta: Option<Timestamp>,
+    pub last_location: Option<Location>,
+    pub dwell_since: Option<Timestamp>,
+    pub milestones: Vec<Milestone>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Milestone {
+    pub code: &'static str,
+    pub event_time: Timestamp,
+    pub classifier: Classifier,
+    pub location: Option<Location>,
+    pub source: String,
+    pub event_id: String,
+}
+
+impl Status {
+    /// The record published on `kouan.status`.
+    pub fn to_proto(&self, version: u64, updated_at: &Timestamp) -> pb::ShipmentStatus {
+        let time = |time: &Option<Timestamp>| time.as_ref().map(time_to_proto);
+        pb::ShipmentStatus {
+            shipment_id: self.shipment_id.clone(),
+            document_type: self.document_type.map_or(0, DocumentType::to_proto),
+            shipper: self.shipper.clone(),
+            mode: self.mode.map_or(0, ShipmentMode::to_proto),
+            direction: self.direction.map_or(0, Direction::to_proto),
+            origin: self.origin.clone(),
+            destination: self.destination.clone(),
+            port_of_entry: self.port_of_entry.clone(),
+            units: self.units.clone(),
+            booked_at: time(&self.booked_at),
+            received_at: time(&self.received_at),
+            departed_at: time(&self.departed_at),
+            arrived_at: time(&self.arrived_at),
+            delivered_at: time(&self.delivered_at),
+            declared_at: time(&self.declared_at),
+            customs_status: self.customs_status.to_proto(),
+            released_at: time(&self.released_at),
+            inspected: self.inspected,
+            transport_stage: self.transport_stage.to_proto(),
+            advance_declared: self.advance_declared,
+            clearance_hours: self.clearance_hours,
+            eta: time(&self.eta),
+            last_location: self.last_location.as_ref().map(location_to_proto),
+            dwell_since: time(&self.dwell_since),
+            milestones: self
+                .milestones
+                .iter()
+                .map(|milestone| pb::Milestone {
+                    code: milestone.code.to_string(),
+                    event_time: Some(time_to_proto(&milestone.event_time)),
+                    classifier: milestone.classifier.to_proto(),
+                    location: milestone.location.as_ref().map(location_to_proto),
+                    source: milestone.source.clone(),
+                    event_id: milestone.event_id.clone(),
+                })
+                .collect(),
+            version,
+            updated_at: Some(time_to_proto(updated_at)),
+        }
+    }
+
+    /// A digest of the derived content (everything but `version` and `updatedAt`), to tell
+    /// whether a recomputed record differs from the one last published.
+    pub fn digest(&self) -> u64 {
+        use prost::Message;
+        let zero = Timestamp::from_parts(0, 0, 0).expect("epoch");
+        fnv1a(&self.to_proto(0, &zero).encode_to_vec())
+    }
+}
+
+/// 64-bit FNV-1a: stable across processes and versions, unlike std's `DefaultHasher`.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The digest of a record read back from `kouan.status`, comparable with [`Status::digest`].
+pub fn digest_of_record(mut record: pb::ShipmentStatus) -> u64 {
+    use prost::Message;
+    record.version = 0;
+    record.updated_at = Some(time_to_proto(
+        &Timestamp::from_parts(0, 0, 0).expect("epoch"),
+    ));
+    fnv1a(&record.encode_to_vec())
+}

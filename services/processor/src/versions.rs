@@ -1,0 +1,111 @@
+//! Which version of an event counts (STATUS.md rule 1): per (`source`, `eventId`) the version with
+//! the latest `recordedTime`; on equal times the greater canonical JSON; a retracted winner makes
+//! the event absent. Redelivery of the same version changes nothing.
+
+use kouan_model::Event;
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The identity of an event across its versions.
+pub type EventKey = (String, String);
+
+pub fn key_of(event: &Event) -> EventKey {
+    (event.source.clone(), event.event_id.clone())
+}
+
+/// Whether `candidate` replaces `current` as the counted version.
+pub fn supersedes(candidate: &Event, current: &Event) -> bool {
+    match candidate.recorded_time().cmp(&current.recorded_time()) {
+        Ordering::Greater => true,
+        Ordering::Less => false,
+        // equal instants: the greater canonical JSON wins (an identical redelivery does not)
+        Ordering::Equal => candidate.canonical_json() > current.canonical_json(),
+    }
+}
+
+/// What offering a version did.
+#[derive(Debug)]
+pub enum Offer {
+    /// Older or identical: nothing changed.
+    Ignored,
+    /// The counted version changed from `previous` (absent when there was none or it was
+    /// retracted) to `current` (absent when the new winner is a retraction).
+    Changed {
+        previous: Option<Arc<Event>>,
+        current: Option<Arc<Event>>,
+    },
+}
+
+/// The winning version of every event seen, retracted winners included (a later retraction must
+/// still beat the versions it voids, whatever order they arrive in).
+#[derive(Debug, Default)]
+pub struct Versions {
+    winners: HashMap<EventKey, Arc<Event>>,
+}
+
+impl Versions {
+    pub fn offer(&mut self, event: Event) -> Offer {
+        let key = key_of(&event);
+        match self.winners.get(&key) {
+            Some(current) if !supersedes(&event, current) => Offer::Ignored,
+            Some(current) => {
+                let previous = (!current.retracted).then(|| current.clone());
+                let event = Arc::new(event);
+                let current = (!event.retracted).then(|| event.clone());
+                self.winners.insert(key, event);
+                Offer::Changed { previous, current }
+            }
+            None => {
+                let event = Arc::new(event);
+                let current = (!event.retracted).then(|| event.clone());
+                self.winners.insert(key, event);
+                if current.is_none() {
+                    return Offer::Changed {
+                        previous: None,
+                        current: None,
+                    };
+                }
+                Offer::Changed {
+                    previous: None,
+                    current,
+                }
+            }
+        }
+    }
+
+    /// Every counted (non-retracted) event.
+    pub fn present(&self) -> impl Iterator<Item = &Arc<Event>> {
+        self.winners.values().filter(|event| !event.retracted)
+    }
+
+    pub fn len(&self) -> usize {
+        self.winners.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.winners.is_empty()
+    }
+
+    /// Forgets events for good (bounded state); see the engine's retention rule.
+    pub fn remove(&mut self, key: &EventKey) {
+        self.winners.remove(key);
+    }
+}
+
+/// The batch form of the same rule, for the reference implementation.
+pub fn winners(events: &[Event]) -> Vec<&Event> {
+    let mut best: HashMap<(&str, &str), &Event> = HashMap::new();
+    for event in events {
+        let key = (event.source.as_str(), event.event_id.as_str());
+        match best.get(&key) {
+            Some(current) if !supersedes(event, current) => {}
+            _ => {
+                best.insert(key, event);
+            }
+        }
+    }
+    best.into_values()
+        .filter(|event| !event.retracted)
+        .collect()
+}
