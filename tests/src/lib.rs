@@ -132,3 +132,125 @@ pub fn read_topic(
     }
     records
 }
+
+/// The `kouan` command in a test's namespace.
+pub fn kouan(namespace: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(kouan_bin());
+    command.arg("--namespace").arg(namespace);
+    command
+}
+
+/// Every valid event on the five event topics of `topics`.
+pub fn read_events(brokers: &str, topics: &kouan_bus::Topics) -> Vec<kouan_model::Event> {
+    let mut events = Vec::new();
+    for kind in kouan_model::BodyKind::ALL {
+        for record in read_topic(
+            brokers,
+            &topics.events(kind),
+            0,
+            Duration::from_millis(800),
+            Duration::from_secs(60),
+        ) {
+            if let Ok(event) = kouan_model::protobuf::decode_event(&record.payload) {
+                events.push(event);
+            }
+        }
+    }
+    events
+}
+
+/// What a compacted topic holds: the last record per key (tombstones remove the key).
+pub fn latest_statuses(
+    brokers: &str,
+    topic: &str,
+) -> std::collections::BTreeMap<String, kouan_model::pb::ShipmentStatus> {
+    use prost::Message as _;
+    let mut records = read_topic(
+        brokers,
+        topic,
+        0,
+        Duration::from_millis(500),
+        Duration::from_secs(60),
+    );
+    records.sort_by_key(|record| (record.partition, record.offset));
+    let mut latest = std::collections::BTreeMap::new();
+    for record in records {
+        let key = String::from_utf8(record.key.clone().expect("status records are keyed")).unwrap();
+        if record.payload.is_empty() {
+            latest.remove(&key);
+        } else {
+            latest.insert(
+                key,
+                kouan_model::pb::ShipmentStatus::decode(record.payload.as_slice()).unwrap(),
+            );
+        }
+    }
+    latest
+}
+
+/// The reference records of `events`, as `kouan.status` should hold them (version and
+/// updatedAt zeroed on both sides before comparing).
+pub fn expected_statuses(
+    events: &[kouan_model::Event],
+) -> std::collections::BTreeMap<String, kouan_model::pb::ShipmentStatus> {
+    let zero = kouan_model::Timestamp::from_parts(0, 0, 0).unwrap();
+    kouan_processor::reference(events)
+        .into_iter()
+        .map(|(id, status)| (id, status.to_proto(0, &zero)))
+        .collect()
+}
+
+fn zeroed(mut record: kouan_model::pb::ShipmentStatus) -> kouan_model::pb::ShipmentStatus {
+    record.version = 0;
+    record.updated_at = Some(kouan_model::protobuf::time_to_proto(
+        &kouan_model::Timestamp::from_parts(0, 0, 0).unwrap(),
+    ));
+    record
+}
+
+/// Waits until the status topic holds exactly `expected`; on the deadline, fails showing the
+/// first difference field by field.
+pub fn await_statuses(
+    brokers: &str,
+    topic: &str,
+    expected: &std::collections::BTreeMap<String, kouan_model::pb::ShipmentStatus>,
+    deadline: Duration,
+) -> std::collections::BTreeMap<String, kouan_model::pb::ShipmentStatus> {
+    let started = Instant::now();
+    loop {
+        let actual = latest_statuses(brokers, topic);
+        let zeroed_actual: std::collections::BTreeMap<_, _> = actual
+            .clone()
+            .into_iter()
+            .map(|(id, record)| (id, zeroed(record)))
+            .collect();
+        if &zeroed_actual == expected {
+            return actual;
+        }
+        if started.elapsed() > deadline {
+            let missing: Vec<_> = expected
+                .keys()
+                .filter(|id| !zeroed_actual.contains_key(*id))
+                .take(5)
+                .collect();
+            let extra: Vec<_> = zeroed_actual
+                .keys()
+                .filter(|id| !expected.contains_key(*id))
+                .take(5)
+                .collect();
+            assert!(
+                missing.is_empty() && extra.is_empty(),
+                "{} expected, {} on the topic; missing {missing:?}, extra {extra:?}",
+                expected.len(),
+                zeroed_actual.len()
+            );
+            for (id, record) in expected {
+                assert_eq!(
+                    record, &zeroed_actual[id],
+                    "status of {id} differs from the reference"
+                );
+            }
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}

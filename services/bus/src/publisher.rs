@@ -131,6 +131,40 @@ impl Publisher {
         }
     }
 
+    /// Queues a record for one partition, unkeyed (tests and tools that must place records).
+    pub fn send_to_partition(
+        &self,
+        topic: &str,
+        partition: i32,
+        payload: &[u8],
+    ) -> Result<(), BusError> {
+        let mut record: BaseRecord<'_, [u8], [u8]> =
+            BaseRecord::to(topic).payload(payload).partition(partition);
+        loop {
+            match self.attempt(record)? {
+                Attempt::Queued => return Ok(()),
+                Attempt::Full(back) => {
+                    record = back;
+                    std::thread::sleep(QUEUE_FULL_BACKOFF);
+                }
+            }
+        }
+    }
+
+    /// Queues a tombstone (a key with no value): on a compacted topic it deletes the key.
+    pub fn send_tombstone(&self, topic: &str, key: &[u8]) -> Result<(), BusError> {
+        let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).key(key);
+        loop {
+            match self.attempt(record)? {
+                Attempt::Queued => return Ok(()),
+                Attempt::Full(back) => {
+                    record = back;
+                    std::thread::sleep(QUEUE_FULL_BACKOFF);
+                }
+            }
+        }
+    }
+
     /// Queues a record, yielding to the runtime while librdkafka's queue is full.
     pub async fn send_async(
         &self,

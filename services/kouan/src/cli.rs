@@ -52,6 +52,8 @@ pub enum Command {
     Ingest(IngestArgs),
     /// The Zhengzhou-hub simulator: publishes in real time, or writes NDJSON with `--out`.
     Simulate(SimulateArgs),
+    /// The stream processor: events in, one status record per shipment out on `kouan.status`.
+    Process(ProcessArgs),
     /// Benchmarks that print numbers.
     Bench {
         #[command(subcommand)]
@@ -91,6 +93,18 @@ pub enum BenchCommand {
     Ingest(BenchIngestArgs),
     /// Simulator generation speed: events/s written to a file.
     Simulate(BenchSimulateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProcessArgs {
+    #[command(flatten)]
+    pub brokers: Brokers,
+    /// Processor group: the live instances of one group split the shipments between them.
+    #[arg(long, default_value = "kouan-process", env = "KOUAN_GROUP")]
+    pub group: String,
+    /// Forget a delivered or cancelled shipment this long (event time) after it finished.
+    #[arg(long, default_value = "30days", value_parser = humantime::parse_duration)]
+    pub retention: std::time::Duration,
 }
 
 #[derive(Debug, Args)]

@@ -10,12 +10,16 @@
 //! - [`engine`]: the streaming implementation, incremental and order-independent.
 //!
 //! Shell:
-//! - `runner` (to come with the Kafka shell).
+//! - [`membership`]: live instances by heartbeat, and the buckets each owns.
+//! - [`runner`]: the Kafka runner of `kouan process` (replay, ownership of buckets,
+//!   publishing changes, dead letters, retention).
 
 pub mod belonging;
 pub mod derive;
 pub mod engine;
+pub mod membership;
 pub mod reference;
+pub mod runner;
 pub mod status;
 pub mod versions;
 

@@ -2,6 +2,7 @@
 
 mod bench;
 mod ingest;
+mod process;
 mod simulate;
 mod topics;
 
@@ -16,6 +17,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             command: TopicsCommand::Create(args),
         } => topics::create(&args, &topics).await,
         Command::Ingest(args) => ingest::run(args, topics, cancel).await,
+        Command::Process(args) => process::run(args, topics, cancel).await,
         Command::Simulate(args) => simulate::run(args, topics, cancel).await,
         Command::Bench {
             command: BenchCommand::Ingest(args),

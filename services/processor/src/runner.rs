@@ -1,0 +1,468 @@
+//! The Kafka runner of `kouan process`: a thin shell around [`Engine`].
+//!
+//! **Design.** Events are keyed by flight, train, container or declaration, and a departure
+//! fans out through containers to shipments, so every instance reads *every* event partition
+//! (as a Kafka Streams GlobalKTable would) and keeps the whole link state. The work that scales
+//! with shipments — deriving records and publishing them — is split: shipments hash into
+//! [`BUCKETS`] buckets, and the live members of the group (see [`crate::membership`]) divide the
+//! buckets between them. An instance publishes the records of the buckets it owns; when one
+//! dies, the survivors take its buckets over within seconds.
+//!
+//! **Crash safety without offsets.** The record is a pure function of the events, so an instance
+//! rebuilds its state by replaying the event topics from the beginning, and learns what is
+//! already published by reading `kouan.status` (compacted) — its own and its peers' records, with
+//! their versions. After the replay it publishes exactly the records that differ from what the
+//! topic holds. A kill -9 at any moment therefore loses nothing (the events are in Kafka, and an
+//! unacknowledged record shows up as a difference after the restart) and invents nothing (every
+//! record is recomputed from the events). No transactions are needed.
+//!
+//! **Publishing.** A record is published when, and only when, its derived content changes; its
+//! `version` is the previous published version plus one. An invalid record on an input topic is
+//! sent to `kouan.deadletter` once, by the owner of its partition's bucket, with its origin
+//! (`processor:<topic>/<partition>@<offset>`) so that a restart does not send it again.
+//!
+//! **Retention.** An owned shipment whose record is `DELIVERED` or `CANCELLED` is forgotten when
+//! the event-time watermark (the latest actual event time seen) passes its finish time plus
+//! `retention`; events naming it afterwards are ignored, and its published record stays.
+
+use crate::engine::Engine;
+use crate::membership::Membership;
+use crate::status::{digest_of_record, fnv1a, Status};
+use kouan_bus::headers::{REJECT_ORIGIN, REJECT_REASON};
+use kouan_bus::{BusError, Publisher, Topics};
+use kouan_model::{pb, protobuf, Reject, Timestamp, TransportStage};
+use prost::Message as _;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Header, Headers, OwnedHeaders};
+use rdkafka::{Message, Offset, TopicPartitionList};
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    #[error("kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    #[error("topic {0} has no partitions (does it exist?)")]
+    NoPartitions(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct ProcessConfig {
+    pub brokers: String,
+    pub topics: Topics,
+    /// Consumer group of the instances that share the work.
+    pub group: String,
+    /// Finished shipments are forgotten this long (event time) after they finish.
+    pub retention: Duration,
+    /// The replay at start-up is over once the event topics stay quiet this long.
+    pub idle: Duration,
+}
+
+/// Counters for logs, metrics and the benchmark.
+#[derive(Debug, Default)]
+pub struct ProcessStats {
+    pub events: AtomicU64,
+    pub rejected: AtomicU64,
+    pub published: AtomicU64,
+    pub forgotten: AtomicU64,
+    /// Set once the start-up replay is over and records are being published live.
+    pub live: AtomicBool,
+}
+
+/// The internal topic of the members' heartbeats (one partition).
+pub fn members_topic(topics: &Topics) -> String {
+    topics.internal("members")
+}
+
+/// Ownership buckets: more than instances will ever run, so the split stays even.
+pub const BUCKETS: i32 = 12;
+
+pub fn bucket_of(shipment_id: &str, buckets: i32) -> i32 {
+    (fnv1a(shipment_id.as_bytes()) % buckets as u64) as i32
+}
+
+/// What is on `kouan.status` for one shipment.
+#[derive(Debug, Clone, Copy)]
+struct Published {
+    version: u64,
+    /// `None` after a tombstone.
+    digest: Option<u64>,
+}
+
+/// An invalid input record waiting for its bucket's owner.
+struct Invalid {
+    origin: String,
+    partition: i32,
+    payload: Vec<u8>,
+    reason: String,
+}
+
+pub fn run(
+    config: &ProcessConfig,
+    stats: &ProcessStats,
+    cancel: &CancellationToken,
+) -> Result<(), ProcessError> {
+    let instance = format!("{}-{}", config.group, std::process::id());
+    let publisher = Publisher::new(&config.brokers)?;
+    let status_topic = config.topics.status();
+    let deadletter_topic = config.topics.deadletter();
+
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let mut membership = Membership::join(
+        &config.brokers,
+        &members_topic(&config.topics),
+        &config.group,
+        format!("{instance}-{nanos:09}"),
+    )?;
+
+    // what is already published, and which invalid records were already dead-lettered
+    let status_reader = assign_all(
+        &config.brokers,
+        &format!("{instance}-status"),
+        &[status_topic.clone()],
+    )?;
+    let mut published: HashMap<String, Published> = HashMap::new();
+    let deadletter_reader = assign_all(
+        &config.brokers,
+        &format!("{instance}-deadletter"),
+        &[deadletter_topic.clone()],
+    )?;
+    let mut dead_lettered: HashSet<String> = HashSet::new();
+    drain_until_idle(&status_reader, config.idle, cancel, |message| {
+        learn_published(&mut published, message)
+    });
+    drain_until_idle(&deadletter_reader, config.idle, cancel, |message| {
+        if let Some(origin) = header(message, REJECT_ORIGIN) {
+            dead_lettered.insert(origin);
+        }
+    });
+
+    let event_topics: Vec<String> = kouan_model::BodyKind::ALL
+        .iter()
+        .map(|kind| config.topics.events(*kind))
+        .collect();
+    let events_reader = assign_all(
+        &config.brokers,
+        &format!("{instance}-events"),
+        &event_topics,
+    )?;
+    let targets = watermarks(&events_reader, &event_topics)?;
+    let mut positions: HashMap<(String, i32), i64> = HashMap::new();
+
+    let mut engine = Engine::new();
+    let mut affected: BTreeSet<String> = BTreeSet::new();
+    let mut pending_invalid: Vec<Invalid> = Vec::new();
+    let mut finished: BinaryHeap<Reverse<(i64, String)>> = BinaryHeap::new();
+    let mut owned: BTreeSet<i32> = BTreeSet::new();
+    let mut live = false;
+    let mut last_event = Instant::now();
+    let mut last_log = Instant::now();
+
+    while !cancel.is_cancelled() {
+        // a batch of events
+        let mut batch = 0;
+        while batch < 10_000 {
+            let Some(result) =
+                events_reader.poll(Duration::from_millis(if batch == 0 { 20 } else { 0 }))
+            else {
+                break;
+            };
+            let message = result?;
+            batch += 1;
+            last_event = Instant::now();
+            positions.insert(
+                (message.topic().to_string(), message.partition()),
+                message.offset() + 1,
+            );
+            let payload = message.payload().unwrap_or_default();
+            match protobuf::decode_event(payload) {
+                Ok(event) => {
+                    stats.events.fetch_add(1, Ordering::Relaxed);
+                    engine.apply(event, &mut affected);
+                }
+                Err(reject) => {
+                    stats.rejected.fetch_add(1, Ordering::Relaxed);
+                    pending_invalid.push(invalid(&message, &reject));
+                }
+            }
+        }
+
+        let now_owned = membership.tick(&publisher, BUCKETS)?;
+        while let Some(Ok(message)) = status_reader.poll(Duration::ZERO) {
+            learn_published(&mut published, &message);
+        }
+        // peers dead-letter too: learn what they sent, so that a takeover does not send it again
+        while let Some(Ok(message)) = deadletter_reader.poll(Duration::ZERO) {
+            if let Some(origin) = header(&message, REJECT_ORIGIN) {
+                dead_lettered.insert(origin);
+            }
+        }
+
+        if !live {
+            let caught_up = targets
+                .iter()
+                .all(|(key, target)| positions.get(key).copied().unwrap_or(0) >= *target);
+            if !(caught_up || last_event.elapsed() >= config.idle) {
+                continue;
+            }
+            live = true;
+            stats.live.store(true, Ordering::Relaxed);
+            // everything owned is recomputed once, below, as newly gained
+            affected.clear();
+            tracing::info!(events = engine.events_held(), "replay done, publishing");
+        }
+        if now_owned != owned {
+            let gained: BTreeSet<i32> = now_owned.difference(&owned).copied().collect();
+            affected.extend(
+                engine
+                    .shipments()
+                    .filter(|id| gained.contains(&bucket_of(id, BUCKETS)))
+                    .cloned(),
+            );
+            owned = now_owned;
+            tracing::info!(owned = ?owned, members = membership.members(), "ownership changed");
+        }
+
+        // invalid records of owned partitions, once each
+        pending_invalid.retain(|record| {
+            if !owned.contains(&(record.partition % BUCKETS)) {
+                return true;
+            }
+            if dead_lettered.insert(record.origin.clone()) {
+                let headers = OwnedHeaders::new()
+                    .insert(Header {
+                        key: REJECT_REASON,
+                        value: Some(&record.reason),
+                    })
+                    .insert(Header {
+                        key: REJECT_ORIGIN,
+                        value: Some(&record.origin),
+                    });
+                if let Err(error) =
+                    publisher.send(&deadletter_topic, None, &record.payload, Some(headers))
+                {
+                    tracing::error!(%error, origin = record.origin, "dead-lettering failed");
+                    return true;
+                }
+            }
+            false
+        });
+
+        // publish the records that changed
+        let now = now();
+        for shipment_id in std::mem::take(&mut affected) {
+            if !owned.contains(&bucket_of(&shipment_id, BUCKETS)) {
+                continue;
+            }
+            let status = engine.status(&shipment_id);
+            let previous = published.get(&shipment_id).copied();
+            match status {
+                Some(status) => {
+                    let digest = status.digest();
+                    if previous.and_then(|p| p.digest) == Some(digest) {
+                        continue;
+                    }
+                    let version = previous.map_or(1, |p| p.version + 1);
+                    let record = status.to_proto(version, &now).encode_to_vec();
+                    publisher.send(&status_topic, Some(shipment_id.as_bytes()), &record, None)?;
+                    stats.published.fetch_add(1, Ordering::Relaxed);
+                    if let Some(finish) = finish_millis(&status) {
+                        finished.push(Reverse((finish, shipment_id.clone())));
+                    }
+                    published.insert(
+                        shipment_id,
+                        Published {
+                            version,
+                            digest: Some(digest),
+                        },
+                    );
+                }
+                None => {
+                    if let Some(p) = previous.filter(|p| p.digest.is_some()) {
+                        publisher.send_tombstone(&status_topic, shipment_id.as_bytes())?;
+                        stats.published.fetch_add(1, Ordering::Relaxed);
+                        published.insert(
+                            shipment_id,
+                            Published {
+                                version: p.version + 1,
+                                digest: None,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+
+        // retention: forget finished shipments once the watermark has moved past them
+        let horizon = engine.watermark_millis() - config.retention.as_millis() as i64;
+        while finished
+            .peek()
+            .is_some_and(|Reverse((finish, _))| *finish < horizon)
+        {
+            let Reverse((finish, shipment_id)) = finished.pop().expect("peeked");
+            // still finished at the same time? (later events may have changed it)
+            if engine.status(&shipment_id).as_ref().and_then(finish_millis) == Some(finish) {
+                engine.forget(&shipment_id);
+                stats.forgotten.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+
+        if last_log.elapsed() >= Duration::from_secs(10) {
+            tracing::info!(
+                events = stats.events.load(Ordering::Relaxed),
+                published = stats.published.load(Ordering::Relaxed),
+                rejected = stats.rejected.load(Ordering::Relaxed),
+                held = engine.events_held(),
+                owned = ?owned,
+                "processing"
+            );
+            last_log = Instant::now();
+        }
+    }
+    publisher.flush(Duration::from_secs(30))?;
+    Ok(())
+}
+
+/// When a finished shipment finished: delivery, or its last milestone when cancelled.
+fn finish_millis(status: &Status) -> Option<i64> {
+    match status.transport_stage {
+        TransportStage::Delivered => status.delivered_at.map(|t| t.unix_millis()),
+        TransportStage::Cancelled => status.milestones.last().map(|m| m.event_time.unix_millis()),
+        _ => None,
+    }
+}
+
+fn learn_published(published: &mut HashMap<String, Published>, message: &impl Message) {
+    let Some(key) = message.key().and_then(|key| std::str::from_utf8(key).ok()) else {
+        return;
+    };
+    let entry = match message.payload() {
+        None => {
+            let version = published.get(key).map_or(0, |p| p.version);
+            Published {
+                version,
+                digest: None,
+            }
+        }
+        Some(payload) => match pb::ShipmentStatus::decode(payload) {
+            Ok(record) => Published {
+                version: record.version,
+                digest: Some(digest_of_record(record)),
+            },
+            Err(error) => {
+                tracing::warn!(%error, key, "undecodable status record");
+                return;
+            }
+        },
+    };
+    match published.get(key) {
+        Some(current) if current.version > entry.version => {}
+        _ => {
+            published.insert(key.to_string(), entry);
+        }
+    }
+}
+
+fn invalid(message: &impl Message, reject: &Reject) -> Invalid {
+    Invalid {
+        origin: format!(
+            "processor:{}/{}@{}",
+            message.topic(),
+            message.partition(),
+            message.offset()
+        ),
+        partition: message.partition(),
+        payload: message.payload().unwrap_or_default().to_vec(),
+        reason: reject.to_string(),
+    }
+}
+
+fn header(message: &impl Message, name: &str) -> Option<String> {
+    let headers = message.headers()?;
+    headers
+        .iter()
+        .find(|header| header.key == name)
+        .and_then(|header| header.value)
+        .map(|value| String::from_utf8_lossy(value).into_owned())
+}
+
+fn now() -> Timestamp {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp::from_parts(since_epoch.as_secs() as i64, since_epoch.subsec_nanos(), 0)
+        .expect("now is in range")
+}
+
+/// A consumer reading every partition of `topics` from the beginning, outside any group.
+fn assign_all(brokers: &str, group: &str, topics: &[String]) -> Result<BaseConsumer, ProcessError> {
+    let consumer: BaseConsumer = kouan_bus::config::consumer(brokers, group).create()?;
+    let mut assignment = TopicPartitionList::new();
+    for topic in topics {
+        let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
+        let partitions = metadata
+            .topics()
+            .first()
+            .map_or(0, |t| t.partitions().len());
+        if partitions == 0 {
+            return Err(ProcessError::NoPartitions(topic.clone()));
+        }
+        for partition in 0..partitions as i32 {
+            assignment.add_partition_offset(topic, partition, Offset::Beginning)?;
+        }
+    }
+    consumer.assign(&assignment)?;
+    Ok(consumer)
+}
+
+/// High watermarks at start-up: where the replay may consider itself caught up (tansu's run
+/// low, so quiet input also ends the replay).
+fn watermarks(
+    consumer: &BaseConsumer,
+    topics: &[String],
+) -> Result<HashMap<(String, i32), i64>, ProcessError> {
+    let mut targets = HashMap::new();
+    for topic in topics {
+        let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
+        let partitions = metadata
+            .topics()
+            .first()
+            .map_or(0, |t| t.partitions().len());
+        for partition in 0..partitions as i32 {
+            let (_, high) = consumer.fetch_watermarks(topic, partition, Duration::from_secs(10))?;
+            targets.insert((topic.clone(), partition), high);
+        }
+    }
+    Ok(targets)
+}
+
+/// Reads until nothing arrives for `idle`.
+fn drain_until_idle(
+    consumer: &BaseConsumer,
+    idle: Duration,
+    cancel: &CancellationToken,
+    mut each: impl FnMut(&rdkafka::message::BorrowedMessage<'_>),
+) {
+    let mut quiet_since = Instant::now();
+    while !cancel.is_cancelled() && quiet_since.elapsed() < idle {
+        match consumer.poll(Duration::from_millis(50)) {
+            Some(Ok(message)) => {
+                each(&message);
+                quiet_since = Instant::now();
+            }
+            Some(Err(error)) => tracing::warn!(%error, "reading at start-up"),
+            None => {}
+        }
+    }
+}
+
+/// Shared handle for callers that want counters while the runner works.
+pub type SharedStats = Arc<ProcessStats>;
