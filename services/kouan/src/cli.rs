@@ -93,6 +93,26 @@ pub enum BenchCommand {
     Ingest(BenchIngestArgs),
     /// Simulator generation speed: events/s written to a file.
     Simulate(BenchSimulateArgs),
+    /// Processor: events per CPU-second, end-to-end events/s, p50/p99 publication-to-status latency, bytes per shipment.
+    Process(BenchProcessArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchProcessArgs {
+    #[command(flatten)]
+    pub brokers: Brokers,
+    /// Simulated events for the throughput and memory runs.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub events: u64,
+    /// Steady publication rate of the latency run, events/s.
+    #[arg(long, default_value_t = 20_000.0)]
+    pub rate: f64,
+    /// Length of the latency run.
+    #[arg(long, default_value = "20s", value_parser = humantime::parse_duration)]
+    pub latency_duration: std::time::Duration,
+    /// Write the result lines to this file as well.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -11,11 +11,45 @@ mod logging;
 mod shutdown;
 
 use clap::Parser;
+use std::alloc::{GlobalAlloc, Layout};
+use std::sync::atomic::{AtomicI64, Ordering};
 
 /// Events are many small allocations (ids, codes, lines); mimalloc handles them markedly faster
-/// than the system allocator.
+/// than the system allocator. The wrapper counts live heap bytes for `kouan bench`.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+static LIVE_HEAP_BYTES: AtomicI64 = AtomicI64::new(0);
+
+struct CountingAllocator;
+
+// SAFETY: every call is forwarded unchanged to mimalloc; the counter only observes sizes.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE_HEAP_BYTES.fetch_add(layout.size() as i64, Ordering::Relaxed);
+        unsafe { mimalloc::MiMalloc.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE_HEAP_BYTES.fetch_sub(layout.size() as i64, Ordering::Relaxed);
+        unsafe { mimalloc::MiMalloc.dealloc(ptr, layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        LIVE_HEAP_BYTES.fetch_add(layout.size() as i64, Ordering::Relaxed);
+        unsafe { mimalloc::MiMalloc.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE_HEAP_BYTES.fetch_add(new_size as i64 - layout.size() as i64, Ordering::Relaxed);
+        unsafe { mimalloc::MiMalloc.realloc(ptr, layout, new_size) }
+    }
+}
+
+/// Bytes currently allocated on the heap by this process.
+pub fn live_heap_bytes() -> i64 {
+    LIVE_HEAP_BYTES.load(Ordering::Relaxed)
+}
 
 fn main() -> anyhow::Result<()> {
     let cli = cli::Cli::parse();

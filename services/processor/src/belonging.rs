@@ -18,15 +18,14 @@ pub fn is_actual(event: &Event) -> bool {
 }
 
 /// Everything that might concern one shipment.
-#[derive(Debug, Default)]
-pub struct Candidates<'a> {
+pub struct Candidates<'a, 'f> {
     /// `shipment`, `air` and `customs` events naming the shipment.
     pub direct: Vec<&'a Event>,
     /// Every equipment event of each unit in one of its bookings or in a STUF/STRP naming it.
     pub units: BTreeMap<&'a str, Vec<&'a Event>>,
-    /// Every transport event of each conveyance those units were loaded onto or discharged from,
-    /// and of each flight its AWB was manifested or departed on.
-    pub conveyances: BTreeMap<&'a str, Vec<&'a Event>>,
+    /// The transport events of a conveyance; asked only for the conveyances a linked unit can
+    /// have been on during its link (a reused container's older trains are never asked for).
+    pub conveyance_events: &'f dyn Fn(&str) -> Vec<&'a Event>,
 }
 
 /// A closed interval of event time; `None` as end is open-ended.
@@ -168,8 +167,58 @@ fn on_conveyance(unit_events: &[&Event], conveyance: &str, time: Timestamp) -> b
     })
 }
 
+/// The conveyances a unit can be on at some time within `intervals` (rule 4 looks at the latest
+/// LOAD at or before that time): the latest LOAD at or before each interval's start, and every
+/// LOAD inside it.
+fn conveyances_during<'a>(unit_events: &[&'a Event], intervals: &[Interval]) -> BTreeSet<&'a str> {
+    let mut loads: Vec<(&Event, &str)> = unit_events
+        .iter()
+        .filter(|event| is_actual(event))
+        .filter_map(|event| match &event.body {
+            Body::Equipment(EquipmentBody {
+                kind: EquipmentEventType::Load,
+                transport: Some(transport),
+                ..
+            }) => Some((*event, transport.reference.as_str())),
+            _ => None,
+        })
+        .collect();
+    loads.sort_by(|a, b| order_key(a.0).cmp(&order_key(b.0)));
+    let mut found = BTreeSet::new();
+    for (start, end) in intervals {
+        if let Some((_, conveyance)) = loads
+            .iter()
+            .rev()
+            .find(|(load, _)| load.event_time <= *start)
+        {
+            found.insert(*conveyance);
+        }
+        found.extend(
+            loads
+                .iter()
+                .filter(|(load, _)| {
+                    load.event_time > *start && end.is_none_or(|end| load.event_time <= end)
+                })
+                .map(|(_, conveyance)| *conveyance),
+        );
+    }
+    found
+}
+
 /// Every event of the shipment, in STATUS.md's order.
-pub fn belonging<'a>(shipment_id: &str, candidates: &Candidates<'a>) -> Vec<&'a Event> {
+pub fn belonging<'a>(shipment_id: &str, candidates: &Candidates<'a, '_>) -> Vec<&'a Event> {
+    belonging_and_reach(shipment_id, candidates).0
+}
+
+/// The events of the shipment, and how far in event time its unit links reach (Unix ms; `i64::MAX`
+/// when a link is open-ended, `i64::MIN` when no unit is linked). An equipment or transport
+/// event later than the reach, not naming the shipment, cannot change its record: it is outside
+/// every link interval, cannot be an earlier interval-closing GTOT, and cannot change which
+/// conveyance a unit was on inside an interval.
+pub fn belonging_and_reach<'a>(
+    shipment_id: &str,
+    candidates: &Candidates<'a, '_>,
+) -> (Vec<&'a Event>, i64) {
     let mut events: Vec<&Event> = candidates.direct.clone();
     let mut linked: Vec<(&str, &[&Event], Vec<Interval>)> = Vec::new();
     for (unit, unit_events) in &candidates.units {
@@ -197,9 +246,13 @@ pub fn belonging<'a>(shipment_id: &str, candidates: &Candidates<'a>) -> Vec<&'a 
             _ => None,
         })
         .collect();
-    for (conveyance, transport_events) in &candidates.conveyances {
+    let mut conveyances: BTreeSet<&str> = flights.clone();
+    for (_, unit_events, intervals) in &linked {
+        conveyances.extend(conveyances_during(unit_events, intervals));
+    }
+    for conveyance in conveyances {
         let by_air = flights.contains(conveyance);
-        for event in transport_events {
+        for event in (candidates.conveyance_events)(conveyance) {
             let on_board = by_air
                 || linked.iter().any(|(_, unit_events, intervals)| {
                     within(intervals, event.event_time)
@@ -212,5 +265,11 @@ pub fn belonging<'a>(shipment_id: &str, candidates: &Candidates<'a>) -> Vec<&'a 
     }
     events.sort_by(|a, b| order_key(a).cmp(&order_key(b)));
     events.dedup_by(|a, b| std::ptr::eq(*a, *b));
-    events
+    let reach = linked
+        .iter()
+        .flat_map(|(_, _, intervals)| intervals.iter())
+        .map(|(_, end)| end.map_or(i64::MAX, |end| end.unix_millis()))
+        .max()
+        .unwrap_or(i64::MIN);
+    (events, reach)
 }

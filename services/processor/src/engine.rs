@@ -4,7 +4,7 @@
 //! indexes gives exactly what the reference gives for the same set of events — late links
 //! included, because a link arriving late marks every shipment it touches as affected.
 
-use crate::belonging::{belonging, Candidates};
+use crate::belonging::{belonging_and_reach, Candidates};
 use crate::derive::derive;
 use crate::reference::{direct_subject, is_stuffing};
 use crate::status::Status;
@@ -35,6 +35,10 @@ pub struct Engine {
     /// Flights an AWB has air events on, both ways.
     shipment_flights: Relation,
     flight_shipments: Relation,
+    /// How far in event time each refreshed shipment's unit links reach (see
+    /// [`crate::belonging::belonging_and_reach`]); shipments not in here count as reaching
+    /// everywhere.
+    reach: HashMap<String, i64>,
     /// Shipments let go under the retention rule: their later events are ignored.
     forgotten: HashSet<String>,
     /// Latest ACT event time seen: the clock of the retention rule.
@@ -65,47 +69,48 @@ impl Engine {
             self.index(&current);
             self.affected_by(&current, affected);
         }
-        affected.retain(|id| !self.forgotten.contains(id));
     }
 
     /// The status of one shipment now; `None` when no counted event concerns it.
     pub fn status(&self, shipment_id: &str) -> Option<Status> {
+        self.derive_with_reach(shipment_id).0
+    }
+
+    /// The status of one shipment now, remembering how far its links reach so that later
+    /// equipment and transport events beyond the reach do not mark it as affected. The runner
+    /// derives through this; [`Engine::status`] is the same without the remembering.
+    pub fn refresh(&mut self, shipment_id: &str) -> Option<Status> {
+        let (status, reach) = self.derive_with_reach(shipment_id);
+        if status.is_some() {
+            self.reach.insert(shipment_id.to_string(), reach);
+        } else {
+            self.reach.remove(shipment_id);
+        }
+        status
+    }
+
+    fn derive_with_reach(&self, shipment_id: &str) -> (Option<Status>, i64) {
         fn refs(events: Option<&Vec<Arc<Event>>>) -> Vec<&Event> {
             events
                 .map(|events| events.iter().map(|e| e.as_ref()).collect())
                 .unwrap_or_default()
         }
+        let conveyance_events = |conveyance: &str| refs(self.conveyance_events.get(conveyance));
         let mut candidates = Candidates {
             direct: refs(self.direct.get(shipment_id)),
-            ..Candidates::default()
+            units: Default::default(),
+            conveyance_events: &conveyance_events,
         };
-        let mut conveyances: BTreeSet<&str> = BTreeSet::new();
         for unit in self.shipment_units.get(shipment_id).into_iter().flatten() {
             candidates
                 .units
                 .insert(unit, refs(self.unit_events.get(unit)));
-            conveyances.extend(
-                self.unit_conveyances
-                    .get(unit)
-                    .into_iter()
-                    .flatten()
-                    .map(String::as_str),
-            );
         }
-        conveyances.extend(
-            self.shipment_flights
-                .get(shipment_id)
-                .into_iter()
-                .flatten()
-                .map(String::as_str),
-        );
-        for conveyance in conveyances {
-            candidates
-                .conveyances
-                .insert(conveyance, refs(self.conveyance_events.get(conveyance)));
-        }
-        let events = belonging(shipment_id, &candidates);
-        (!events.is_empty()).then(|| derive(shipment_id, &events))
+        let (events, reach) = belonging_and_reach(shipment_id, &candidates);
+        (
+            (!events.is_empty()).then(|| derive(shipment_id, &events)),
+            reach,
+        )
     }
 
     /// Every shipment the engine has heard of (some may have no counted event left).
@@ -191,8 +196,15 @@ impl Engine {
     }
 
     fn affected_by(&self, event: &Event, affected: &mut BTreeSet<String>) {
+        let at = event.event_time.unix_millis();
         let add_unit = |unit: &str, affected: &mut BTreeSet<String>| {
-            affected.extend(self.unit_shipments.get(unit).into_iter().flatten().cloned());
+            let reached = self
+                .unit_shipments
+                .get(unit)
+                .into_iter()
+                .flatten()
+                .filter(|id| self.reach.get(*id).is_none_or(|reach| at <= *reach));
+            affected.extend(reached.cloned());
         };
         match &event.body {
             Body::Shipment(_) | Body::Air(_) | Body::Customs(_) => {
@@ -201,7 +213,13 @@ impl Engine {
             Body::Equipment(body) => {
                 add_unit(&body.equipment_reference, affected);
                 if is_stuffing(body) {
-                    affected.extend(body.shipment_ids.iter().cloned());
+                    // forgotten shipments were removed from the relations; only a STUF/STRP
+                    // can still name one
+                    let remembered = body
+                        .shipment_ids
+                        .iter()
+                        .filter(|id| !self.forgotten.contains(*id));
+                    affected.extend(remembered.cloned());
                 }
             }
             Body::Transport(body) => {
@@ -229,6 +247,7 @@ impl Engine {
     /// it are ignored, so a forgotten shipment's published record stays as it was.
     pub fn forget(&mut self, shipment_id: &str) {
         self.forgotten.insert(shipment_id.to_string());
+        self.reach.remove(shipment_id);
         for event in self.direct.remove(shipment_id).unwrap_or_default() {
             self.versions.remove(&key_of(&event));
         }

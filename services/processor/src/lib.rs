@@ -8,6 +8,7 @@
 //! - [`derive`]: the record's fields from a shipment's events.
 //! - [`reference`]: the batch reference implementation, for clarity.
 //! - [`engine`]: the streaming implementation, incremental and order-independent.
+//! - [`retention`]: the rule that forgets finished shipments, bounding the state.
 //!
 //! Shell:
 //! - [`membership`]: live instances by heartbeat, and the buckets each owns.
@@ -19,6 +20,7 @@ pub mod derive;
 pub mod engine;
 pub mod membership;
 pub mod reference;
+pub mod retention;
 pub mod runner;
 pub mod status;
 pub mod versions;

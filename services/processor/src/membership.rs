@@ -98,6 +98,11 @@ impl Membership {
             .collect())
     }
 
+    /// This instance's member id.
+    pub fn me(&self) -> &str {
+        &self.me
+    }
+
     /// Live members, for logs.
     pub fn members(&self) -> usize {
         self.heard.len()

@@ -51,44 +51,25 @@ pub fn reference(events: &[Event]) -> BTreeMap<String, Status> {
                 _ => {}
             }
         }
+        let transport_events = |conveyance: &str| -> Vec<&Event> {
+            present
+                .iter()
+                .copied()
+                .filter(|event| matches!(&event.body, Body::Transport(body) if body.reference == conveyance))
+                .collect()
+        };
         let mut candidates = Candidates {
             direct,
-            ..Candidates::default()
+            units: BTreeMap::new(),
+            conveyance_events: &transport_events,
         };
-        let mut conveyance_ids: BTreeSet<&str> = BTreeSet::new();
         for unit in unit_ids {
             let unit_events: Vec<&Event> = present
                 .iter()
                 .copied()
                 .filter(|event| matches!(&event.body, Body::Equipment(body) if body.equipment_reference == unit))
                 .collect();
-            for event in &unit_events {
-                if let Body::Equipment(EquipmentBody {
-                    transport: Some(transport),
-                    ..
-                }) = &event.body
-                {
-                    conveyance_ids.insert(&transport.reference);
-                }
-            }
             candidates.units.insert(unit, unit_events);
-        }
-        for event in &candidates.direct {
-            if let Body::Air(AirBody {
-                flight: Some(flight),
-                ..
-            }) = &event.body
-            {
-                conveyance_ids.insert(flight);
-            }
-        }
-        for conveyance in conveyance_ids {
-            let transport_events: Vec<&Event> = present
-                .iter()
-                .copied()
-                .filter(|event| matches!(&event.body, Body::Transport(body) if body.reference == conveyance))
-                .collect();
-            candidates.conveyances.insert(conveyance, transport_events);
         }
         let events = belonging(shipment_id, &candidates);
         if !events.is_empty() {

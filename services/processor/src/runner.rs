@@ -21,22 +21,21 @@
 //! sent to `kouan.deadletter` once, by the owner of its partition's bucket, with its origin
 //! (`processor:<topic>/<partition>@<offset>`) so that a restart does not send it again.
 //!
-//! **Retention.** An owned shipment whose record is `DELIVERED` or `CANCELLED` is forgotten when
-//! the event-time watermark (the latest actual event time seen) passes its finish time plus
-//! `retention`; events naming it afterwards are ignored, and its published record stays.
+//! **Retention** ([`crate::retention`]): an owned shipment that finished more than `retention`
+//! (event time) ago is forgotten.
 
 use crate::engine::Engine;
 use crate::membership::Membership;
-use crate::status::{digest_of_record, fnv1a, Status};
-use kouan_bus::headers::{REJECT_ORIGIN, REJECT_REASON};
+use crate::retention::Retention;
+use crate::status::{digest_of_record, fnv1a};
+use kouan_bus::headers::{PUBLISHER, REJECT_ORIGIN, REJECT_REASON};
 use kouan_bus::{BusError, Publisher, Topics};
-use kouan_model::{pb, protobuf, Reject, Timestamp, TransportStage};
+use kouan_model::{pb, protobuf, Reject, Timestamp};
 use prost::Message as _;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, Headers, OwnedHeaders};
 use rdkafka::{Message, Offset, TopicPartitionList};
-use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -127,13 +126,13 @@ pub fn run(
     let status_reader = assign_all(
         &config.brokers,
         &format!("{instance}-status"),
-        &[status_topic.clone()],
+        std::slice::from_ref(&status_topic),
     )?;
     let mut published: HashMap<String, Published> = HashMap::new();
     let deadletter_reader = assign_all(
         &config.brokers,
         &format!("{instance}-deadletter"),
-        &[deadletter_topic.clone()],
+        std::slice::from_ref(&deadletter_topic),
     )?;
     let mut dead_lettered: HashSet<String> = HashSet::new();
     drain_until_idle(&status_reader, config.idle, cancel, |message| {
@@ -160,7 +159,7 @@ pub fn run(
     let mut engine = Engine::new();
     let mut affected: BTreeSet<String> = BTreeSet::new();
     let mut pending_invalid: Vec<Invalid> = Vec::new();
-    let mut finished: BinaryHeap<Reverse<(i64, String)>> = BinaryHeap::new();
+    let mut retention = Retention::new(config.retention);
     let mut owned: BTreeSet<i32> = BTreeSet::new();
     let mut live = false;
     let mut last_event = Instant::now();
@@ -197,7 +196,10 @@ pub fn run(
 
         let now_owned = membership.tick(&publisher, BUCKETS)?;
         while let Some(Ok(message)) = status_reader.poll(Duration::ZERO) {
-            learn_published(&mut published, &message);
+            // our own records are known already; decoding them again would double the work
+            if header(&message, PUBLISHER).as_deref() != Some(membership.me()) {
+                learn_published(&mut published, &message);
+            }
         }
         // peers dead-letter too: learn what they sent, so that a takeover does not send it again
         while let Some(Ok(message)) = deadletter_reader.poll(Duration::ZERO) {
@@ -262,21 +264,30 @@ pub fn run(
             if !owned.contains(&bucket_of(&shipment_id, BUCKETS)) {
                 continue;
             }
-            let status = engine.status(&shipment_id);
+            let status = engine.refresh(&shipment_id);
             let previous = published.get(&shipment_id).copied();
             match status {
                 Some(status) => {
-                    let digest = status.digest();
+                    let version = previous.map_or(1, |p| p.version + 1);
+                    let (mut record, digest) = status.record(version, &now);
                     if previous.and_then(|p| p.digest) == Some(digest) {
                         continue;
                     }
-                    let version = previous.map_or(1, |p| p.version + 1);
-                    let record = status.to_proto(version, &now).encode_to_vec();
-                    publisher.send(&status_topic, Some(shipment_id.as_bytes()), &record, None)?;
-                    stats.published.fetch_add(1, Ordering::Relaxed);
-                    if let Some(finish) = finish_millis(&status) {
-                        finished.push(Reverse((finish, shipment_id.clone())));
+                    if previous.is_none() {
+                        record.version = 1;
                     }
+                    let headers = OwnedHeaders::new().insert(Header {
+                        key: PUBLISHER,
+                        value: Some(membership.me()),
+                    });
+                    publisher.send(
+                        &status_topic,
+                        Some(shipment_id.as_bytes()),
+                        &record.encode_to_vec(),
+                        Some(headers),
+                    )?;
+                    stats.published.fetch_add(1, Ordering::Relaxed);
+                    retention.note(&shipment_id, &status);
                     published.insert(
                         shipment_id,
                         Published {
@@ -301,19 +312,10 @@ pub fn run(
             }
         }
 
-        // retention: forget finished shipments once the watermark has moved past them
-        let horizon = engine.watermark_millis() - config.retention.as_millis() as i64;
-        while finished
-            .peek()
-            .is_some_and(|Reverse((finish, _))| *finish < horizon)
-        {
-            let Reverse((finish, shipment_id)) = finished.pop().expect("peeked");
-            // still finished at the same time? (later events may have changed it)
-            if engine.status(&shipment_id).as_ref().and_then(finish_millis) == Some(finish) {
-                engine.forget(&shipment_id);
-                stats.forgotten.fetch_add(1, Ordering::Relaxed);
-            }
-        }
+        let forgotten = retention.sweep(&mut engine);
+        stats
+            .forgotten
+            .fetch_add(forgotten as u64, Ordering::Relaxed);
 
         if last_log.elapsed() >= Duration::from_secs(10) {
             tracing::info!(
@@ -329,15 +331,6 @@ pub fn run(
     }
     publisher.flush(Duration::from_secs(30))?;
     Ok(())
-}
-
-/// When a finished shipment finished: delivery, or its last milestone when cancelled.
-fn finish_millis(status: &Status) -> Option<i64> {
-    match status.transport_stage {
-        TransportStage::Delivered => status.delivered_at.map(|t| t.unix_millis()),
-        TransportStage::Cancelled => status.milestones.last().map(|m| m.event_time.unix_millis()),
-        _ => None,
-    }
 }
 
 fn learn_published(published: &mut HashMap<String, Published>, message: &impl Message) {

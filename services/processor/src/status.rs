@@ -91,6 +91,17 @@ impl Status {
         }
     }
 
+    /// The record to publish and the digest of its content, from one conversion.
+    pub fn record(&self, version: u64, updated_at: &Timestamp) -> (pb::ShipmentStatus, u64) {
+        use prost::Message;
+        let zero = Timestamp::from_parts(0, 0, 0).expect("epoch");
+        let mut record = self.to_proto(0, &zero);
+        let digest = fnv1a(&record.encode_to_vec());
+        record.version = version;
+        record.updated_at = Some(time_to_proto(updated_at));
+        (record, digest)
+    }
+
     /// A digest of the derived content (everything but `version` and `updatedAt`), to tell
     /// whether a recomputed record differs from the one last published.
     pub fn digest(&self) -> u64 {

@@ -33,7 +33,7 @@ fn stream_incrementally(events: &[Event], batch: usize) -> BTreeMap<String, Stat
             engine.apply(event.clone(), &mut affected);
         }
         for id in affected {
-            match engine.status(&id) {
+            match engine.refresh(&id) {
                 Some(status) => published.insert(id, status),
                 None => published.remove(&id),
             };

@@ -1,6 +1,7 @@
 //! One module per subcommand; each returns the process exit code.
 
 mod bench;
+mod bench_process;
 mod ingest;
 mod process;
 mod simulate;
@@ -22,6 +23,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Bench {
             command: BenchCommand::Ingest(args),
         } => bench::ingest(args, topics, cancel).await,
+        Command::Bench {
+            command: BenchCommand::Process(args),
+        } => bench_process::run(args, topics, cancel).await,
         Command::Bench {
             command: BenchCommand::Simulate(args),
         } => tokio::task::spawn_blocking(move || simulate::bench(args)).await?,

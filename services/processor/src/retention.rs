@@ -1,0 +1,63 @@
+//! The retention rule that bounds the state: a shipment whose record is `DELIVERED` or
+//! `CANCELLED` is forgotten once the event-time watermark (the latest actual event time seen)
+//! passes its finish time plus the retention period. Events naming it afterwards are ignored
+//! and its published record stays as it was. Event time, not wall time, so that a replay
+//! forgets the same shipments as the original run.
+
+use crate::engine::Engine;
+use crate::status::Status;
+use kouan_model::TransportStage;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::time::Duration;
+
+pub struct Retention {
+    period_millis: i64,
+    /// Finished shipments by finish time; entries may be stale (checked when due).
+    finished: BinaryHeap<Reverse<(i64, String)>>,
+}
+
+impl Retention {
+    pub fn new(period: Duration) -> Self {
+        Retention {
+            period_millis: period.as_millis() as i64,
+            finished: BinaryHeap::new(),
+        }
+    }
+
+    /// Hears of a freshly derived record.
+    pub fn note(&mut self, shipment_id: &str, status: &Status) {
+        if let Some(finish) = finish_millis(status) {
+            self.finished
+                .push(Reverse((finish, shipment_id.to_string())));
+        }
+    }
+
+    /// Forgets every shipment that is due; returns how many.
+    pub fn sweep(&mut self, engine: &mut Engine) -> usize {
+        let horizon = engine.watermark_millis() - self.period_millis;
+        let mut forgotten = 0;
+        while self
+            .finished
+            .peek()
+            .is_some_and(|Reverse((finish, _))| *finish < horizon)
+        {
+            let Reverse((finish, shipment_id)) = self.finished.pop().expect("peeked");
+            // still finished at the same time? later events may have changed it
+            if engine.status(&shipment_id).as_ref().and_then(finish_millis) == Some(finish) {
+                engine.forget(&shipment_id);
+                forgotten += 1;
+            }
+        }
+        forgotten
+    }
+}
+
+/// When a finished shipment finished: delivery, or its last milestone when cancelled.
+pub fn finish_millis(status: &Status) -> Option<i64> {
+    match status.transport_stage {
+        TransportStage::Delivered => status.delivered_at.map(|t| t.unix_millis()),
+        TransportStage::Cancelled => status.milestones.last().map(|m| m.event_time.unix_millis()),
+        _ => None,
+    }
+}
