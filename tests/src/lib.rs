@@ -254,3 +254,71 @@ pub fn await_statuses(
         std::thread::sleep(Duration::from_millis(500));
     }
 }
+
+/// A running `kouan` service whose JSON log lines are collected, killed when dropped.
+pub struct Service {
+    child: std::process::Child,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Service {
+    /// Starts `kouan --namespace NS --log-format json ARGS…`.
+    pub fn start(namespace: &str, args: &[&str]) -> Self {
+        use std::io::BufRead;
+        let mut child = kouan(namespace)
+            .args(["--log-format", "json"])
+            .args(args)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Service { child, log }
+    }
+
+    /// SIGKILL: no chance to flush or say goodbye.
+    pub fn kill_hard(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// The latest log line containing `needle`.
+    pub fn last_log_line(&self, needle: &str) -> Option<String> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|line| line.contains(needle))
+            .cloned()
+    }
+
+    /// Waits until a log line contains `needle`.
+    pub fn await_log(&self, needle: &str, deadline: Duration) {
+        let started = Instant::now();
+        while self.last_log_line(needle).is_none() {
+            assert!(
+                started.elapsed() < deadline,
+                "no `{needle}` in the log within {deadline:?}: {:?}",
+                self.log.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

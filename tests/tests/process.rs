@@ -6,78 +6,33 @@ use kouan_bus::headers::{REJECT_ORIGIN, REJECT_REASON};
 use kouan_bus::Topics;
 use kouan_e2e::*;
 use rand::Rng;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Stdio;
 use std::time::Duration;
 
 const CONVERGENCE: Duration = Duration::from_secs(180);
 
-/// A running `kouan process` whose JSON log lines are collected.
-struct Processor {
-    child: Child,
-    log: Arc<Mutex<Vec<String>>>,
+fn processor(namespace: &str, group: &str) -> Service {
+    Service::start(
+        namespace,
+        &["process", "--brokers", &brokers(), "--group", group],
+    )
 }
 
-impl Processor {
-    fn start(namespace: &str, group: &str) -> Self {
-        let mut child = kouan(namespace)
-            .args([
-                "--log-format",
-                "json",
-                "process",
-                "--brokers",
-                &brokers(),
-                "--group",
-                group,
-            ])
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let stderr = child.stderr.take().unwrap();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Processor { child, log }
-    }
-
-    /// SIGKILL: no chance to flush or leave the group.
-    fn kill_hard(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-
-    /// The buckets this instance owns according to its latest ownership log line.
-    fn owned(&self) -> Option<Vec<u32>> {
-        let log = self.log.lock().unwrap();
-        let line = log
-            .iter()
-            .rev()
-            .find(|line| line.contains("ownership changed"))?;
-        let value: serde_json::Value = serde_json::from_str(line).ok()?;
-        let owned = value["fields"]["owned"]
-            .as_str()?
-            .trim_matches(|c| c == '{' || c == '}')
-            .to_string();
-        Some(
-            owned
-                .split(", ")
-                .filter(|s| !s.is_empty())
-                .map(|s| s.parse().unwrap())
-                .collect(),
-        )
-    }
-}
-
-impl Drop for Processor {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The buckets an instance owns according to its latest ownership log line.
+fn owned(service: &Service) -> Option<Vec<u32>> {
+    let line = service.last_log_line("ownership changed")?;
+    let value: serde_json::Value = serde_json::from_str(&line).ok()?;
+    let owned = value["fields"]["owned"]
+        .as_str()?
+        .trim_matches(|c| c == '{' || c == '}')
+        .to_string();
+    Some(
+        owned
+            .split(", ")
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse().unwrap())
+            .collect(),
+    )
 }
 
 #[test]
@@ -105,14 +60,14 @@ fn kill_9_at_random_moments_loses_and_invents_nothing() {
     eprintln!("kill schedule seed {seed}");
     let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(seed);
     for round in 0..4 {
-        let processor = Processor::start(&namespace, "crash");
+        let processor = processor(&namespace, "crash");
         let lifetime = Duration::from_millis(rng.random_range(1_000..5_000));
         std::thread::sleep(lifetime);
         eprintln!("round {round}: killing the processor after {lifetime:?}");
         processor.kill_hard();
     }
     assert!(simulator.wait().unwrap().success());
-    let survivor = Processor::start(&namespace, "crash");
+    let survivor = processor(&namespace, "crash");
     let events = read_events(&brokers(), &topics);
     assert!(events.len() > 10_000, "{} events flowed", events.len());
     let expected = expected_statuses(&events);
@@ -161,8 +116,8 @@ fn two_instances_split_the_work_and_the_survivor_converges() {
     };
     ingest(first);
 
-    let one = Processor::start(&namespace, "scale");
-    let two = Processor::start(&namespace, "scale");
+    let one = processor(&namespace, "scale");
+    let two = processor(&namespace, "scale");
 
     // a producer that bypassed validation: garbage on an input topic, one record per partition
     let garbage: Vec<Vec<u8>> = (0..4)
@@ -184,8 +139,8 @@ fn two_instances_split_the_work_and_the_survivor_converges() {
     let started = std::time::Instant::now();
     loop {
         let (a, b) = (
-            one.owned().unwrap_or_default(),
-            two.owned().unwrap_or_default(),
+            owned(&one).unwrap_or_default(),
+            owned(&two).unwrap_or_default(),
         );
         let mut all: Vec<u32> = a.iter().chain(b.iter()).copied().collect();
         all.sort();
@@ -207,7 +162,7 @@ fn two_instances_split_the_work_and_the_survivor_converges() {
     let expected = expected_statuses(&events);
     await_statuses(&brokers(), &topics.status(), &expected, CONVERGENCE);
     assert_eq!(
-        one.owned().unwrap(),
+        owned(&one).unwrap(),
         (0..12).collect::<Vec<_>>(),
         "the survivor owns every bucket"
     );

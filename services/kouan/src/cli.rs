@@ -54,6 +54,8 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// The stream processor: events in, one status record per shipment out on `kouan.status`.
     Process(ProcessArgs),
+    /// Dwell-time anomaly, missing-milestone and customs alerts on `kouan.alerts`.
+    Alert(AlertArgs),
     /// Benchmarks that print numbers.
     Bench {
         #[command(subcommand)]
@@ -125,6 +127,18 @@ pub struct ProcessArgs {
     /// Forget a delivered or cancelled shipment this long (event time) after it finished.
     #[arg(long, default_value = "30days", value_parser = humantime::parse_duration)]
     pub retention: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct AlertArgs {
+    #[command(flatten)]
+    pub brokers: Brokers,
+    /// Rules as JSON (see the README); defaults for anything left out.
+    #[arg(long, env = "KOUAN_ALERT_RULES")]
+    pub rules: Option<PathBuf>,
+    /// How often open dwells and overdue milestones are re-checked.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub tick: std::time::Duration,
 }
 
 #[derive(Debug, Args)]

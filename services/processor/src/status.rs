@@ -1,6 +1,7 @@
 //! The status record of STATUS.md as plain data, and its protobuf form.
 
 use kouan_model::protobuf::{location_to_proto, time_to_proto};
+use kouan_model::Reject;
 use kouan_model::*;
 
 /// One shipment's full-process status: a pure function of its events (STATUS.md). `version` and
@@ -126,4 +127,75 @@ pub fn digest_of_record(mut record: pb::ShipmentStatus) -> u64 {
         &Timestamp::from_parts(0, 0, 0).expect("epoch"),
     ));
     fnv1a(&record.encode_to_vec())
+}
+
+impl Status {
+    /// Reads a record back from `kouan.status` (the alerter and the store consume them).
+    /// Milestone codes must be codes of the contract.
+    pub fn from_proto(record: pb::ShipmentStatus) -> Result<(Status, u64), Reject> {
+        use kouan_model::protobuf::{location_from_proto, time_from_proto};
+        let time = |field: &str, time: Option<pb::Time>| {
+            time.map(|t| time_from_proto(field, &t)).transpose()
+        };
+        let code_of = |code: &str| -> Option<&'static str> {
+            let known = [
+                ShipmentEventType::ALL
+                    .iter()
+                    .map(|c| c.code())
+                    .collect::<Vec<_>>(),
+                EquipmentEventType::ALL.iter().map(|c| c.code()).collect(),
+                TransportEventType::ALL.iter().map(|c| c.code()).collect(),
+                AirStatus::ALL.iter().map(|c| c.code()).collect(),
+                CustomsStatus::ALL.iter().map(|c| c.code()).collect(),
+            ];
+            known.into_iter().flatten().find(|known| *known == code)
+        };
+        let mut milestones = Vec::with_capacity(record.milestones.len());
+        for milestone in record.milestones {
+            milestones.push(Milestone {
+                code: code_of(&milestone.code).ok_or_else(|| {
+                    Reject::new(
+                        "milestones.code",
+                        format!("unknown code `{}`", milestone.code),
+                    )
+                })?,
+                event_time: time("milestones.eventTime", milestone.event_time)?
+                    .ok_or_else(|| Reject::new("milestones.eventTime", "is required"))?,
+                classifier: Classifier::from_proto(milestone.classifier).unwrap_or(Classifier::Act),
+                location: milestone.location.map(location_from_proto),
+                source: milestone.source,
+                event_id: milestone.event_id,
+            });
+        }
+        let status = Status {
+            shipment_id: record.shipment_id,
+            document_type: DocumentType::from_proto(record.document_type),
+            shipper: record.shipper,
+            mode: ShipmentMode::from_proto(record.mode),
+            direction: Direction::from_proto(record.direction),
+            origin: record.origin,
+            destination: record.destination,
+            port_of_entry: record.port_of_entry,
+            units: record.units,
+            booked_at: time("bookedAt", record.booked_at)?,
+            received_at: time("receivedAt", record.received_at)?,
+            departed_at: time("departedAt", record.departed_at)?,
+            arrived_at: time("arrivedAt", record.arrived_at)?,
+            delivered_at: time("deliveredAt", record.delivered_at)?,
+            declared_at: time("declaredAt", record.declared_at)?,
+            customs_status: CustomsState::from_proto(record.customs_status)
+                .unwrap_or(CustomsState::NotDeclared),
+            released_at: time("releasedAt", record.released_at)?,
+            inspected: record.inspected,
+            transport_stage: TransportStage::from_proto(record.transport_stage)
+                .unwrap_or(TransportStage::Booked),
+            advance_declared: record.advance_declared,
+            clearance_hours: record.clearance_hours,
+            eta: time("eta", record.eta)?,
+            last_location: record.last_location.map(location_from_proto),
+            dwell_since: time("dwellSince", record.dwell_since)?,
+            milestones,
+        };
+        Ok((status, record.version))
+    }
 }

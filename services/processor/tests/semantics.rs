@@ -327,3 +327,50 @@ fn stuffing_links_a_groupage_container_between_stuf_and_strp() {
     assert_eq!(other.shipper, None, "S2 has no booking, only its stuffing");
     assert_eq!(other.milestones.len(), 4);
 }
+
+#[test]
+fn a_record_reads_back_as_it_was_derived() {
+    let events = vec![
+        event(
+            "b",
+            0,
+            None,
+            booking("S1", Direction::Import, "CNZZP", &[U]),
+        ),
+        event(
+            "load",
+            2,
+            Some("DEHAM"),
+            equipment(EquipmentEventType::Load, U, Some("X8001"), &[]),
+        ),
+        event(
+            "dep",
+            5,
+            Some("DEHAM"),
+            train(TransportEventType::Departed, "X8001"),
+        ),
+        event(
+            "decl",
+            150,
+            Some("CNZZP"),
+            customs(CustomsStatus::Declared, "S1"),
+        ),
+        event(
+            "arr",
+            201,
+            Some("CNZZP"),
+            train(TransportEventType::Arrived, "X8001"),
+        ),
+        event(
+            "rel",
+            210,
+            Some("CNZZP"),
+            customs(CustomsStatus::Released, "S1"),
+        ),
+    ];
+    let status = status_of(&events, "S1");
+    let record = status.to_proto(7, &at(300));
+    let (back, version) = Status::from_proto(record).unwrap();
+    assert_eq!(version, 7);
+    assert_eq!(back, status);
+}

@@ -202,7 +202,7 @@ fn waybill(wave: &mut Wave<'_>, w: &Waybill<'_>) {
         Some(w.destination),
         fsu(AirStatus::Arr, Some(w.flight)),
     );
-    let checked_in = arrived + wave.skewed_hours(1.5, 4.0);
+    let checked_in = arrived + wave.skewed_hours(0.75, 1.5);
     wave.actual(
         SOURCE_AIR_CARGO,
         checked_in,
@@ -234,8 +234,8 @@ fn waybill(wave: &mut Wave<'_>, w: &Waybill<'_>) {
             return;
         }
     }
-    // Cargo iQ expects NFD within 6 h of arrival; most make it
-    let notified = checked_in + wave.skewed_hours(1.0, 3.5);
+    // Cargo iQ expects NFD within 6 h of arrival; nearly all make it
+    let notified = checked_in + wave.skewed_hours(0.5, 1.2);
     wave.actual(
         SOURCE_AIR_CARGO,
         notified,

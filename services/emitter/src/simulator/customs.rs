@@ -4,7 +4,8 @@
 //!
 //! Clearance times (STATUS.md's `clearanceHours`) drawn here, from NETWORK.md's national figures
 //! (imports ~32 h, exports ~1 h overall in 2022), are documented in the README:
-//! imports are released a log-normal time after arrival (air median 4 h, rail median 16 h);
+//! imports are released a log-normal time after arrival (air median 4 h, p90 14 h; rail median
+//! 16 h, p90 36 h);
 //! exports a log-normal time after declaration (median 1 h).
 
 use super::network::Node;
@@ -50,7 +51,7 @@ fn import(wave: &mut Wave<'_>, d: &Declaration<'_>) -> i64 {
     let number = wave.registry.declaration_number(d.port);
     let (median, p90) = match d.mode {
         ShipmentMode::Air => (4.0, 14.0),
-        _ => (16.0, 48.0),
+        _ => (16.0, 36.0),
     };
     let procedure = *wave.pick_weighted(&[
         (CustomsProcedure::Advance, 0.55),

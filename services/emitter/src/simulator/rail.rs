@@ -68,7 +68,8 @@ pub fn train(wave: &mut Wave<'_>, booked_from: i64) {
         if stuck_at_gauge {
             wave.uniform_ms(4 * DAY, 8 * DAY)
         } else {
-            wave.skewed_hours(5.0, 16.0)
+            // Alashankou: about an hour per train; border procedures within 6 h
+            wave.skewed_hours(3.0, 7.0)
         }
     };
     // Małaszewicze: usually 2–3 days, often 5; the 2021 peak saw 10 and up to 16
@@ -76,7 +77,7 @@ pub fn train(wave: &mut Wave<'_>, booked_from: i64) {
         if stuck_at_maw {
             wave.uniform_ms(10 * DAY, 16 * DAY)
         } else {
-            wave.skewed_hours(55.0, 110.0)
+            wave.skewed_hours(55.0, 100.0)
         }
     };
 

@@ -1,5 +1,6 @@
 //! One module per subcommand; each returns the process exit code.
 
+mod alert;
 mod bench;
 mod bench_process;
 mod ingest;
@@ -18,6 +19,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             command: TopicsCommand::Create(args),
         } => topics::create(&args, &topics).await,
         Command::Ingest(args) => ingest::run(args, topics, cancel).await,
+        Command::Alert(args) => alert::run(args, topics, cancel).await,
         Command::Process(args) => process::run(args, topics, cancel).await,
         Command::Simulate(args) => simulate::run(args, topics, cancel).await,
         Command::Bench {

@@ -1,0 +1,141 @@
+//! Dwell baselines per (node, mode, stage), learned from completed dwells: the median and the
+//! median absolute deviation (MAD) of the latest samples' log-hours. Dwell times are skewed,
+//! roughly log-normal (NETWORK.md): on log-hours the median and MAD describe the bulk without
+//! being dragged by the tail, and the modified z-score (Iglewicz–Hoaglin, 0.6745·(x − median)/MAD)
+//! flags a dwell in proportion to how it compares with the usual ones. A baseline is trusted only
+//! after enough samples.
+
+use std::collections::{HashMap, VecDeque};
+
+/// Where a dwell happens: the node, the shipment's mode and its transport stage there.
+pub type BaselineKey = (String, String, String);
+
+/// A trusted baseline, on log-hours.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Learned {
+    pub median_log: f64,
+    pub mad_log: f64,
+    pub samples: usize,
+}
+
+impl Learned {
+    /// The dwell whose modified z-score is `z`: `exp(median + z · MAD / 0.6745)` hours.
+    pub fn threshold_hours(&self, z: f64) -> f64 {
+        (self.median_log + z * self.mad_log / 0.6745).exp()
+    }
+
+    pub fn median_hours(&self) -> f64 {
+        self.median_log.exp()
+    }
+
+    pub fn describe(&self) -> String {
+        format!(
+            "baseline median {:.1}h mad x{:.2} n={}",
+            self.median_hours(),
+            self.mad_log.exp(),
+            self.samples
+        )
+    }
+}
+
+/// Dwells shorter than three minutes count as three minutes (the log of zero is no use).
+const SHORTEST_HOURS: f64 = 0.05;
+
+#[derive(Debug)]
+pub struct Baselines {
+    window: usize,
+    min_samples: usize,
+    /// Per key: (start, end, log-hours) of the latest dwells. Shipments on one train dwell
+    /// together; a dwell with the same start and end as one already kept is the same dwell and
+    /// counts once, or a single train would make a baseline.
+    samples: HashMap<BaselineKey, VecDeque<(i64, i64, f64)>>,
+}
+
+impl Baselines {
+    pub fn new(window: usize, min_samples: usize) -> Self {
+        Baselines {
+            window,
+            min_samples,
+            samples: HashMap::new(),
+        }
+    }
+
+    /// Records one completed dwell, from `start` to `end` (Unix ms).
+    pub fn observe(&mut self, key: BaselineKey, start: i64, end: i64) {
+        if end < start {
+            return;
+        }
+        let samples = self.samples.entry(key).or_default();
+        if samples.iter().any(|(s, e, _)| *s == start && *e == end) {
+            return;
+        }
+        if samples.len() == self.window {
+            samples.pop_front();
+        }
+        let hours = (end - start) as f64 / 3_600_000.0;
+        samples.push_back((start, end, hours.max(SHORTEST_HOURS).ln()));
+    }
+
+    /// The learned baseline, once trusted.
+    pub fn learned(&self, key: &BaselineKey) -> Option<Learned> {
+        let samples = self.samples.get(key)?;
+        if samples.len() < self.min_samples {
+            return None;
+        }
+        let mut sorted: Vec<f64> = samples.iter().map(|(_, _, log)| *log).collect();
+        sorted.sort_by(f64::total_cmp);
+        let median = median_of_sorted(&sorted);
+        let mut deviations: Vec<f64> = sorted.iter().map(|x| (x - median).abs()).collect();
+        deviations.sort_by(f64::total_cmp);
+        Some(Learned {
+            median_log: median,
+            mad_log: median_of_sorted(&deviations),
+            samples: sorted.len(),
+        })
+    }
+}
+
+fn median_of_sorted(sorted: &[f64]) -> f64 {
+    let n = sorted.len();
+    if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_and_mad_ignore_the_tail() {
+        let mut baselines = Baselines::new(100, 5);
+        let key = (
+            "PLMAW".to_string(),
+            "RAIL".to_string(),
+            "IN_TRANSIT".to_string(),
+        );
+        let hour = 3_600_000;
+        for (start, hours) in [(0, 50), (1, 55), (2, 60), (3, 52)] {
+            baselines.observe(key.clone(), start, start + hours * hour);
+        }
+        baselines.observe(key.clone(), 3, 3 + 52 * hour);
+        assert_eq!(
+            baselines.learned(&key),
+            None,
+            "not trusted before 5 distinct dwells"
+        );
+        baselines.observe(key.clone(), 4, 4 + 400 * hour);
+        let learned = baselines.learned(&key).unwrap();
+        assert!(
+            (learned.median_hours() - 55.0).abs() < 1e-9,
+            "the 400 h outlier does not move the median"
+        );
+        // log deviations from ln 55: ln(55/50), ln(55/52), 0, ln(60/55), ln(400/55) -> median ln(60/55)
+        assert!((learned.mad_log - (60.0f64 / 55.0).ln()).abs() < 1e-9);
+        let threshold = learned.threshold_hours(3.0);
+        assert!((threshold - 55.0 * ((60.0f64 / 55.0).ln() * 3.0 / 0.6745).exp()).abs() < 1e-6);
+        assert!(threshold > 60.0 && threshold < 400.0, "{threshold}");
+    }
+}

@@ -1,0 +1,188 @@
+//! The lifecycle on hand-made records: a silent shipment alerts on the timer alone, a normal one
+//! never does, alerts are updated rather than repeated, resolved when the cause goes, and adopted
+//! after a restart without being raised again.
+
+use kouan_alerter::{Alert, Alerter, Rules};
+use kouan_model::*;
+use kouan_processor::status::{Milestone, Status};
+
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 24 * HOUR;
+const T0: i64 = 1_763_568_000_000;
+
+fn at(millis: i64) -> Timestamp {
+    Timestamp::from_parts(millis.div_euclid(1000), 0, 3600).unwrap()
+}
+
+fn milestone(code: &'static str, millis: i64, node: &str) -> Milestone {
+    Milestone {
+        code,
+        event_time: at(millis),
+        classifier: Classifier::Act,
+        location: Some(Location {
+            unlocode: node.into(),
+            facility: None,
+            name: None,
+        }),
+        source: "test".into(),
+        event_id: format!("{code}-{millis}"),
+    }
+}
+
+/// A westbound rail shipment that reached Małaszewicze at T0.
+fn at_malaszewicze(milestones: Vec<Milestone>, customs: CustomsState) -> Status {
+    let last = milestones
+        .iter()
+        .rev()
+        .find(|m| m.location.is_some())
+        .unwrap();
+    Status {
+        shipment_id: "ZZHH0000000001".into(),
+        document_type: Some(DocumentType::RailWaybill),
+        shipper: Some("henan-elec".into()),
+        mode: Some(ShipmentMode::Rail),
+        direction: Some(Direction::Export),
+        origin: Some("CNZZP".into()),
+        destination: Some("DEHAM".into()),
+        port_of_entry: Some("DEHAM".into()),
+        units: vec![],
+        booked_at: None,
+        received_at: None,
+        departed_at: Some(at(T0 - 10 * DAY)),
+        arrived_at: None,
+        delivered_at: None,
+        declared_at: None,
+        customs_status: customs,
+        released_at: None,
+        inspected: false,
+        transport_stage: TransportStage::InTransit,
+        advance_declared: None,
+        clearance_hours: None,
+        eta: None,
+        last_location: last.location.clone(),
+        dwell_since: Some(
+            milestones
+                .iter()
+                .find(|m| m.location == last.location)
+                .unwrap()
+                .event_time,
+        ),
+        milestones,
+    }
+}
+
+fn arrived() -> Vec<Milestone> {
+    vec![
+        milestone("ARRIVED", T0, "PLMAW"),
+        milestone("DISC", T0 + HOUR, "PLMAW"),
+    ]
+}
+
+#[test]
+fn a_silent_shipment_alerts_on_the_timer_and_resolves_when_it_moves() {
+    let mut alerter = Alerter::new(Rules::default());
+    assert!(alerter
+        .observe(
+            &at_malaszewicze(arrived(), CustomsState::Released),
+            T0 + 2 * HOUR
+        )
+        .is_empty());
+    assert!(
+        alerter.tick(T0 + 3 * DAY).is_empty(),
+        "three days at Małaszewicze is normal"
+    );
+    // no event arrives; only the clock moves
+    let fired = alerter.tick(T0 + 8 * DAY);
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    let alert: &Alert = &fired[0];
+    assert_eq!(
+        (alert.kind, alert.state, alert.node.as_str()),
+        (AlertKind::Dwell, AlertState::Firing, "PLMAW")
+    );
+    assert_eq!(alert.alert_id, "ZZHH0000000001/PLMAW/DWELL");
+    assert_eq!(alert.threshold_hours, 168.0);
+    assert_eq!(alert.baseline, "cold start");
+    assert!((alert.observed_hours - 192.0).abs() < 1e-9);
+    assert!(
+        alerter.tick(T0 + 8 * DAY + HOUR).is_empty(),
+        "no repeat within the update interval"
+    );
+    let updated = alerter.tick(T0 + 9 * DAY);
+    assert_eq!(updated.len(), 1);
+    assert_eq!(
+        (updated[0].alert_id.as_str(), updated[0].state),
+        ("ZZHH0000000001/PLMAW/DWELL", AlertState::Firing)
+    );
+    assert!((updated[0].observed_hours - 216.0).abs() < 1e-9);
+
+    let mut moved = arrived();
+    moved.push(milestone("DEPARTED", T0 + 9 * DAY + 2 * HOUR, "PLMAW"));
+    let resolved = alerter.observe(
+        &at_malaszewicze(moved, CustomsState::Released),
+        T0 + 9 * DAY + 3 * HOUR,
+    );
+    assert_eq!(resolved.len(), 1);
+    assert_eq!(resolved[0].state, AlertState::Resolved);
+    assert_eq!(
+        resolved[0].resolved_at_millis,
+        Some(T0 + 9 * DAY + 3 * HOUR)
+    );
+    assert_eq!(alerter.firing().count(), 0);
+}
+
+#[test]
+fn a_normal_shipment_raises_nothing() {
+    let mut alerter = Alerter::new(Rules::default());
+    let mut milestones = arrived();
+    assert!(alerter
+        .observe(
+            &at_malaszewicze(milestones.clone(), CustomsState::Released),
+            T0 + HOUR
+        )
+        .is_empty());
+    for hours in (6..60).step_by(6) {
+        assert!(alerter.tick(T0 + hours * HOUR).is_empty());
+    }
+    milestones.push(milestone("DEPARTED", T0 + 60 * HOUR, "PLMAW"));
+    assert!(alerter
+        .observe(
+            &at_malaszewicze(milestones, CustomsState::Released),
+            T0 + 61 * HOUR
+        )
+        .is_empty());
+    assert!(
+        alerter.tick(T0 + 30 * DAY).is_empty(),
+        "on the move: no dwell"
+    );
+}
+
+#[test]
+fn customs_holds_alert_at_once_and_adopted_alerts_are_not_raised_again() {
+    let mut alerter = Alerter::new(Rules::default());
+    let mut milestones = arrived();
+    milestones.push(milestone("SUSPENDED", T0 + 2 * HOUR, "CNZZP"));
+    let held = at_malaszewicze(milestones.clone(), CustomsState::Held);
+    let fired = alerter.observe(&held, T0 + 3 * HOUR);
+    assert_eq!(fired.len(), 1);
+    assert_eq!(
+        (fired[0].kind, fired[0].node.as_str()),
+        (AlertKind::CustomsHold, "CNZZP")
+    );
+
+    // a restarted alerter adopts what the topic says is FIRING and raises nothing new
+    let mut restarted = Alerter::new(Rules::default());
+    restarted.adopt(fired[0].clone());
+    restarted.remember(&held);
+    assert!(restarted.tick(T0 + 4 * HOUR).is_empty());
+
+    milestones.push(milestone("RELEASED", T0 + 5 * HOUR, "CNZZP"));
+    let released = restarted.observe(
+        &at_malaszewicze(milestones, CustomsState::Released),
+        T0 + 6 * HOUR,
+    );
+    assert_eq!(released.len(), 1);
+    assert_eq!(
+        (released[0].alert_id.as_str(), released[0].state),
+        (fired[0].alert_id.as_str(), AlertState::Resolved)
+    );
+}
