@@ -43,6 +43,9 @@ pub struct Brokers {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Everything in one process for a first look: (embedded broker,) topics, simulator,
+    /// processor and alerter.
+    Up(UpArgs),
     /// Manage kouan's topics.
     Topics {
         #[command(subcommand)]
@@ -130,6 +133,25 @@ pub struct ProcessArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Kafka bootstrap servers; without it an embedded broker is started (a first look only:
+    /// it keeps a few MB per partition and nothing survives the process).
+    #[arg(long, env = "KOUAN_BROKERS")]
+    pub brokers: Option<String>,
+    /// Simulator pace while it catches up with the present, events/s.
+    #[arg(long, default_value_t = 2000.0)]
+    pub rate: f64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// How far back the simulation starts before following the wall clock.
+    #[arg(long, default_value = "2days", value_parser = humantime::parse_duration)]
+    pub history: std::time::Duration,
+    /// Shipments booked per simulated day.
+    #[arg(long, default_value_t = 5000.0)]
+    pub shipments_per_day: f64,
+}
+
+#[derive(Debug, Args)]
 pub struct AlertArgs {
     #[command(flatten)]
     pub brokers: Brokers,
@@ -161,6 +183,10 @@ pub struct SimulateArgs {
     /// Simulated seconds per wall second when publishing; by default the pace is set by `--rate` alone.
     #[arg(long)]
     pub speed: Option<f64>,
+    /// Never publish what is recorded in the future: once simulated time reaches the present,
+    /// follow the wall clock (start in the past with `--start` to catch up first).
+    #[arg(long)]
+    pub live: bool,
     #[command(flatten)]
     pub scenario: ScenarioArgs,
 }

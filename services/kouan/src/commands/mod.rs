@@ -7,6 +7,7 @@ mod ingest;
 mod process;
 mod simulate;
 mod topics;
+mod up;
 
 use crate::cli::{BenchCommand, Cli, Command, TopicsCommand};
 use kouan_bus::Topics;
@@ -19,6 +20,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             command: TopicsCommand::Create(args),
         } => topics::create(&args, &topics).await,
         Command::Ingest(args) => ingest::run(args, topics, cancel).await,
+        Command::Up(args) => up::run(args, topics, cancel).await,
         Command::Alert(args) => alert::run(args, topics, cancel).await,
         Command::Process(args) => process::run(args, topics, cancel).await,
         Command::Simulate(args) => simulate::run(args, topics, cancel).await,

@@ -148,6 +148,16 @@ pub fn publish(
         if let Some(wait) = due.checked_sub(started.elapsed()) {
             std::thread::sleep(wait.min(Duration::from_millis(200)));
         }
+        if args.live {
+            // caught up with the present: wait for the wall clock to reach the delivery time
+            while !cancel.is_cancelled() {
+                let ahead = delivered.at_unix_millis - kouan_alerter::runner::now_millis();
+                if ahead <= 0 {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(ahead.min(200) as u64));
+            }
+        }
         match ndjson::decode_line(delivered.line.as_bytes()) {
             Ok(event) => {
                 sink.publish(&event)?;
