@@ -9,12 +9,11 @@
 use crate::alerter::Alerter;
 use crate::rules::Rules;
 use crate::wire;
-use kouan_bus::{BusError, Publisher, Topics};
+use kouan_bus::{reader, BusError, Publisher, Topics};
 use kouan_model::pb;
 use kouan_processor::Status;
 use prost::Message as _;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{Message, Offset, TopicPartitionList};
+use rdkafka::Message;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -63,13 +62,13 @@ pub fn run(
     let mut alerter = Alerter::new(config.rules.clone());
 
     // alerts still FIRING on the topic: the latest record of each alert id
-    let alerts_reader = assign_all(
+    let alerts_reader = reader::from_beginning(
         &config.brokers,
         &format!("{instance}-alerts"),
-        &alerts_topic,
+        std::slice::from_ref(&alerts_topic),
     )?;
     let mut latest: BTreeMap<String, pb::Alert> = BTreeMap::new();
-    drain_until_idle(&alerts_reader, config.idle, cancel, |message| {
+    reader::drain_until_idle(&alerts_reader, config.idle, cancel, |message| {
         if let Some(record) = message.payload().and_then(|p| pb::Alert::decode(p).ok()) {
             latest.insert(record.alert_id.clone(), record);
         }
@@ -81,12 +80,12 @@ pub fn run(
         }
     }
 
-    let status_reader = assign_all(
+    let status_reader = reader::from_beginning(
         &config.brokers,
         &format!("{instance}-status"),
-        &config.topics.status(),
+        &[config.topics.status()],
     )?;
-    drain_until_idle(&status_reader, config.idle, cancel, |message| {
+    reader::drain_until_idle(&status_reader, config.idle, cancel, |message| {
         if let Some(status) = decode_status(message) {
             stats.records.fetch_add(1, Ordering::Relaxed);
             alerter.remember(&status);
@@ -150,36 +149,6 @@ fn decode_status(message: &impl Message) -> Option<Status> {
         Err(reject) => {
             tracing::warn!(%reject, "unreadable status record");
             None
-        }
-    }
-}
-
-fn assign_all(brokers: &str, group: &str, topic: &str) -> Result<BaseConsumer, AlertError> {
-    let consumer: BaseConsumer = kouan_bus::config::consumer(brokers, group).create()?;
-    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
-    let partitions = metadata
-        .topics()
-        .first()
-        .map_or(0, |t| t.partitions().len());
-    let mut assignment = TopicPartitionList::new();
-    for partition in 0..partitions as i32 {
-        assignment.add_partition_offset(topic, partition, Offset::Beginning)?;
-    }
-    consumer.assign(&assignment)?;
-    Ok(consumer)
-}
-
-fn drain_until_idle(
-    consumer: &BaseConsumer,
-    idle: Duration,
-    cancel: &CancellationToken,
-    mut each: impl FnMut(&rdkafka::message::BorrowedMessage<'_>),
-) {
-    let mut quiet_since = Instant::now();
-    while !cancel.is_cancelled() && quiet_since.elapsed() < idle {
-        if let Some(Ok(message)) = consumer.poll(Duration::from_millis(50)) {
-            each(&message);
-            quiet_since = Instant::now();
         }
     }
 }

@@ -16,4 +16,6 @@ pub enum BusError {
     },
     #[error("embedded broker: {0}")]
     Embedded(String),
+    #[error("topic {0} has no partitions (does it exist?)")]
+    NoPartitions(String),
 }

@@ -5,6 +5,7 @@
 //! - [`publisher`]: a producer that waits when librdkafka's queue is full instead of dropping,
 //!   and reports every delivery failure.
 //! - [`embedded`]: librdkafka's mock cluster on its own thread, the broker of `kouan up`.
+//! - [`reader`]: whole topics from the beginning, outside any group (replays).
 //! - [`headers`]: the record headers kouan writes (dead-letter reasons).
 //! - [`error`]: the crate's error type.
 
@@ -13,6 +14,7 @@ pub mod embedded;
 pub mod error;
 pub mod headers;
 pub mod publisher;
+pub mod reader;
 pub mod topics;
 
 pub use embedded::EmbeddedBroker;

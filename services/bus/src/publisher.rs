@@ -119,16 +119,7 @@ impl Publisher {
         payload: &[u8],
         headers: Option<OwnedHeaders>,
     ) -> Result<(), BusError> {
-        let mut record = Self::record(topic, key, payload, headers);
-        loop {
-            match self.attempt(record)? {
-                Attempt::Queued => return Ok(()),
-                Attempt::Full(back) => {
-                    record = back;
-                    std::thread::sleep(QUEUE_FULL_BACKOFF);
-                }
-            }
-        }
+        self.send_blocking(Self::record(topic, key, payload, headers))
     }
 
     /// Queues a record for one partition, unkeyed (tests and tools that must place records).
@@ -138,22 +129,16 @@ impl Publisher {
         partition: i32,
         payload: &[u8],
     ) -> Result<(), BusError> {
-        let mut record: BaseRecord<'_, [u8], [u8]> =
-            BaseRecord::to(topic).payload(payload).partition(partition);
-        loop {
-            match self.attempt(record)? {
-                Attempt::Queued => return Ok(()),
-                Attempt::Full(back) => {
-                    record = back;
-                    std::thread::sleep(QUEUE_FULL_BACKOFF);
-                }
-            }
-        }
+        self.send_blocking(BaseRecord::to(topic).payload(payload).partition(partition))
     }
 
     /// Queues a tombstone (a key with no value): on a compacted topic it deletes the key.
     pub fn send_tombstone(&self, topic: &str, key: &[u8]) -> Result<(), BusError> {
-        let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).key(key);
+        self.send_blocking(BaseRecord::to(topic).key(key))
+    }
+
+    /// The backpressure loop: retries a record while the queue is full, never dropping it.
+    fn send_blocking(&self, mut record: BaseRecord<'_, [u8], [u8]>) -> Result<(), BusError> {
         loop {
             match self.attempt(record)? {
                 Attempt::Queued => return Ok(()),

@@ -29,12 +29,12 @@ use crate::membership::Membership;
 use crate::retention::Retention;
 use crate::status::{digest_of_record, fnv1a};
 use kouan_bus::headers::{PUBLISHER, REJECT_ORIGIN, REJECT_REASON};
-use kouan_bus::{BusError, Publisher, Topics};
+use kouan_bus::{reader, BusError, Publisher, Topics};
 use kouan_model::{pb, protobuf, Reject, Timestamp};
 use prost::Message as _;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, Headers, OwnedHeaders};
-use rdkafka::{Message, Offset, TopicPartitionList};
+use rdkafka::Message;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -47,8 +47,6 @@ pub enum ProcessError {
     Bus(#[from] BusError),
     #[error("kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
-    #[error("topic {0} has no partitions (does it exist?)")]
-    NoPartitions(String),
 }
 
 #[derive(Debug, Clone)]
@@ -123,22 +121,22 @@ pub fn run(
     )?;
 
     // what is already published, and which invalid records were already dead-lettered
-    let status_reader = assign_all(
+    let status_reader = reader::from_beginning(
         &config.brokers,
         &format!("{instance}-status"),
         std::slice::from_ref(&status_topic),
     )?;
     let mut published: HashMap<String, Published> = HashMap::new();
-    let deadletter_reader = assign_all(
+    let deadletter_reader = reader::from_beginning(
         &config.brokers,
         &format!("{instance}-deadletter"),
         std::slice::from_ref(&deadletter_topic),
     )?;
     let mut dead_lettered: HashSet<String> = HashSet::new();
-    drain_until_idle(&status_reader, config.idle, cancel, |message| {
+    reader::drain_until_idle(&status_reader, config.idle, cancel, |message| {
         learn_published(&mut published, message)
     });
-    drain_until_idle(&deadletter_reader, config.idle, cancel, |message| {
+    reader::drain_until_idle(&deadletter_reader, config.idle, cancel, |message| {
         if let Some(origin) = header(message, REJECT_ORIGIN) {
             dead_lettered.insert(origin);
         }
@@ -148,7 +146,7 @@ pub fn run(
         .iter()
         .map(|kind| config.topics.events(*kind))
         .collect();
-    let events_reader = assign_all(
+    let events_reader = reader::from_beginning(
         &config.brokers,
         &format!("{instance}-events"),
         &event_topics,
@@ -395,27 +393,6 @@ fn now() -> Timestamp {
         .expect("now is in range")
 }
 
-/// A consumer reading every partition of `topics` from the beginning, outside any group.
-fn assign_all(brokers: &str, group: &str, topics: &[String]) -> Result<BaseConsumer, ProcessError> {
-    let consumer: BaseConsumer = kouan_bus::config::consumer(brokers, group).create()?;
-    let mut assignment = TopicPartitionList::new();
-    for topic in topics {
-        let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
-        let partitions = metadata
-            .topics()
-            .first()
-            .map_or(0, |t| t.partitions().len());
-        if partitions == 0 {
-            return Err(ProcessError::NoPartitions(topic.clone()));
-        }
-        for partition in 0..partitions as i32 {
-            assignment.add_partition_offset(topic, partition, Offset::Beginning)?;
-        }
-    }
-    consumer.assign(&assignment)?;
-    Ok(consumer)
-}
-
 /// High watermarks at start-up: where the replay may consider itself caught up (tansu's run
 /// low, so quiet input also ends the replay).
 fn watermarks(
@@ -435,26 +412,6 @@ fn watermarks(
         }
     }
     Ok(targets)
-}
-
-/// Reads until nothing arrives for `idle`.
-fn drain_until_idle(
-    consumer: &BaseConsumer,
-    idle: Duration,
-    cancel: &CancellationToken,
-    mut each: impl FnMut(&rdkafka::message::BorrowedMessage<'_>),
-) {
-    let mut quiet_since = Instant::now();
-    while !cancel.is_cancelled() && quiet_since.elapsed() < idle {
-        match consumer.poll(Duration::from_millis(50)) {
-            Some(Ok(message)) => {
-                each(&message);
-                quiet_since = Instant::now();
-            }
-            Some(Err(error)) => tracing::warn!(%error, "reading at start-up"),
-            None => {}
-        }
-    }
 }
 
 /// Shared handle for callers that want counters while the runner works.

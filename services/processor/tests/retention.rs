@@ -18,9 +18,19 @@ fn air(id: &str, status: AirStatus, hour: i64, awb: &str) -> Event {
         event_time: at(hour),
         recorded_time: None,
         classifier: None,
-        location: Some(Location { unlocode: "CNCGO".into(), facility: None, name: None }),
+        location: Some(Location {
+            unlocode: "CNCGO".into(),
+            facility: None,
+            name: None,
+        }),
         retracted: false,
-        body: Body::Air(AirBody { status, awb: awb.into(), flight: None, pieces: None, weight_kg: None }),
+        body: Body::Air(AirBody {
+            status,
+            awb: awb.into(),
+            flight: None,
+            pieces: None,
+            weight_kg: None,
+        }),
     }
 }
 
@@ -30,7 +40,7 @@ fn delivered_shipments_are_forgotten_after_the_retention_period() {
     let open = ids::make_awb(784, 2);
     let mut engine = Engine::new();
     let mut retention = Retention::new(Duration::from_secs(10 * 24 * 3600));
-    let mut feed = |engine: &mut Engine, retention: &mut Retention, event: Event| {
+    let feed = |engine: &mut Engine, retention: &mut Retention, event: Event| {
         let mut affected = BTreeSet::new();
         engine.apply(event, &mut affected);
         for id in affected {
@@ -40,16 +50,54 @@ fn delivered_shipments_are_forgotten_after_the_retention_period() {
         }
         retention.sweep(engine)
     };
-    assert_eq!(feed(&mut engine, &mut retention, air("a1", AirStatus::Rcs, 0, &delivered)), 0);
-    assert_eq!(feed(&mut engine, &mut retention, air("a2", AirStatus::Dlv, 30, &delivered)), 0);
-    assert_eq!(feed(&mut engine, &mut retention, air("b1", AirStatus::Rcs, 40, &open)), 0);
-    assert_eq!(engine.status(&delivered).unwrap().transport_stage, TransportStage::Delivered);
+    assert_eq!(
+        feed(
+            &mut engine,
+            &mut retention,
+            air("a1", AirStatus::Rcs, 0, &delivered)
+        ),
+        0
+    );
+    assert_eq!(
+        feed(
+            &mut engine,
+            &mut retention,
+            air("a2", AirStatus::Dlv, 30, &delivered)
+        ),
+        0
+    );
+    assert_eq!(
+        feed(
+            &mut engine,
+            &mut retention,
+            air("b1", AirStatus::Rcs, 40, &open)
+        ),
+        0
+    );
+    assert_eq!(
+        engine.status(&delivered).unwrap().transport_stage,
+        TransportStage::Delivered
+    );
     // nine days after delivery: kept
-    assert_eq!(feed(&mut engine, &mut retention, air("b2", AirStatus::Foh, 30 + 9 * 24, &open)), 0);
+    assert_eq!(
+        feed(
+            &mut engine,
+            &mut retention,
+            air("b2", AirStatus::Foh, 30 + 9 * 24, &open)
+        ),
+        0
+    );
     assert!(engine.status(&delivered).is_some());
     let held = engine.events_held();
     // eleven days after: forgotten, with its events
-    assert_eq!(feed(&mut engine, &mut retention, air("b3", AirStatus::Foh, 30 + 11 * 24, &open)), 1);
+    assert_eq!(
+        feed(
+            &mut engine,
+            &mut retention,
+            air("b3", AirStatus::Foh, 30 + 11 * 24, &open)
+        ),
+        1
+    );
     assert!(engine.status(&delivered).is_none());
     assert_eq!(engine.events_held(), held + 1 - 2);
     assert!(!engine.shipments().any(|id| *id == delivered));
