@@ -2,10 +2,10 @@
 //!
 //! The scenario is a sequence of *waves* — a flight or a China–Europe train with every shipment,
 //! container and customs declaration on it — booked at a steady pace. A wave writes all its
-//! events at once; the delivery heap then releases them in delivery order. Because no wave has an
-//! event recorded earlier than a day before its booking, everything due more than a day before
-//! the next wave's booking can be released safely, so the stream comes out in order while only
-//! the waves still in progress are held in memory.
+//! events at once, sorted by delivery time, and a small heap merges the waves in progress.
+//! Because no wave has an event recorded earlier than a day before its booking, everything due
+//! more than a day before the next wave's booking can be released safely, so the stream comes
+//! out in order while only the waves still in progress are held in memory.
 //!
 //! - [`config`]: the knobs.
 //! - [`network`]: nodes, corridors, air lanes, shippers.

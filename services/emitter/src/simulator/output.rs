@@ -22,7 +22,6 @@ pub fn write_lines(
     truth: Option<&mut dyn Write>,
 ) -> io::Result<Written> {
     let mut written = Written::default();
-    let mut anomalies: Vec<Anomaly> = Vec::new();
     for delivered in simulator.by_ref().take(count as usize) {
         out.write_all(delivered.line.as_bytes())?;
         out.write_all(b"\n")?;
@@ -30,7 +29,7 @@ pub fn write_lines(
         written.malformed += u64::from(delivered.malformed);
         written.last_at_unix_millis = delivered.at_unix_millis;
     }
-    anomalies.extend(simulator.take_truth());
+    let anomalies: Vec<Anomaly> = simulator.take_truth().collect();
     if let Some(truth) = truth {
         for anomaly in anomalies
             .iter()
