@@ -6,7 +6,7 @@ use crate::baseline::{BaselineKey, Baselines};
 use crate::rules::Rules;
 use kouan_model::{AlertKind, AlertState, CustomsState, Direction, ShipmentMode, TransportStage};
 use kouan_processor::Status;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 const HOUR_MS: f64 = 3_600_000.0;
 
@@ -207,17 +207,23 @@ impl Alerter {
 
     /// The timer: re-evaluates every shipment still under way at `now`.
     pub fn tick(&mut self, now: i64) -> Vec<Alert> {
+        let with_open_alerts: HashSet<&String> = self.open.keys().map(|(id, _, _)| id).collect();
         let due: Vec<String> = self
             .watched
             .iter()
-            .filter(|(id, watched)| {
-                !watched.finished || self.open.keys().any(|(open, _, _)| open == *id)
-            })
+            .filter(|(id, watched)| !watched.finished || with_open_alerts.contains(id))
             .map(|(id, _)| id.clone())
             .collect();
-        due.into_iter()
+        let updates: Vec<Alert> = due
+            .into_iter()
             .flat_map(|id| self.evaluate(&id, now))
-            .collect()
+            .collect();
+        // a finished shipment with nothing open has nothing more to say: let it go
+        let with_open_alerts: HashSet<String> =
+            self.open.keys().map(|(id, _, _)| id.clone()).collect();
+        self.watched
+            .retain(|id, watched| !watched.finished || with_open_alerts.contains(id));
+        updates
     }
 
     fn conditions(&self, watched: &Watched, now: i64) -> Vec<Condition> {

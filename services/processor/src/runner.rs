@@ -37,7 +37,6 @@ use rdkafka::message::{Header, Headers, OwnedHeaders};
 use rdkafka::Message;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -413,6 +412,3 @@ fn watermarks(
     }
     Ok(targets)
 }
-
-/// Shared handle for callers that want counters while the runner works.
-pub type SharedStats = Arc<ProcessStats>;

@@ -92,7 +92,9 @@ impl Status {
         }
     }
 
-    /// The record to publish and the digest of its content, from one conversion.
+    /// The record to publish and the digest of its derived content (everything but `version`
+    /// and `updatedAt`), from one conversion: the digest tells whether a recomputed record
+    /// differs from the one last published.
     pub fn record(&self, version: u64, updated_at: &Timestamp) -> (pb::ShipmentStatus, u64) {
         use prost::Message;
         let zero = Timestamp::from_parts(0, 0, 0).expect("epoch");
@@ -101,14 +103,6 @@ impl Status {
         record.version = version;
         record.updated_at = Some(time_to_proto(updated_at));
         (record, digest)
-    }
-
-    /// A digest of the derived content (everything but `version` and `updatedAt`), to tell
-    /// whether a recomputed record differs from the one last published.
-    pub fn digest(&self) -> u64 {
-        use prost::Message;
-        let zero = Timestamp::from_parts(0, 0, 0).expect("epoch");
-        fnv1a(&self.to_proto(0, &zero).encode_to_vec())
     }
 }
 
@@ -119,7 +113,7 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-/// The digest of a record read back from `kouan.status`, comparable with [`Status::digest`].
+/// The digest of a record read back from `kouan.status`, comparable with the digest of [`Status::record`].
 pub fn digest_of_record(mut record: pb::ShipmentStatus) -> u64 {
     use prost::Message;
     record.version = 0;

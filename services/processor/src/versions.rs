@@ -89,11 +89,6 @@ impl Versions {
         }
     }
 
-    /// Every counted (non-retracted) event.
-    pub fn present(&self) -> impl Iterator<Item = &Arc<Event>> {
-        self.winners.values().filter(|event| !event.retracted)
-    }
-
     pub fn len(&self) -> usize {
         self.winners.len()
     }

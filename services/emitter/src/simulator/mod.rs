@@ -56,7 +56,6 @@ pub struct Simulator {
     mean_wave_gap: f64,
     truth: VecDeque<Anomaly>,
     shipments: u64,
-    waves: u64,
     pending: usize,
 }
 
@@ -91,12 +90,7 @@ impl Simulator {
             mean_wave_gap,
             truth: VecDeque::new(),
             shipments: 0,
-            waves: 0,
         }
-    }
-
-    pub fn config(&self) -> &SimConfig {
-        &self.config
     }
 
     /// Ground-truth anomalies of the waves generated so far, oldest first; drained by the caller.
@@ -107,11 +101,6 @@ impl Simulator {
     /// Shipments booked so far.
     pub fn shipments(&self) -> u64 {
         self.shipments
-    }
-
-    /// Flights and trains generated so far.
-    pub fn waves(&self) -> u64 {
-        self.waves
     }
 
     /// Lines waiting for delivery (the memory the simulator holds).
@@ -143,7 +132,6 @@ impl Simulator {
         } = wave;
         self.next_wave_at += gap as i64;
         self.shipments += shipments;
-        self.waves += 1;
         self.truth.extend(truth);
         let mut deliveries = Vec::with_capacity(events.len() * 2);
         for event in events {
