@@ -15,6 +15,12 @@ fn collect(yaml: &Yaml, commands: &mut Vec<Vec<String>>, variables: &mut BTreeSe
                 if key.starts_with("KOUAN_") {
                     variables.insert(key.to_string());
                 }
+                // Kubernetes `env: [{name: KOUAN_…, value: …}]`
+                if let ("name", Some(name)) = (key, value.as_str()) {
+                    if name.starts_with("KOUAN_") {
+                        variables.insert(name.to_string());
+                    }
+                }
                 if let ("command" | "args", Yaml::Array(items)) = (key, value) {
                     commands.push(
                         items
@@ -65,7 +71,7 @@ fn deploy_files_name_only_what_exists() {
     }
     assert!(documents >= 6, "{documents} YAML documents");
     let subcommands: BTreeSet<String> = commands.iter().map(|c| c[0].clone()).collect();
-    for expected in ["topics", "process", "alert", "simulate"] {
+    for expected in ["topics", "process", "alert", "simulate", "serve"] {
         assert!(
             subcommands.contains(expected),
             "deploy/ runs no `{expected}`"
@@ -97,6 +103,17 @@ fn deploy_files_name_only_what_exists() {
             "no command reads {variable}"
         );
     }
+    assert!(variables.contains("KOUAN_AUTH_FILE") && variables.contains("KOUAN_LISTEN"));
+    let manifests = std::fs::read_to_string(deploy.join("k8s/kouan.yaml")).unwrap();
+    let service = YamlLoader::load_from_str(&manifests)
+        .unwrap()
+        .into_iter()
+        .find(|d| d["kind"].as_str() == Some("Service"))
+        .expect("the store behind a Service");
+    assert_eq!(
+        service["spec"]["selector"]["app"].as_str(),
+        Some("kouan-serve")
+    );
     let dockerfile = std::fs::read_to_string(deploy.join("Dockerfile")).unwrap();
     assert!(
         dockerfile.contains("cargo build --release -p kouan")

@@ -59,6 +59,10 @@ pub enum Command {
     Process(ProcessArgs),
     /// Dwell-time anomaly, missing-milestone and customs alerts on `kouan.alerts`.
     Alert(AlertArgs),
+    /// The status store and query service: HTTP API, SQL, live feed, webhooks, dashboard.
+    Serve(ServeArgs),
+    /// Operator SQL console: runs QUERY, or an interactive prompt without it.
+    Sql(SqlArgs),
     /// Benchmarks that print numbers.
     Bench {
         #[command(subcommand)]
@@ -96,6 +100,8 @@ pub struct IngestArgs {
 pub enum BenchCommand {
     /// Ingest throughput: writes an NDJSON file of synthetic events and times `ingest` on it.
     Ingest(BenchIngestArgs),
+    /// Query service with N shipments: rebuild, memory, lookup p99, KPI time, SSE latency.
+    Serve(BenchServeArgs),
     /// Simulator generation speed: events/s written to a file.
     Simulate(BenchSimulateArgs),
     /// Processor: events per CPU-second, end-to-end events/s, p50/p99 publication-to-status latency, bytes per shipment.
@@ -149,6 +155,12 @@ pub struct UpArgs {
     /// Shipments booked per simulated day.
     #[arg(long, default_value_t = 5000.0)]
     pub shipments_per_day: f64,
+    /// Tokens as for `serve`; without it an operator token and one token per simulated
+    /// shipper are generated and printed.
+    #[arg(long, env = "KOUAN_AUTH_FILE")]
+    pub auth_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub serve: ServeOptions,
 }
 
 #[derive(Debug, Args)]
@@ -246,6 +258,74 @@ pub struct BenchIngestArgs {
     #[arg(long)]
     pub file: Option<PathBuf>,
     /// Write the result line to this file as well.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ServeOptions {
+    /// Address of the HTTP API and dashboard.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "KOUAN_LISTEN")]
+    pub listen: std::net::SocketAddr,
+    /// Changes kept for feeds and webhooks to resume from; a reader further behind catches up
+    /// from the current records (intermediate versions skipped).
+    #[arg(long, default_value_t = 200_000)]
+    pub feed_window: usize,
+    /// Rows one SQL answer returns at most (longer answers are cut and marked truncated).
+    #[arg(long, default_value_t = 10_000, env = "KOUAN_SQL_MAX_ROWS")]
+    pub sql_max_rows: usize,
+    /// Time one SQL query may take.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration, env = "KOUAN_SQL_TIMEOUT")]
+    pub sql_timeout: std::time::Duration,
+    /// Memory one SQL query's operators may use, MiB.
+    #[arg(long, default_value_t = 512, env = "KOUAN_SQL_MEMORY_MIB")]
+    pub sql_memory_mib: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub brokers: Brokers,
+    /// Tokens and roles, one per line: `TOKEN operator` or `TOKEN shipper SHIPPER_ID`.
+    #[arg(long, env = "KOUAN_AUTH_FILE")]
+    pub auth_file: PathBuf,
+    #[command(flatten)]
+    pub options: ServeOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// Base URL of `kouan serve`.
+    #[arg(long, default_value = "http://127.0.0.1:8080", env = "KOUAN_URL")]
+    pub url: String,
+    /// An operator token.
+    #[arg(long, env = "KOUAN_TOKEN")]
+    pub token: String,
+    /// The query; without it, an interactive prompt (history in ~/.kouan_sql_history).
+    pub query: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchServeArgs {
+    /// Shipments loaded into the store.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub shipments: usize,
+    /// Point lookups in all.
+    #[arg(long, default_value_t = 20_000)]
+    pub requests: usize,
+    /// Concurrent HTTP clients of the lookups.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Runs of the clearance KPI query.
+    #[arg(long, default_value_t = 10)]
+    pub kpi_runs: usize,
+    /// Status changes timed through the SSE feed.
+    #[arg(long, default_value_t = 2_000)]
+    pub sse_changes: usize,
+    /// Their pace, changes/s.
+    #[arg(long, default_value_t = 500.0)]
+    pub sse_rate: f64,
+    /// Write the result lines to this file as well.
     #[arg(long)]
     pub report: Option<PathBuf>,
 }

@@ -2,12 +2,14 @@
 //!
 //! - `cli`: the command line.
 //! - `logging`: text or JSON logs on stderr.
+//! - `pipeline_metrics`: processor and alerter counters for `/metrics` under `kouan up`.
 //! - `shutdown`: the process's one cancellation token, cancelled by Ctrl-C or SIGTERM.
 //! - `commands`: one module per subcommand.
 
 mod cli;
 mod commands;
 mod logging;
+mod pipeline_metrics;
 mod shutdown;
 
 use clap::Parser;

@@ -3,9 +3,12 @@
 mod alert;
 mod bench;
 mod bench_process;
+mod bench_serve;
 mod ingest;
 mod process;
+mod serve;
 mod simulate;
+mod sql;
 mod topics;
 mod up;
 
@@ -24,6 +27,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Alert(args) => alert::run(args, topics, cancel).await,
         Command::Process(args) => process::run(args, topics, cancel).await,
         Command::Simulate(args) => simulate::run(args, topics, cancel).await,
+        Command::Serve(args) => serve::run(args, topics, cancel).await,
+        Command::Sql(args) => sql::run(args).await,
+        Command::Bench {
+            command: BenchCommand::Serve(args),
+        } => bench_serve::run(args, cancel).await,
         Command::Bench {
             command: BenchCommand::Ingest(args),
         } => bench::ingest(args, topics, cancel).await,

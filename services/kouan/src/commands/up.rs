@@ -18,6 +18,7 @@ pub async fn run(args: UpArgs, topics: Topics, cancel: CancellationToken) -> any
     let brokers = match &args.brokers {
         Some(brokers) => {
             super::process::ensure_topics(brokers, &topics).await?;
+            super::serve::ensure_subscriptions_topic(brokers, &topics).await?;
             brokers.clone()
         }
         None => {
@@ -25,6 +26,10 @@ pub async fn run(args: UpArgs, topics: Topics, cancel: CancellationToken) -> any
             specs.push(TopicSpec {
                 name: kouan_processor::runner::members_topic(&topics),
                 compacted: false,
+            });
+            specs.push(TopicSpec {
+                name: kouan_query::runner::subscriptions_topic(&topics),
+                compacted: true,
             });
             let broker = EmbeddedBroker::start(&specs, super::ingest::DEFAULT_PARTITIONS)
                 .context("starting the embedded broker")?;
@@ -84,6 +89,7 @@ pub async fn run(args: UpArgs, topics: Topics, cancel: CancellationToken) -> any
         idle: Duration::from_millis(1500),
     };
 
+    let brokers_for_api = brokers.clone();
     // one token for every task: the first to fail stops the rest
     let mut tasks = JoinSet::new();
     {
@@ -105,7 +111,48 @@ pub async fn run(args: UpArgs, topics: Topics, cancel: CancellationToken) -> any
             kouan_alerter::runner::run(&alert, &stats, &cancel).context("alerter")
         });
     }
-    println!("kouan up: simulator, processor and alerter running; Ctrl-C stops");
+    let (auth, demo_tokens) = match &args.auth_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the auth file {}", path.display()))?;
+            let auth = kouan_query::Auth::parse(&text)
+                .with_context(|| format!("auth file {}", path.display()))?;
+            (auth, None)
+        }
+        None => {
+            let (auth, tokens) = demo_auth();
+            (auth, Some(tokens))
+        }
+    };
+    let metrics = Arc::new(kouan_query::Metrics::new());
+    metrics
+        .registry()
+        .register_collector(Box::new(crate::pipeline_metrics::PipelineCollector {
+            topics: topics.clone(),
+            process: process_stats.clone(),
+            alert: alert_stats.clone(),
+        }));
+    let server = super::serve::start(
+        &brokers_for_api,
+        &topics,
+        &args.serve,
+        auth,
+        metrics,
+        cancel.clone(),
+    )
+    .await?;
+    let url = format!("http://{}/", server.local_addr);
+    tasks.spawn(async move { server.serve().await.context("query service") });
+    println!("kouan up: simulator, processor, alerter and API running; Ctrl-C stops");
+    println!("kouan up: dashboard and API at {url}");
+    if let Some(tokens) = demo_tokens {
+        println!(
+            "kouan up: demo tokens (paste one into the dashboard, or open {url}#token=TOKEN):"
+        );
+        for (token, role) in tokens {
+            println!("  {token}  {role}");
+        }
+    }
 
     let mut report = tokio::time::interval(Duration::from_secs(10));
     let mut failure = None;
@@ -142,4 +189,24 @@ pub async fn run(args: UpArgs, topics: Topics, cancel: CancellationToken) -> any
         Some(error) => Err(error),
         None => Ok(0),
     }
+}
+
+/// An operator token and one per simulated shipper, random for this run.
+fn demo_auth() -> (kouan_query::Auth, Vec<(String, String)>) {
+    let mut tokens = vec![(random_token("op"), "operator".to_string())];
+    for shipper in kouan_emitter::simulator::network::SHIPPERS {
+        tokens.push((random_token("sh"), format!("shipper {shipper}")));
+    }
+    let text: String = tokens
+        .iter()
+        .map(|(token, role)| format!("{token} {role}\n"))
+        .collect();
+    let auth = kouan_query::Auth::parse(&text).expect("generated tokens are valid");
+    (auth, tokens)
+}
+
+fn random_token(prefix: &str) -> String {
+    let bytes: [u8; 12] = rand::random();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}-{hex}")
 }

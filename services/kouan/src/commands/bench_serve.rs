@@ -1,0 +1,339 @@
+//! `kouan bench serve`: the query service with N shipments loaded — store rebuild time and
+//! memory per shipment, p50/p99 of `GET /v1/shipments/{id}`, the clearance KPI query time, and
+//! status change to SSE delivery latency. In one process, over loopback HTTP; the records are
+//! synthetic but shaped like the processor's (about 14 milestones each).
+
+use crate::cli::BenchServeArgs;
+use kouan_model::{
+    pb, Classifier, CustomsState, Direction, DocumentType, Location, ShipmentMode, Timestamp,
+    TransportStage,
+};
+use kouan_processor::status::Milestone;
+use kouan_processor::Status;
+use kouan_query::record::{Origin, TopicId};
+use kouan_query::{Auth, Metrics, Store};
+use prost::Message;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+const CODES: [&str; 14] = [
+    "BOOKED",
+    "GTIN",
+    "LOAD",
+    "DEPARTED",
+    "BORDER_CROSSED",
+    "ARRIVED",
+    "DISC",
+    "SUMMARY_DECLARED",
+    "DECLARED",
+    "ACCEPTED",
+    "REVIEWED",
+    "RELEASED",
+    "GTOT",
+    "STRP",
+];
+const NODES: [&str; 8] = [
+    "CNZZP", "CNAKA", "KZDOS", "BYBRE", "PLMAW", "DEHAM", "CNCGO", "LULUX",
+];
+
+fn synthetic(index: usize, version: u64) -> pb::ShipmentStatus {
+    let hour = |h: f64| {
+        Timestamp::from_parts(
+            1_790_000_000 + (index as i64 % 86_400) * 60 + (h * 3600.0) as i64,
+            0,
+            8 * 3600,
+        )
+        .expect("in range")
+    };
+    let air = index.is_multiple_of(3);
+    let import = index % 4 != 3;
+    let released = !index.is_multiple_of(5);
+    let clearance = released.then(|| ((index * 7919) % 9600) as f64 / 100.0);
+    let node = NODES[index % NODES.len()];
+    let location = |code: &str| Location {
+        unlocode: code.to_string(),
+        facility: None,
+        name: None,
+    };
+    let status = Status {
+        shipment_id: format!("{}-{index:09}", if air { "784" } else { "ZZH" }),
+        document_type: Some(if air {
+            DocumentType::Awb
+        } else {
+            DocumentType::RailWaybill
+        }),
+        shipper: Some(format!("shipper-{:02}", index % 40)),
+        mode: Some(if air {
+            ShipmentMode::Air
+        } else {
+            ShipmentMode::Rail
+        }),
+        direction: Some(if import {
+            Direction::Import
+        } else {
+            Direction::Export
+        }),
+        origin: Some("DEHAM".into()),
+        destination: Some("CNZZP".into()),
+        port_of_entry: Some(if air { "CNCGO" } else { "CNZZP" }.into()),
+        units: vec![format!("CSQU{:07}", index % 10_000_000)],
+        booked_at: Some(hour(0.0)),
+        received_at: Some(hour(5.0)),
+        departed_at: Some(hour(10.0)),
+        arrived_at: Some(hour(200.0)),
+        delivered_at: None,
+        declared_at: Some(hour(150.0)),
+        customs_status: if released {
+            CustomsState::Released
+        } else {
+            CustomsState::Declared
+        },
+        released_at: clearance.map(|c| hour(200.0 + c)),
+        inspected: index.is_multiple_of(17),
+        transport_stage: [
+            TransportStage::InTransit,
+            TransportStage::Arrived,
+            TransportStage::Delivered,
+        ][index % 3],
+        advance_declared: import.then_some(index % 3 != 1),
+        clearance_hours: clearance,
+        eta: Some(hour(198.0)),
+        last_location: Some(location(node)),
+        dwell_since: Some(hour(200.0)),
+        milestones: CODES
+            .iter()
+            .enumerate()
+            .map(|(i, code)| Milestone {
+                code,
+                event_time: hour(i as f64 * 15.0),
+                classifier: Classifier::Act,
+                location: Some(location(NODES[(index + i) % NODES.len()])),
+                source: "bench".into(),
+                event_id: format!("{index}-{i}"),
+            })
+            .collect(),
+    };
+    status.to_proto(version, &hour(300.0))
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+pub async fn run(args: BenchServeArgs, cancel: CancellationToken) -> anyhow::Result<i32> {
+    kouan_query::install_crypto();
+    let mut lines = Vec::new();
+    let mut say = |line: String| {
+        println!("{line}");
+        lines.push(line);
+    };
+    let n = args.shipments;
+    let records: Vec<Vec<u8>> = (0..n).map(|i| synthetic(i, 1).encode_to_vec()).collect();
+    let record_bytes: usize = records.iter().map(Vec::len).sum();
+
+    let heap_before = crate::live_heap_bytes();
+    let store = Arc::new(Store::new(200_000));
+    let snapshots = Arc::new(kouan_query::snapshot::Snapshots::default());
+    let started = Instant::now();
+    for (offset, bytes) in records.iter().enumerate() {
+        let origin = Origin {
+            topic: TopicId::Status,
+            partition: (offset % 4) as i32,
+            offset: (offset / 4) as i64,
+        };
+        store.apply_status(None, Some(bytes), origin)?;
+    }
+    let applied = started.elapsed().as_secs_f64();
+    snapshots.refresh(&store);
+    let rebuilt = started.elapsed().as_secs_f64();
+    drop(records);
+    let heap = (crate::live_heap_bytes() - heap_before) as f64;
+    say(format!(
+        "bench serve: store rebuild of {n} records ({:.0} MiB of protobuf): decode+index {applied:.2} s, with SQL snapshot {rebuilt:.2} s = {:.2} s per million records",
+        record_bytes as f64 / 1048576.0,
+        rebuilt / n as f64 * 1e6
+    ));
+    say(format!(
+        "bench serve: memory {:.0} MiB live heap = {:.0} bytes per shipment (records, JSON, indexes, change log, Arrow snapshot)",
+        heap / 1048576.0,
+        heap / n as f64
+    ));
+
+    let sql = Arc::new(kouan_query::sql::SqlEngine::new(
+        snapshots.clone(),
+        kouan_query::SqlLimits::default(),
+    )?);
+    let token = "bench-operator-token";
+    let auth = Auth::parse(&format!("{token} operator\n"))?;
+    let metrics = Arc::new(Metrics::new());
+    let webhooks = Arc::new(kouan_query::webhook::Webhooks::new(
+        store.clone(),
+        None,
+        String::new(),
+        cancel.clone(),
+        &metrics,
+    ));
+    let state = kouan_query::api::AppState {
+        store: store.clone(),
+        sql,
+        auth: Arc::new(auth),
+        webhooks,
+        metrics,
+        cancel: cancel.clone(),
+        ready: Arc::new(AtomicBool::new(true)),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let app = kouan_query::api::router(state);
+    {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { cancel.cancelled().await })
+                .await
+        });
+    }
+    let base = format!("http://{address}");
+    let client = reqwest::Client::new();
+
+    // point lookups from `concurrency` clients
+    let per_client = args.requests / args.concurrency.max(1);
+    let mut tasks = tokio::task::JoinSet::new();
+    let wall = Instant::now();
+    for c in 0..args.concurrency.max(1) {
+        let (client, base) = (client.clone(), base.clone());
+        tasks.spawn(async move {
+            let mut latencies = Vec::with_capacity(per_client);
+            let mut x = (c as u64 + 1) * 0x9e37_79b9_7f4a_7c15;
+            for _ in 0..per_client {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let index = (x % n as u64) as usize;
+                let id = format!(
+                    "{}-{index:09}",
+                    if index.is_multiple_of(3) {
+                        "784"
+                    } else {
+                        "ZZH"
+                    }
+                );
+                let sent = Instant::now();
+                let response = client
+                    .get(format!("{base}/v1/shipments/{id}"))
+                    .bearer_auth(token)
+                    .send()
+                    .await?;
+                anyhow::ensure!(
+                    response.status().is_success(),
+                    "lookup {id}: {}",
+                    response.status()
+                );
+                response.bytes().await?;
+                latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+            }
+            Ok::<_, anyhow::Error>(latencies)
+        });
+    }
+    let mut latencies = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        latencies.extend(done??);
+    }
+    let seconds = wall.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    say(format!(
+        "bench serve: GET /v1/shipments/{{id}} x{} from {} clients: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({:.0} requests/s)",
+        latencies.len(), args.concurrency, percentile(&latencies, 0.5), percentile(&latencies, 0.99), latencies[latencies.len() - 1],
+        latencies.len() as f64 / seconds
+    ));
+
+    // the clearance KPI
+    let mut kpi = Vec::new();
+    for _ in 0..args.kpi_runs {
+        let sent = Instant::now();
+        let response = client
+            .get(format!(
+                "{base}/v1/kpis/clearance?direction=IMPORT&groupBy=portOfEntry,mode"
+            ))
+            .bearer_auth(token)
+            .send()
+            .await?;
+        anyhow::ensure!(response.status().is_success(), "kpi: {}", response.status());
+        response.bytes().await?;
+        kpi.push(sent.elapsed().as_secs_f64() * 1000.0);
+    }
+    kpi.sort_by(f64::total_cmp);
+    say(format!(
+        "bench serve: GET /v1/kpis/clearance?direction=IMPORT&groupBy=portOfEntry,mode over {n} shipments x{}: p50 {:.0} ms, max {:.0} ms",
+        kpi.len(), percentile(&kpi, 0.5), kpi[kpi.len() - 1]
+    ));
+
+    // status change → SSE delivery
+    let mut response = client
+        .get(format!("{base}/v1/feed"))
+        .bearer_auth(token)
+        .send()
+        .await?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "feed: {}",
+        response.status()
+    );
+    let changes = args.sse_changes;
+    let sent_at: Arc<parking_lot::Mutex<Vec<Option<Instant>>>> =
+        Arc::new(parking_lot::Mutex::new(vec![None; changes]));
+    {
+        let (store, sent_at) = (store.clone(), sent_at.clone());
+        let pace = Duration::from_secs_f64(1.0 / args.sse_rate);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(pace);
+            for i in 0..changes {
+                tick.tick().await;
+                let bytes = synthetic(i, 2 + i as u64).encode_to_vec();
+                let origin = Origin {
+                    topic: TopicId::Status,
+                    partition: 0,
+                    offset: 1_000_000_000 + i as i64,
+                };
+                sent_at.lock()[i] = Some(Instant::now());
+                let _ = store.apply_status(None, Some(&bytes), origin);
+            }
+        });
+    }
+    let mut delays = Vec::with_capacity(changes);
+    let mut buffer = String::new();
+    while delays.len() < changes {
+        let Some(chunk) = tokio::time::timeout(Duration::from_secs(30), response.chunk()).await??
+        else {
+            break;
+        };
+        let received = Instant::now();
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let Some(data) = block.lines().find_map(|l| l.strip_prefix("data:")) else {
+                continue;
+            };
+            let value: serde_json::Value = serde_json::from_str(data.trim())?;
+            let version = value["version"].as_u64().unwrap_or(0);
+            if version >= 2 {
+                let index = (version - 2) as usize;
+                if let Some(Some(sent)) = sent_at.lock().get(index) {
+                    delays.push(received.duration_since(*sent).as_secs_f64() * 1000.0);
+                }
+            }
+        }
+    }
+    delays.sort_by(f64::total_cmp);
+    say(format!(
+        "bench serve: status change to SSE delivery, {} changes at {}/s: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        delays.len(), args.sse_rate, percentile(&delays, 0.5), percentile(&delays, 0.99), delays[delays.len() - 1]
+    ));
+    cancel.cancel();
+    if let Some(report) = &args.report {
+        std::fs::write(report, lines.join("\n") + "\n")?;
+    }
+    Ok(0)
+}

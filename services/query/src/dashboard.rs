@@ -1,0 +1,10 @@
+//! The dashboard: one HTML page with its script and styles, embedded in the binary so that it
+//! works offline. It asks for a token and talks to the API like any client.
+
+use axum::response::{Html, IntoResponse, Response};
+
+const PAGE: &str = include_str!("../dashboard/index.html");
+
+pub async fn page() -> Response {
+    Html(PAGE).into_response()
+}

@@ -1,0 +1,84 @@
+//! The live feed: Server-Sent Events per caller. Events are `status` (data: the status JSON with
+//! `dwellHours`), `alert` (data: the alert JSON) and `removed` (data: `{"shipmentId": …}`, when a
+//! shipment's status was withdrawn). Every event's `id` is a resume token: reconnecting with
+//! `Last-Event-ID` set to it delivers every later change exactly once.
+
+use crate::auth::Caller;
+use crate::store::{ChangeKind, Cursor, Item, Store};
+use axum::response::sse::Event;
+use futures::{Stream, StreamExt};
+use std::convert::Infallible;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// Changes per wake-up; bounds the work done under the store's read lock.
+const BATCH: usize = 512;
+
+/// Renders a change as an SSE event.
+pub fn event(item: &Item, now_millis: i64) -> Event {
+    let (name, data) = match &item.kind {
+        ChangeKind::Status(record) => ("status", record.to_json(now_millis)),
+        ChangeKind::Alert(alert) => ("alert", alert.to_json()),
+        ChangeKind::Removed(record) => (
+            "removed",
+            serde_json::json!({"shipmentId": &*record.shipment_id}).to_string(),
+        ),
+    };
+    Event::default()
+        .event(name)
+        .id(item.token.clone())
+        .data(data)
+}
+
+/// Decrements the open-feeds gauge when the stream is dropped (client gone or shutdown).
+struct Open(prometheus_client::metrics::gauge::Gauge);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// The event stream of one caller from `cursor` on; ends at shutdown.
+pub fn stream(
+    store: Arc<Store>,
+    caller: Caller,
+    cursor: Cursor,
+    cancel: CancellationToken,
+    open: prometheus_client::metrics::gauge::Gauge,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    open.inc();
+    let changes = store.subscribe();
+    let state = (store, caller, cursor, cancel, changes, Open(open));
+    futures::stream::unfold(
+        state,
+        |(store, caller, mut cursor, cancel, mut changes, open)| async move {
+            loop {
+                // mark the current log end as seen before reading, so a change appended
+                // after the read still wakes us
+                changes.borrow_and_update();
+                let items = store.next_batch(&mut cursor, BATCH);
+                let at_end = items.is_empty();
+                let now = crate::now_millis();
+                let events: Vec<Result<Event, Infallible>> = items
+                    .iter()
+                    .filter(|item| store.visible(&caller, &item.kind))
+                    .map(|item| Ok(event(item, now)))
+                    .collect();
+                if !events.is_empty() {
+                    return Some((
+                        futures::stream::iter(events),
+                        (store, caller, cursor, cancel, changes, open),
+                    ));
+                }
+                if at_end {
+                    tokio::select! {
+                        _ = cancel.cancelled() => return None,
+                        changed = changes.changed() => if changed.is_err() { return None },
+                    }
+                }
+            }
+        },
+    )
+    .flat_map(|events| events)
+}

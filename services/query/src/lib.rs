@@ -1,0 +1,50 @@
+//! kouan's status store and query service (`kouan serve`, API.md).
+//!
+//! - [`auth`]: the auth file and who may see what.
+//! - [`record`]: a shipment's latest status record and an alert, with their JSON forms.
+//! - [`position`]: resume tokens — next offsets per topic partition.
+//! - [`store`]: latest records, indexes for lookups and lists, the change log for feeds.
+//! - [`snapshot`]: the Arrow tables `shipments`, `milestones`, `alerts` and their DataFusion provider.
+//! - [`sql`]: read-only, bounded SQL with JSON and Arrow IPC answers.
+//! - [`kpi`]: the clearance-time KPI over the snapshot.
+//! - [`feed`]: Server-Sent Events with `Last-Event-ID` resume.
+//! - [`webhook`]: signed, retried, ordered webhook deliveries; subscriptions on a topic.
+//! - [`metrics`]: Prometheus metrics.
+//! - [`dashboard`]: the embedded dashboard page.
+//! - [`api`]: the axum router, auth and audit layers.
+//! - [`runner`]: follows the topics and serves.
+
+pub mod api;
+pub mod auth;
+pub mod dashboard;
+pub mod error;
+pub mod feed;
+pub mod kpi;
+pub mod metrics;
+pub mod position;
+pub mod record;
+pub mod runner;
+pub mod snapshot;
+pub mod sql;
+pub mod store;
+pub mod webhook;
+
+pub use auth::{Auth, Caller, Role};
+pub use error::QueryError;
+pub use metrics::Metrics;
+pub use runner::{ServeConfig, Server};
+pub use sql::SqlLimits;
+pub use store::Store;
+
+/// Wall-clock milliseconds since the epoch.
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Installs the TLS crypto provider of the HTTP client (webhooks to `https` callbacks,
+/// `kouan sql` to an `https` server). Idempotent.
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -1,0 +1,320 @@
+//! `kouan serve`: follows `kouan.status` and `kouan.alerts` from the beginning into the store,
+//! keeps the SQL snapshot fresh, resumes the webhooks, and serves the API until cancelled.
+
+use crate::api::{self, AppState};
+use crate::auth::Auth;
+use crate::error::QueryError;
+use crate::metrics::{Metrics, TopicLabels};
+use crate::record::{Origin, TopicId};
+use crate::snapshot::Snapshots;
+use crate::sql::{SqlEngine, SqlLimits};
+use crate::store::Store;
+use crate::webhook::{Subscription, Webhooks};
+use kouan_bus::{reader, Publisher, Topics};
+use rdkafka::consumer::Consumer;
+use rdkafka::Message;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub brokers: String,
+    pub topics: Topics,
+    pub listen: SocketAddr,
+    pub feed_window: usize,
+    pub sql: SqlLimits,
+    /// Quiet time that marks the end of the start-up replay.
+    pub idle: Duration,
+}
+
+/// The topic holding webhook subscriptions.
+pub fn subscriptions_topic(topics: &Topics) -> String {
+    topics.internal("subscriptions")
+}
+
+/// A running query service.
+pub struct Server {
+    pub state: AppState,
+    pub local_addr: SocketAddr,
+    listener: tokio::net::TcpListener,
+    follower: std::thread::JoinHandle<Result<(), QueryError>>,
+}
+
+impl Server {
+    /// Binds the listener, starts following the topics and resumes the webhooks; `serve` then
+    /// answers requests.
+    pub async fn start(
+        config: ServeConfig,
+        auth: Auth,
+        metrics: Arc<Metrics>,
+        cancel: CancellationToken,
+    ) -> Result<Self, QueryError> {
+        let store = Arc::new(Store::new(config.feed_window));
+        let snapshots = Arc::new(Snapshots::default());
+        let sql = Arc::new(SqlEngine::new(snapshots.clone(), config.sql.clone())?);
+        let publisher = Arc::new(Publisher::new(&config.brokers)?);
+        let webhooks = Arc::new(Webhooks::new(
+            store.clone(),
+            Some(publisher),
+            subscriptions_topic(&config.topics),
+            cancel.clone(),
+            &metrics,
+        ));
+        let ready = Arc::new(AtomicBool::new(false));
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| QueryError::Io {
+                context: format!("listening on {}", config.listen),
+                source,
+            })?;
+        let local_addr = listener.local_addr().map_err(|source| QueryError::Io {
+            context: "reading the listen address".into(),
+            source,
+        })?;
+
+        let subscriptions = {
+            let (brokers, topic, cancel) = (
+                config.brokers.clone(),
+                subscriptions_topic(&config.topics),
+                cancel.clone(),
+            );
+            let idle = config.idle;
+            tokio::task::spawn_blocking(move || read_subscriptions(&brokers, &topic, idle, &cancel))
+                .await
+                .expect("subscription reader does not panic")?
+        };
+        tracing::info!(
+            subscriptions = subscriptions.len(),
+            "webhook subscriptions loaded"
+        );
+        webhooks.resume(subscriptions);
+
+        let follower = {
+            let (store, snapshots, metrics, ready, cancel) = (
+                store.clone(),
+                snapshots.clone(),
+                metrics.clone(),
+                ready.clone(),
+                cancel.clone(),
+            );
+            let config = config.clone();
+            std::thread::Builder::new()
+                .name("kouan-store".into())
+                .spawn(move || {
+                    let result = follow(&config, &store, &snapshots, &metrics, &ready, &cancel);
+                    if let Err(error) = &result {
+                        tracing::error!(%error, "store follower failed, stopping");
+                        cancel.cancel();
+                    }
+                    result
+                })
+                .map_err(|source| QueryError::Io {
+                    context: "starting the store thread".into(),
+                    source,
+                })?
+        };
+        Ok(Self {
+            state: AppState {
+                store,
+                sql,
+                auth: Arc::new(auth),
+                webhooks,
+                metrics,
+                cancel,
+                ready,
+            },
+            local_addr,
+            listener,
+            follower,
+        })
+    }
+
+    /// Serves until the token is cancelled, then waits for the follower.
+    pub async fn serve(self) -> Result<(), QueryError> {
+        let cancel = self.state.cancel.clone();
+        let webhooks = self.state.webhooks.clone();
+        let app = api::router(self.state);
+        tracing::info!(listen = %self.local_addr, "serving");
+        let served = axum::serve(self.listener, app)
+            .with_graceful_shutdown(async move { cancel.cancelled().await })
+            .await
+            .map_err(|source| QueryError::Io {
+                context: "serving HTTP".into(),
+                source,
+            });
+        webhooks.flush();
+        let followed = tokio::task::spawn_blocking(move || self.follower.join())
+            .await
+            .expect("joining the follower");
+        served?;
+        followed.unwrap_or(Ok(()))
+    }
+}
+
+fn read_subscriptions(
+    brokers: &str,
+    topic: &str,
+    idle: Duration,
+    cancel: &CancellationToken,
+) -> Result<Vec<Subscription>, QueryError> {
+    let consumer =
+        reader::from_beginning(brokers, "kouan-serve-subscriptions", &[topic.to_string()])?;
+    let mut latest: BTreeMap<Vec<u8>, Option<Subscription>> = BTreeMap::new();
+    reader::drain_until_idle(&consumer, idle, cancel, |message| {
+        let Some(key) = message.key() else { return };
+        let value = message
+            .payload()
+            .and_then(|p| serde_json::from_slice::<Subscription>(p).ok());
+        latest.insert(key.to_vec(), value);
+    });
+    Ok(latest.into_values().flatten().collect())
+}
+
+/// Reads both topics into the store until cancelled; refreshes the snapshot at most every
+/// 200 ms, or less often while a refresh takes long (during a replay), and reports lag.
+fn follow(
+    config: &ServeConfig,
+    store: &Store,
+    snapshots: &Snapshots,
+    metrics: &Metrics,
+    ready: &AtomicBool,
+    cancel: &CancellationToken,
+) -> Result<(), QueryError> {
+    let status_topic = config.topics.status();
+    let alerts_topic = config.topics.alerts();
+    let consumer = reader::from_beginning(
+        &config.brokers,
+        &format!("kouan-serve-{}", std::process::id()),
+        &[status_topic.clone(), alerts_topic.clone()],
+    )?;
+    // what "loaded" means: every partition read up to where it ended at start-up
+    let mut targets: Vec<(TopicId, i32, i64)> = Vec::new();
+    for (topic, which) in [
+        (&status_topic, TopicId::Status),
+        (&alerts_topic, TopicId::Alerts),
+    ] {
+        for partition in 0..reader::partitions(&consumer, topic)? {
+            let (_, high) = consumer
+                .fetch_watermarks(topic, partition, Duration::from_secs(10))
+                .map_err(kouan_bus::BusError::from)?;
+            targets.push((which, partition, high));
+        }
+    }
+    let started = Instant::now();
+    let mut quiet_since = Instant::now();
+    let mut refreshed_at = Instant::now();
+    let mut refresh_every = Duration::from_millis(200);
+    let mut lag_at = Instant::now();
+    let mut read = 0u64;
+    let labels = |topic: &str| TopicLabels {
+        topic: topic.to_string(),
+    };
+    while !cancel.is_cancelled() {
+        match consumer.poll(Duration::from_millis(20)) {
+            Some(Ok(message)) => {
+                quiet_since = Instant::now();
+                read += 1;
+                let topic = message.topic();
+                let which = if topic == status_topic {
+                    TopicId::Status
+                } else {
+                    TopicId::Alerts
+                };
+                let origin = Origin {
+                    topic: which,
+                    partition: message.partition(),
+                    offset: message.offset(),
+                };
+                metrics.records.get_or_create(&labels(topic)).inc();
+                let applied = match which {
+                    TopicId::Status => store.apply_status(message.key(), message.payload(), origin),
+                    TopicId::Alerts => match message.payload() {
+                        Some(payload) => store.apply_alert(payload, origin),
+                        None => Ok(()),
+                    },
+                };
+                if let Err(error) = applied {
+                    metrics.rejected.get_or_create(&labels(topic)).inc();
+                    tracing::warn!(%error, topic, partition = origin.partition, offset = origin.offset, "record skipped");
+                }
+            }
+            Some(Err(error)) => tracing::warn!(%error, "reading the status topics"),
+            None => {}
+        }
+        let idle = quiet_since.elapsed() >= Duration::from_millis(50);
+        if refreshed_at.elapsed() >= refresh_every
+            || (idle && refreshed_at.elapsed() >= Duration::from_millis(20))
+        {
+            let begun = Instant::now();
+            if snapshots.refresh(store) {
+                let took = begun.elapsed();
+                metrics.snapshot_refresh.observe(took.as_secs_f64());
+                refresh_every = (took * 4).max(Duration::from_millis(200));
+            }
+            refreshed_at = Instant::now();
+        }
+        let caught_up = || {
+            let position = store.position();
+            targets
+                .iter()
+                .all(|(topic, partition, high)| position.next(*topic, *partition) >= *high)
+        };
+        // a partition whose last offsets never arrive (aborted transactions, say) must not
+        // keep the store unready forever
+        if !ready.load(Ordering::Relaxed)
+            && ((idle && caught_up()) || quiet_since.elapsed() >= config.idle * 5)
+        {
+            snapshots.refresh(store);
+            ready.store(true, Ordering::Release);
+            let counts = store.counts();
+            tracing::info!(
+                records = read,
+                shipments = counts.shipments,
+                alerts = counts.alerts,
+                seconds = started.elapsed().as_secs_f64(),
+                "store loaded"
+            );
+        }
+        if lag_at.elapsed() >= Duration::from_secs(5) {
+            lag_at = Instant::now();
+            report_lag(&consumer, store, metrics, &status_topic, &alerts_topic);
+        }
+    }
+    Ok(())
+}
+
+fn report_lag(
+    consumer: &rdkafka::consumer::BaseConsumer,
+    store: &Store,
+    metrics: &Metrics,
+    status_topic: &str,
+    alerts_topic: &str,
+) {
+    let position = store.position();
+    for (topic, which) in [
+        (status_topic, TopicId::Status),
+        (alerts_topic, TopicId::Alerts),
+    ] {
+        let Ok(partitions) = reader::partitions(consumer, topic) else {
+            continue;
+        };
+        let mut lag = 0;
+        for partition in 0..partitions {
+            if let Ok((_, high)) =
+                consumer.fetch_watermarks(topic, partition, Duration::from_secs(2))
+            {
+                lag += (high - position.next(which, partition)).max(0);
+            }
+        }
+        metrics
+            .lag
+            .get_or_create(&TopicLabels {
+                topic: topic.to_string(),
+            })
+            .set(lag);
+    }
+}

@@ -1,0 +1,365 @@
+//! The Arrow snapshot DataFusion queries: the tables `shipments`, `milestones` and `alerts`
+//! built from the store's records in chunks of [`CHUNK`](crate::store::CHUNK) shipments. A
+//! refresh rebuilds only the chunks whose records changed and swaps the whole snapshot
+//! atomically, so a query always sees one consistent version of every table.
+
+use crate::record::{AlertRecord, StatusRecord};
+use crate::store::{DirtyRows, Store};
+use arc_swap::ArcSwap;
+use async_trait::async_trait;
+use datafusion::arrow::array::{
+    ArrayRef, BooleanBuilder, Float64Builder, RecordBatch, StringBuilder,
+    TimestampMillisecondBuilder, UInt64Builder,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::datasource::memory::MemorySourceConfig;
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::datasource::TableType;
+use datafusion::error::Result as DfResult;
+use datafusion::logical_expr::Expr;
+use datafusion::physical_plan::ExecutionPlan;
+use kouan_model::Timestamp;
+use std::sync::{Arc, LazyLock};
+
+/// Which table a provider serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Shipments,
+    Milestones,
+    Alerts,
+}
+
+impl Table {
+    pub const ALL: [Table; 3] = [Table::Shipments, Table::Milestones, Table::Alerts];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Shipments => "shipments",
+            Table::Milestones => "milestones",
+            Table::Alerts => "alerts",
+        }
+    }
+
+    pub fn schema(self) -> SchemaRef {
+        match self {
+            Table::Shipments => SHIPMENTS.clone(),
+            Table::Milestones => MILESTONES.clone(),
+            Table::Alerts => ALERTS.clone(),
+        }
+    }
+}
+
+fn time_type() -> DataType {
+    DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()))
+}
+
+fn text(name: &str, nullable: bool) -> Field {
+    Field::new(name, DataType::Utf8, nullable)
+}
+
+fn time(name: &str, nullable: bool) -> Field {
+    Field::new(name, time_type(), nullable)
+}
+
+static SHIPMENTS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        text("shipment_id", false),
+        text("document_type", true),
+        text("shipper", true),
+        text("mode", true),
+        text("direction", true),
+        text("origin", true),
+        text("destination", true),
+        text("port_of_entry", true),
+        // comma-separated equipment references of the booking
+        text("units", false),
+        time("booked_at", true),
+        time("received_at", true),
+        time("departed_at", true),
+        time("arrived_at", true),
+        time("delivered_at", true),
+        time("declared_at", true),
+        text("customs_status", false),
+        time("released_at", true),
+        Field::new("inspected", DataType::Boolean, false),
+        text("transport_stage", false),
+        Field::new("advance_declared", DataType::Boolean, true),
+        Field::new("clearance_hours", DataType::Float64, true),
+        time("eta", true),
+        text("last_location", true),
+        time("dwell_since", true),
+        Field::new("version", DataType::UInt64, false),
+        time("updated_at", true),
+    ]))
+});
+
+static MILESTONES: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        text("shipment_id", false),
+        text("code", false),
+        time("event_time", false),
+        text("classifier", false),
+        text("location", true),
+        text("source", false),
+        text("event_id", false),
+    ]))
+});
+
+static ALERTS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        text("alert_id", false),
+        text("shipment_id", false),
+        text("shipper", true),
+        text("kind", false),
+        text("state", false),
+        text("node", false),
+        text("stage", false),
+        Field::new("observed_hours", DataType::Float64, false),
+        Field::new("threshold_hours", DataType::Float64, false),
+        text("baseline", false),
+        time("started_at", true),
+        time("updated_at", true),
+        time("resolved_at", true),
+        text("message", false),
+    ]))
+});
+
+fn millis(time: Option<&Timestamp>) -> Option<i64> {
+    time.map(Timestamp::unix_millis)
+}
+
+fn times() -> TimestampMillisecondBuilder {
+    TimestampMillisecondBuilder::new().with_timezone("UTC")
+}
+
+/// The `shipments` and `milestones` rows of one chunk.
+pub fn chunk_batches(records: &[Arc<StatusRecord>]) -> (RecordBatch, RecordBatch) {
+    let mut s: Vec<StringBuilder> = (0..9).map(|_| StringBuilder::new()).collect();
+    let mut t: Vec<TimestampMillisecondBuilder> = (0..6).map(|_| times()).collect();
+    let mut customs = StringBuilder::new();
+    let mut released = times();
+    let mut inspected = BooleanBuilder::new();
+    let mut stage = StringBuilder::new();
+    let mut advance = BooleanBuilder::new();
+    let mut clearance = Float64Builder::new();
+    let mut eta = times();
+    let mut last_location = StringBuilder::new();
+    let mut dwell_since = times();
+    let mut version = UInt64Builder::new();
+    let mut updated_at = times();
+
+    let mut m: Vec<StringBuilder> = (0..6).map(|_| StringBuilder::new()).collect();
+    let mut m_time = times();
+
+    for record in records {
+        let st = &record.status;
+        s[0].append_value(&st.shipment_id);
+        s[1].append_option(st.document_type.map(|d| d.code()));
+        s[2].append_option(st.shipper.as_deref());
+        s[3].append_option(st.mode.map(|v| v.code()));
+        s[4].append_option(st.direction.map(|v| v.code()));
+        s[5].append_option(st.origin.as_deref());
+        s[6].append_option(st.destination.as_deref());
+        s[7].append_option(st.port_of_entry.as_deref());
+        s[8].append_value(st.units.join(","));
+        for (builder, value) in t.iter_mut().zip([
+            &st.booked_at,
+            &st.received_at,
+            &st.departed_at,
+            &st.arrived_at,
+            &st.delivered_at,
+            &st.declared_at,
+        ]) {
+            builder.append_option(millis(value.as_ref()));
+        }
+        customs.append_value(st.customs_status.code());
+        released.append_option(millis(st.released_at.as_ref()));
+        inspected.append_value(st.inspected);
+        stage.append_value(st.transport_stage.code());
+        advance.append_option(st.advance_declared);
+        clearance.append_option(st.clearance_hours);
+        eta.append_option(millis(st.eta.as_ref()));
+        last_location.append_option(st.last_location.as_ref().map(|l| l.unlocode.as_str()));
+        dwell_since.append_option(millis(st.dwell_since.as_ref()));
+        version.append_value(record.version);
+        updated_at.append_option(millis(record.updated_at.as_ref()));
+
+        for milestone in &st.milestones {
+            m[0].append_value(&st.shipment_id);
+            m[1].append_value(milestone.code);
+            m_time.append_value(milestone.event_time.unix_millis());
+            m[2].append_value(milestone.classifier.code());
+            m[3].append_option(milestone.location.as_ref().map(|l| l.unlocode.as_str()));
+            m[4].append_value(&milestone.source);
+            m[5].append_value(&milestone.event_id);
+        }
+    }
+
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(26);
+    let mut s = s.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef);
+    let mut t = t.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef);
+    columns.extend(s.by_ref().take(9));
+    columns.extend(t.by_ref().take(6));
+    columns.push(Arc::new(customs.finish()));
+    columns.push(Arc::new(released.finish()));
+    columns.push(Arc::new(inspected.finish()));
+    columns.push(Arc::new(stage.finish()));
+    columns.push(Arc::new(advance.finish()));
+    columns.push(Arc::new(clearance.finish()));
+    columns.push(Arc::new(eta.finish()));
+    columns.push(Arc::new(last_location.finish()));
+    columns.push(Arc::new(dwell_since.finish()));
+    columns.push(Arc::new(version.finish()));
+    columns.push(Arc::new(updated_at.finish()));
+    let shipments =
+        RecordBatch::try_new(SHIPMENTS.clone(), columns).expect("columns match the schema");
+
+    let mut m = m.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef);
+    let mut mcolumns: Vec<ArrayRef> = Vec::with_capacity(7);
+    mcolumns.extend(m.by_ref().take(2));
+    mcolumns.push(Arc::new(m_time.finish()));
+    mcolumns.extend(m);
+    let milestones =
+        RecordBatch::try_new(MILESTONES.clone(), mcolumns).expect("columns match the schema");
+    (shipments, milestones)
+}
+
+/// The `alerts` table.
+pub fn alert_batch(alerts: &[Arc<AlertRecord>]) -> RecordBatch {
+    let mut s: Vec<StringBuilder> = (0..7).map(|_| StringBuilder::new()).collect();
+    let mut observed = Float64Builder::new();
+    let mut threshold = Float64Builder::new();
+    let mut baseline = StringBuilder::new();
+    let mut t: Vec<TimestampMillisecondBuilder> = (0..3).map(|_| times()).collect();
+    let mut message = StringBuilder::new();
+    for alert in alerts {
+        s[0].append_value(&alert.alert_id);
+        s[1].append_value(&alert.shipment_id);
+        s[2].append_option(alert.shipper.as_deref());
+        s[3].append_value(alert.kind);
+        s[4].append_value(alert.state);
+        s[5].append_value(&alert.node);
+        s[6].append_value(&alert.stage);
+        observed.append_value(alert.observed_hours);
+        threshold.append_value(alert.threshold_hours);
+        baseline.append_value(&alert.baseline);
+        t[0].append_option(millis(alert.started_at.as_ref()));
+        t[1].append_option(millis(alert.updated_at.as_ref()));
+        t[2].append_option(millis(alert.resolved_at.as_ref()));
+        message.append_value(&alert.message);
+    }
+    let mut columns: Vec<ArrayRef> = s
+        .into_iter()
+        .map(|mut b| Arc::new(b.finish()) as ArrayRef)
+        .collect();
+    columns.push(Arc::new(observed.finish()));
+    columns.push(Arc::new(threshold.finish()));
+    columns.push(Arc::new(baseline.finish()));
+    columns.extend(t.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef));
+    columns.push(Arc::new(message.finish()));
+    RecordBatch::try_new(ALERTS.clone(), columns).expect("columns match the schema")
+}
+
+/// One consistent version of every table.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// Per chunk: its `shipments` and `milestones` rows.
+    chunks: Vec<Option<(RecordBatch, RecordBatch)>>,
+    alerts: Option<RecordBatch>,
+}
+
+impl Snapshot {
+    pub fn batches(&self, table: Table) -> Vec<RecordBatch> {
+        match table {
+            Table::Shipments => self.chunks.iter().flatten().map(|c| c.0.clone()).collect(),
+            Table::Milestones => self.chunks.iter().flatten().map(|c| c.1.clone()).collect(),
+            Table::Alerts => self.alerts.iter().cloned().collect(),
+        }
+    }
+
+    pub fn rows(&self, table: Table) -> usize {
+        self.batches(table).iter().map(RecordBatch::num_rows).sum()
+    }
+}
+
+/// The current snapshot, shared by the refresher and every query.
+#[derive(Default)]
+pub struct Snapshots {
+    current: ArcSwap<Snapshot>,
+}
+
+impl Snapshots {
+    pub fn load(&self) -> Arc<Snapshot> {
+        self.current.load_full()
+    }
+
+    /// Rebuilds what changed in `store` since the last refresh and swaps the result in.
+    /// Returns whether anything changed.
+    pub fn refresh(&self, store: &Store) -> bool {
+        let DirtyRows { chunks, alerts } = store.take_dirty();
+        if chunks.is_empty() && alerts.is_none() {
+            return false;
+        }
+        let mut next = (*self.current.load_full()).clone();
+        for (chunk, records) in chunks {
+            if next.chunks.len() <= chunk {
+                next.chunks.resize(chunk + 1, None);
+            }
+            next.chunks[chunk] = (!records.is_empty()).then(|| chunk_batches(&records));
+        }
+        if let Some(alerts) = alerts {
+            next.alerts = Some(alert_batch(&alerts));
+        }
+        self.current.store(Arc::new(next));
+        true
+    }
+}
+
+/// A DataFusion table reading the current snapshot at planning time.
+pub struct SnapshotTable {
+    table: Table,
+    snapshots: Arc<Snapshots>,
+}
+
+impl SnapshotTable {
+    pub fn new(table: Table, snapshots: Arc<Snapshots>) -> Self {
+        Self { table, snapshots }
+    }
+}
+
+impl std::fmt::Debug for SnapshotTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SnapshotTable({})", self.table.name())
+    }
+}
+
+#[async_trait]
+impl TableProvider for SnapshotTable {
+    fn schema(&self) -> SchemaRef {
+        self.table.schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let batches = self.snapshots.load().batches(self.table);
+        // spread the chunks over the session's partitions so that scans use every core
+        let partitions = state.config().target_partitions().max(1);
+        let mut split: Vec<Vec<RecordBatch>> = vec![Vec::new(); partitions];
+        for (index, batch) in batches.into_iter().enumerate() {
+            split[index % partitions].push(batch);
+        }
+        let source = MemorySourceConfig::try_new(&split, self.schema(), projection.cloned())?
+            .with_limit(limit);
+        Ok(DataSourceExec::from_data_source(source))
+    }
+}
