@@ -1,4 +1,4 @@
-//! `kouan up --brokers B`: simulator, processor and alerter in one process put status records on
+//! `kouan up --brokers B`: simulator, processor, alerter and API in one process put status records on
 //! the topic within seconds, and Ctrl-C (SIGINT) stops everything cleanly with exit code 0.
 
 use kouan_bus::Topics;
@@ -24,6 +24,8 @@ fn up_runs_the_pipeline_and_stops_cleanly_on_ctrl_c() {
             "6h",
             "--rate",
             "3000",
+            "--listen",
+            "127.0.0.1:0",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -62,7 +64,9 @@ fn up_runs_the_pipeline_and_stops_cleanly_on_ctrl_c() {
     let mut stdout = String::new();
     std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut stdout).unwrap();
     assert!(
-        stdout.contains("simulator, processor and alerter running"),
+        stdout.contains("simulator, processor, alerter and API running")
+            && stdout.contains("dashboard and API at http://127.0.0.1:")
+            && stdout.contains(" operator\n"),
         "{stdout}"
     );
     assert!(stdout.contains("status records published"), "{stdout}");

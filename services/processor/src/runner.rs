@@ -125,6 +125,10 @@ pub fn members_topic(topics: &Topics) -> String {
     topics.internal("members")
 }
 
+/// How long a bucket must have been ours before we dead-letter its invalid records: a few
+/// heartbeats, so a peer that owned it has learned of us and our reader has its dead letters.
+const DEAD_LETTER_SETTLE: Duration = Duration::from_secs(3);
+
 /// Ownership buckets: more than instances will ever run, so the split stays even.
 pub const BUCKETS: i32 = 12;
 
@@ -211,6 +215,7 @@ pub fn run(
     let mut last_event = Instant::now();
     let mut last_log = Instant::now();
     let mut batch_published_at: Vec<i64> = Vec::new();
+    let mut owned_since: HashMap<i32, Instant> = HashMap::new();
 
     while !cancel.is_cancelled() {
         // a batch of events
@@ -286,13 +291,22 @@ pub fn run(
                     .filter(|id| gained.contains(&bucket_of(id, BUCKETS)))
                     .cloned(),
             );
+            for bucket in &gained {
+                owned_since.insert(*bucket, Instant::now());
+            }
             owned = now_owned;
             tracing::info!(owned = ?owned, members = membership.members(), "ownership changed");
         }
 
-        // invalid records of owned partitions, once each
+        // invalid records of owned partitions, once each: only once the bucket has been ours
+        // for a while, so that its previous owner has seen us and stopped, and we have read
+        // what it dead-lettered before
         pending_invalid.retain(|record| {
-            if !owned.contains(&(record.partition % BUCKETS)) {
+            let bucket = record.partition % BUCKETS;
+            let settled = owned_since
+                .get(&bucket)
+                .is_some_and(|since| since.elapsed() >= DEAD_LETTER_SETTLE);
+            if !owned.contains(&bucket) || !settled {
                 return true;
             }
             if dead_lettered.insert(record.origin.clone()) {
