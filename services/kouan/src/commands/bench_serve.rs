@@ -206,7 +206,7 @@ pub async fn run(args: BenchServeArgs, cancel: CancellationToken) -> anyhow::Res
         let (client, base) = (client.clone(), base.clone());
         tasks.spawn(async move {
             let mut latencies = Vec::with_capacity(per_client);
-            let mut x = (c as u64 + 1) * 0x9e37_79b9_7f4a_7c15;
+            let mut x = (c as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
             for _ in 0..per_client {
                 x ^= x << 13;
                 x ^= x >> 7;
