@@ -942,19 +942,35 @@ fn feed_resumes_with_last_event_id_exactly_once_even_on_a_new_instance() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    // alerts travel on the feed too, to whoever sees their shipment
+    publish_alert(&publisher, &topics, "F00", "SHIPPER-0", true);
+    publish_alert(&publisher, &topics, "F01", "SHIPPER-1", true);
+    publisher.flush(Duration::from_secs(30)).unwrap();
+    while walk(&serve, "/v1/alerts", OPERATOR_TOKEN).len() < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "alerts never stored"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     publish_status(&publisher, &topics, &simple("F01", 1, 2), 2001);
     publisher.flush(Duration::from_secs(30)).unwrap();
     let mut own = Vec::new();
+    let mut alerts = Vec::new();
     while own.last() != Some(&("F01".to_string(), 2001)) {
         let event = feed
             .recv_timeout(Duration::from_secs(60))
             .expect("F01 v2001 on the feed");
+        if event.event == "alert" {
+            alerts.push(event.data["alertId"].as_str().unwrap().to_string());
+        }
         own.extend(changes(&[event]));
     }
     assert_eq!(
         own,
         vec![("F01".to_string(), 2000), ("F01".to_string(), 2001)]
     );
+    assert_eq!(alerts, vec!["F01/CNCGO/DWELL".to_string()]);
     let (status, body) = {
         let response = client()
             .get(format!("{}/v1/feed", serve.url))
