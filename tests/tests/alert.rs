@@ -166,9 +166,23 @@ fn silent_shipments_alert_and_a_restart_loses_and_repeats_nothing() {
     assert_eq!(stuck.baseline, "cold start");
 
     alerter.kill_hard();
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{metrics_port}");
     let restarted = Service::start(
         &namespace,
-        &["alert", "--brokers", &brokers(), "--tick", "1s"],
+        &[
+            "alert",
+            "--brokers",
+            &brokers(),
+            "--tick",
+            "1s",
+            "--metrics-listen",
+            &listen,
+        ],
     );
     restarted.await_log("replay done, alerting", Duration::from_secs(60));
     // the hold is lifted: the restarted alerter resolves the alert it adopted
@@ -186,6 +200,22 @@ fn silent_shipments_alert_and_a_restart_loses_and_repeats_nothing() {
         by_id.entry(&alert.alert_id).or_default().push(alert.state);
     }
     let resolved = AlertState::Resolved.to_proto();
+    rustls::crypto::ring::default_provider()
+        .install_default()
+        .ok();
+    let text = reqwest::blocking::get(format!("http://{listen}/metrics"))
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        text.contains("kouan_alerter_alerts_out_total 1\n"),
+        "{text}"
+    );
+    assert!(text.contains("kouan_alerts_firing 1\n"), "{text}");
+    assert!(
+        !text.contains("kouan_alerter_status_in_total 0\n"),
+        "{text}"
+    );
     assert_eq!(
         by_id.get("STUCK/PLMAW/DWELL"),
         Some(&vec![firing]),

@@ -116,7 +116,24 @@ fn two_instances_split_the_work_and_the_survivor_converges() {
     };
     ingest(first);
 
-    let one = processor(&namespace, "scale");
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{metrics_port}");
+    let one = Service::start(
+        &namespace,
+        &[
+            "process",
+            "--brokers",
+            &brokers(),
+            "--group",
+            "scale",
+            "--metrics-listen",
+            &listen,
+        ],
+    );
     let two = processor(&namespace, "scale");
 
     // a producer that bypassed validation: garbage on an input topic, one record per partition
@@ -192,4 +209,33 @@ fn two_instances_split_the_work_and_the_survivor_converges() {
             .unwrap()
             .starts_with(&format!("processor:{equipment_topic}/")));
     }
+
+    // its Prometheus endpoint: events in per topic, status out, rejections, lag, latency
+    rustls::crypto::ring::default_provider()
+        .install_default()
+        .ok();
+    let text = reqwest::blocking::get(format!("http://{listen}/metrics"))
+        .unwrap()
+        .text()
+        .unwrap();
+    let value = |prefix: &str| -> f64 {
+        text.lines()
+            .filter(|line| line.starts_with(prefix))
+            .map(|line| line.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+            .sum()
+    };
+    assert!(value("kouan_processor_events_in_total{") > 0.0, "{text}");
+    assert!(
+        value(&format!(
+            "kouan_processor_status_out_total{{topic=\"{}\"}}",
+            topics.status()
+        )) > 0.0,
+        "{text}"
+    );
+    assert!(value("kouan_processor_rejected_total") >= 1.0, "{text}");
+    assert!(text.contains("kouan_processor_consumer_lag "), "{text}");
+    assert!(
+        value("kouan_processor_latency_seconds_count") > 0.0,
+        "{text}"
+    );
 }

@@ -133,6 +133,10 @@ pub struct ProcessArgs {
     /// Processor group: the live instances of one group split the shipments between them.
     #[arg(long, default_value = "kouan-process", env = "KOUAN_GROUP")]
     pub group: String,
+    /// Serve Prometheus `/metrics` (events in per topic, status out, rejections, consumer lag,
+    /// latency histogram) on this address.
+    #[arg(long, env = "KOUAN_METRICS_LISTEN")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// Forget a delivered or cancelled shipment this long (event time) after it finished.
     #[arg(long, default_value = "30days", value_parser = humantime::parse_duration)]
     pub retention: std::time::Duration,
@@ -170,6 +174,9 @@ pub struct AlertArgs {
     /// Rules as JSON (see the README); defaults for anything left out.
     #[arg(long, env = "KOUAN_ALERT_RULES")]
     pub rules: Option<PathBuf>,
+    /// Serve Prometheus `/metrics` (status in, alerts out, alerts firing) on this address.
+    #[arg(long, env = "KOUAN_METRICS_LISTEN")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// How often open dwells and overdue milestones are re-checked.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     pub tick: std::time::Duration,

@@ -15,82 +15,124 @@ use std::sync::Arc;
 #[derive(Debug)]
 pub struct PipelineCollector {
     pub topics: Topics,
-    pub process: Arc<ProcessStats>,
-    pub alert: Arc<AlertStats>,
+    /// `None` where the process runs no processor (`kouan alert`), and likewise below.
+    pub process: Option<Arc<ProcessStats>>,
+    pub alert: Option<Arc<AlertStats>>,
 }
 
 impl Collector for PipelineCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let counter =
             |value: &std::sync::atomic::AtomicU64| ConstCounter::new(value.load(Ordering::Relaxed));
-        {
-            let mut family = encoder.encode_descriptor(
-                "processor_events_in",
-                "valid events the processor read, by topic",
-                None,
-                MetricType::Counter,
-            )?;
-            for (kind, count) in kouan_model::BodyKind::ALL
-                .iter()
-                .zip(&self.process.events_by_kind)
+        if let Some(process) = &self.process {
             {
-                let labels = [("topic", self.topics.events(*kind))];
-                counter(count).encode(family.encode_family(&labels)?)?;
+                let mut family = encoder.encode_descriptor(
+                    "processor_events_in",
+                    "valid events the processor read, by topic",
+                    None,
+                    MetricType::Counter,
+                )?;
+                for (kind, count) in kouan_model::BodyKind::ALL
+                    .iter()
+                    .zip(&process.events_by_kind)
+                {
+                    let labels = [("topic", self.topics.events(*kind))];
+                    counter(count).encode(family.encode_family(&labels)?)?;
+                }
             }
-        }
-        for (name, help, value) in [
-            (
+            counter(&process.rejected).encode(encoder.encode_descriptor(
                 "processor_rejected",
                 "invalid events dead-lettered by the processor",
-                &self.process.rejected,
-            ),
-            (
-                "alerter_status_in",
-                "status records the alerter read",
-                &self.alert.records,
-            ),
-            (
-                "alerter_alerts_out",
-                "alert records the alerter published",
-                &self.alert.published,
-            ),
-        ] {
-            counter(value).encode(encoder.encode_descriptor(
-                name,
-                help,
                 None,
                 MetricType::Counter,
             )?)?;
+            {
+                let mut family = encoder.encode_descriptor(
+                    "processor_status_out",
+                    "status records the processor published, by topic",
+                    None,
+                    MetricType::Counter,
+                )?;
+                let labels = [("topic", self.topics.status())];
+                counter(&process.published).encode(family.encode_family(&labels)?)?;
+            }
+            ConstGauge::new(process.lag.load(Ordering::Relaxed)).encode(
+                encoder.encode_descriptor(
+                    "processor_consumer_lag",
+                    "event records on the topics the processor has not read yet",
+                    None,
+                    MetricType::Gauge,
+                )?,
+            )?;
+            let (sum, count, buckets) = process.latency.snapshot();
+            encoder
+                .encode_descriptor(
+                    "processor_latency_seconds",
+                    "event publication to status record publication",
+                    None,
+                    MetricType::Histogram,
+                )?
+                .encode_histogram::<prometheus_client::encoding::NoLabelSet>(
+                    sum, count, &buckets, None,
+                )?;
         }
-        {
-            let mut family = encoder.encode_descriptor(
-                "processor_status_out",
-                "status records the processor published, by topic",
+        if let Some(alert) = &self.alert {
+            counter(&alert.records).encode(encoder.encode_descriptor(
+                "alerter_status_in",
+                "status records the alerter read",
                 None,
                 MetricType::Counter,
+            )?)?;
+            counter(&alert.published).encode(encoder.encode_descriptor(
+                "alerter_alerts_out",
+                "alert records the alerter published",
+                None,
+                MetricType::Counter,
+            )?)?;
+            ConstGauge::new(alert.firing.load(Ordering::Relaxed) as i64).encode(
+                encoder.encode_descriptor(
+                    "alerts_firing",
+                    "alerts the alerter holds FIRING",
+                    None,
+                    MetricType::Gauge,
+                )?,
             )?;
-            let labels = [("topic", self.topics.status())];
-            counter(&self.process.published).encode(family.encode_family(&labels)?)?;
         }
-        ConstGauge::new(self.alert.firing.load(Ordering::Relaxed) as i64).encode(
-            encoder.encode_descriptor(
-                "alerts_firing",
-                "alerts the alerter holds FIRING",
-                None,
-                MetricType::Gauge,
-            )?,
-        )?;
-        let (sum, count, buckets) = self.process.latency.snapshot();
-        encoder
-            .encode_descriptor(
-                "processor_latency_seconds",
-                "event publication to status record publication",
-                None,
-                MetricType::Histogram,
-            )?
-            .encode_histogram::<prometheus_client::encoding::NoLabelSet>(
-                sum, count, &buckets, None,
-            )?;
         Ok(())
     }
+}
+
+/// `/metrics` (and `/healthz`) of a service without the API (`kouan process`, `kouan alert`).
+pub async fn serve(
+    listen: std::net::SocketAddr,
+    collector: PipelineCollector,
+    cancel: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use axum::routing::get;
+    let mut registry = prometheus_client::registry::Registry::with_prefix("kouan");
+    registry.register_collector(Box::new(collector));
+    let registry = Arc::new(registry);
+    let app = axum::Router::new()
+        .route(
+            "/metrics",
+            get(move || {
+                let registry = registry.clone();
+                async move {
+                    let mut out = String::new();
+                    prometheus_client::encoding::text::encode(&mut out, &registry)
+                        .map(|_| out)
+                        .unwrap_or_default()
+                }
+            }),
+        )
+        .route("/healthz", get(|| async { "ok" }));
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen} for metrics"))?;
+    tracing::info!(listen = %listener.local_addr()?, "metrics");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { cancel.cancelled().await })
+        .await
+        .context("serving metrics")
 }

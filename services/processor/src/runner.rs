@@ -74,6 +74,8 @@ pub struct ProcessStats {
     pub forgotten: AtomicU64,
     /// Set once the start-up replay is over and records are being published live.
     pub live: AtomicBool,
+    /// Event records on the topics not read yet (all partitions), refreshed every 5 s.
+    pub lag: std::sync::atomic::AtomicI64,
 }
 
 fn now_unix_millis() -> i64 {
@@ -216,6 +218,7 @@ pub fn run(
     let mut last_log = Instant::now();
     let mut batch_published_at: Vec<i64> = Vec::new();
     let mut owned_since: HashMap<i32, Instant> = HashMap::new();
+    let mut lag_at = Instant::now();
 
     while !cancel.is_cancelled() {
         // a batch of events
@@ -388,6 +391,23 @@ pub fn run(
             for published_at in batch_published_at.drain(..) {
                 stats.latency.observe((done - published_at) as f64 / 1000.0);
             }
+        }
+
+        if lag_at.elapsed() >= Duration::from_secs(5) {
+            lag_at = Instant::now();
+            let mut lag = 0;
+            for (topic, partition) in targets.keys() {
+                if let Ok((_, high)) =
+                    events_reader.fetch_watermarks(topic, *partition, Duration::from_secs(2))
+                {
+                    let read = positions
+                        .get(&(topic.clone(), *partition))
+                        .copied()
+                        .unwrap_or(0);
+                    lag += (high - read).max(0);
+                }
+            }
+            stats.lag.store(lag, Ordering::Relaxed);
         }
 
         let forgotten = retention.sweep(&mut engine);

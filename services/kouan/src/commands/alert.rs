@@ -29,7 +29,26 @@ pub async fn run(
         tick: args.tick,
         idle: Duration::from_millis(1500),
     };
-    let stats = AlertStats::default();
+    let stats = std::sync::Arc::new(AlertStats::default());
+    if let Some(listen) = args.metrics_listen {
+        let collector = crate::pipeline_metrics::PipelineCollector {
+            topics: config.topics.clone(),
+            process: None,
+            alert: Some(stats.clone()),
+        };
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if let Err(error) =
+                crate::pipeline_metrics::serve(listen, collector, cancel.clone()).await
+            {
+                tracing::error!(
+                    error = format!("{error:#}"),
+                    "metrics endpoint failed, stopping"
+                );
+                cancel.cancel();
+            }
+        });
+    }
     tokio::task::spawn_blocking(move || runner::run(&config, &stats, &cancel))
         .await
         .context("alerter task")??;

@@ -24,6 +24,25 @@ pub async fn run(
         idle: Duration::from_millis(1500),
     };
     let stats = Arc::new(ProcessStats::default());
+    if let Some(listen) = args.metrics_listen {
+        let collector = crate::pipeline_metrics::PipelineCollector {
+            topics: config.topics.clone(),
+            process: Some(stats.clone()),
+            alert: None,
+        };
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if let Err(error) =
+                crate::pipeline_metrics::serve(listen, collector, cancel.clone()).await
+            {
+                tracing::error!(
+                    error = format!("{error:#}"),
+                    "metrics endpoint failed, stopping"
+                );
+                cancel.cancel();
+            }
+        });
+    }
     tokio::task::spawn_blocking(move || runner::run(&config, &stats, &cancel))
         .await
         .context("processor task")??;

@@ -129,8 +129,8 @@ pub async fn run(args: UpArgs, topics: Topics, cancel: CancellationToken) -> any
         .registry()
         .register_collector(Box::new(crate::pipeline_metrics::PipelineCollector {
             topics: topics.clone(),
-            process: process_stats.clone(),
-            alert: alert_stats.clone(),
+            process: Some(process_stats.clone()),
+            alert: Some(alert_stats.clone()),
         }));
     let server = super::serve::start(
         &brokers_for_api,
