@@ -6,6 +6,7 @@ use crate::snapshot::{SnapshotTable, Snapshots, Table};
 use datafusion::arrow::array::{Array, RecordBatch};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
 use datafusion::sql::parser::{DFParser, Statement};
@@ -155,7 +156,11 @@ pub struct SqlEngine {
 
 impl SqlEngine {
     pub fn new(snapshots: Arc<Snapshots>, limits: SqlLimits) -> Result<Self, QueryError> {
+        // no spilling: a query over its memory fails instead of filling the disk
         let runtime = RuntimeEnvBuilder::new()
+            .with_disk_manager_builder(
+                DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled),
+            )
             .with_memory_limit(limits.memory, 1.0)
             .build_arc()
             .map_err(|e| QueryError::Sql(e.to_string()))?;
@@ -310,5 +315,48 @@ mod tests {
             check_read_only("SELEC 1"),
             Err(QueryError::Sql(_))
         ));
+    }
+
+    fn engine(limits: SqlLimits) -> SqlEngine {
+        SqlEngine::new(Arc::new(Snapshots::default()), limits).unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn queries_are_bounded_in_rows_time_and_memory() {
+        let rows = engine(SqlLimits {
+            max_rows: 3,
+            ..SqlLimits::default()
+        });
+        let answer = rows
+            .query("SELECT * FROM generate_series(1, 10)")
+            .await
+            .unwrap();
+        assert_eq!((answer.rows(), answer.truncated), (3, true));
+        let answer = rows.query("SELECT count(*) FROM shipments").await.unwrap();
+        assert_eq!(answer.to_json()["rows"], serde_json::json!([[0]]));
+
+        let slow = engine(SqlLimits {
+            timeout: Duration::from_millis(200),
+            ..SqlLimits::default()
+        });
+        let started = std::time::Instant::now();
+        let error = slow
+            .query("SELECT count(*) FROM generate_series(1, 100000000000)")
+            .await
+            .err()
+            .expect("stopped by the time limit");
+        assert!(matches!(error, QueryError::SqlTimeout(_)), "{error}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+
+        let small = engine(SqlLimits {
+            memory: 1 << 20,
+            ..SqlLimits::default()
+        });
+        let error = small
+            .query("SELECT value FROM generate_series(1, 5000000) ORDER BY value DESC")
+            .await
+            .err()
+            .expect("stopped by the memory limit");
+        assert!(matches!(error, QueryError::SqlResources(_)), "{error}");
     }
 }
