@@ -36,6 +36,15 @@ pub fn kouan_bin() -> PathBuf {
     path
 }
 
+/// A loopback port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A namespace no other test (or earlier run against the same broker) uses.
 pub fn unique_namespace(test: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);

@@ -166,12 +166,7 @@ fn silent_shipments_alert_and_a_restart_loses_and_repeats_nothing() {
     assert_eq!(stuck.baseline, "cold start");
 
     alerter.kill_hard();
-    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{metrics_port}");
+    let listen = format!("127.0.0.1:{}", free_port());
     let restarted = Service::start(
         &namespace,
         &[

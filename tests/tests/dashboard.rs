@@ -20,14 +20,6 @@ impl Drop for Killed {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A WebDriver session on chromedriver.
 struct Browser {
     http: reqwest::blocking::Client,

@@ -116,12 +116,7 @@ fn two_instances_split_the_work_and_the_survivor_converges() {
     };
     ingest(first);
 
-    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{metrics_port}");
+    let listen = format!("127.0.0.1:{}", free_port());
     let one = Service::start(
         &namespace,
         &[

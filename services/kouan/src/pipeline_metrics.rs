@@ -102,6 +102,23 @@ impl Collector for PipelineCollector {
     }
 }
 
+/// Serves [`serve`] in the background; if it fails (the port is taken), the process stops.
+pub fn spawn(
+    listen: std::net::SocketAddr,
+    collector: PipelineCollector,
+    cancel: tokio_util::sync::CancellationToken,
+) {
+    tokio::spawn(async move {
+        if let Err(error) = serve(listen, collector, cancel.clone()).await {
+            tracing::error!(
+                error = format!("{error:#}"),
+                "metrics endpoint failed, stopping"
+            );
+            cancel.cancel();
+        }
+    });
+}
+
 /// `/metrics` (and `/healthz`) of a service without the API (`kouan process`, `kouan alert`).
 pub async fn serve(
     listen: std::net::SocketAddr,

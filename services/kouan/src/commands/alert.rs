@@ -36,18 +36,7 @@ pub async fn run(
             process: None,
             alert: Some(stats.clone()),
         };
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            if let Err(error) =
-                crate::pipeline_metrics::serve(listen, collector, cancel.clone()).await
-            {
-                tracing::error!(
-                    error = format!("{error:#}"),
-                    "metrics endpoint failed, stopping"
-                );
-                cancel.cancel();
-            }
-        });
+        crate::pipeline_metrics::spawn(listen, collector, cancel.clone());
     }
     tokio::task::spawn_blocking(move || runner::run(&config, &stats, &cancel))
         .await
