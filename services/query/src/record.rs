@@ -279,23 +279,12 @@ impl AlertRecord {
                 .transpose()
                 .map_err(|reject| bad(field, reject.reason.to_string()))
         };
-        let kind = match pb::AlertKind::try_from(record.kind) {
-            Ok(pb::AlertKind::Dwell) => "DWELL",
-            Ok(pb::AlertKind::MissingMilestone) => "MISSING_MILESTONE",
-            Ok(pb::AlertKind::CustomsHold) => "CUSTOMS_HOLD",
-            Ok(pb::AlertKind::CustomsRejected) => "CUSTOMS_REJECTED",
-            _ => return Err(bad("kind", format!("unknown alert kind {}", record.kind))),
-        };
-        let state = match pb::AlertState::try_from(record.state) {
-            Ok(pb::AlertState::Firing) => "FIRING",
-            Ok(pb::AlertState::Resolved) => "RESOLVED",
-            _ => {
-                return Err(bad(
-                    "state",
-                    format!("unknown alert state {}", record.state),
-                ))
-            }
-        };
+        let kind = kouan_model::AlertKind::from_proto(record.kind)
+            .ok_or_else(|| bad("kind", format!("unknown alert kind {}", record.kind)))?
+            .code();
+        let state = kouan_model::AlertState::from_proto(record.state)
+            .ok_or_else(|| bad("state", format!("unknown alert state {}", record.state)))?
+            .code();
         Ok(Self {
             started_at: time("startedAt", &record.started_at)?,
             updated_at: time("updatedAt", &record.updated_at)?,

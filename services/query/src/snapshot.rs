@@ -277,10 +277,6 @@ impl Snapshot {
             Table::Alerts => self.alerts.iter().cloned().collect(),
         }
     }
-
-    pub fn rows(&self, table: Table) -> usize {
-        self.batches(table).iter().map(RecordBatch::num_rows).sum()
-    }
 }
 
 /// The current snapshot, shared by the refresher and every query.

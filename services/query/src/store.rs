@@ -258,15 +258,6 @@ impl Store {
             .map(|(_, record)| record.clone())
     }
 
-    /// The current shipper of a shipment, if the store knows it.
-    pub fn shipper_of(&self, shipment_id: &str) -> Option<Option<Arc<str>>> {
-        self.state
-            .read()
-            .shipments
-            .get(shipment_id)
-            .map(|(_, record)| record.shipper.clone())
-    }
-
     /// One page of shipments visible to `caller`, ordered by shipment id, and whether more follow.
     /// The filter with the fewest members drives the walk; the others are checked per record.
     pub fn list(&self, caller: &Caller, query: &ListQuery) -> (Vec<Arc<StatusRecord>>, bool) {
