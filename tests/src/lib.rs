@@ -1,8 +1,9 @@
 //! Helpers for the end-to-end tests: the broker under test, the `kouan` binary, and reading a
 //! topic back.
 //!
-//! - The broker comes from `KOUAN_TEST_BROKERS`, which `scripts/test` sets after starting tansu.
-//!   Without it the tests fail (they are never skipped).
+//! - The broker comes from `KOUAN_TEST_BROKERS`, which `scripts/test` sets after starting Apache
+//!   Kafka with `scripts/kafka serve`. Without it the tests fail (they are never skipped). A test
+//!   that must stop and restart its broker starts one of its own ([`KafkaBroker`]).
 //! - The binary is `target/<profile>/kouan` (or `KOUAN_BIN`); `scripts/test` builds it first.
 //! - Each test works in a namespace of its own, so tests sharing the broker never see each
 //!   other's records.
@@ -97,9 +98,9 @@ impl Record {
     }
 }
 
-/// Reads every partition of `topic` from the beginning until `expected` records have arrived and
-/// then nothing more for `quiet` (so that extra records would be seen), or until `deadline`.
-/// Reading until idle rather than to the high watermark: tansu's watermark runs low (DESIGN.md).
+/// Reads every partition of `topic` from the beginning until `expected` records have arrived, the
+/// reader has reached the partitions' ends, and nothing more came for `quiet` (so that records
+/// still being written would be seen), or until `deadline`.
 pub fn read_topic(
     brokers: &str,
     topic: &str,
@@ -107,36 +108,33 @@ pub fn read_topic(
     quiet: Duration,
     deadline: Duration,
 ) -> Vec<Record> {
-    let consumer: BaseConsumer = kouan_bus::config::consumer(brokers, &unique_namespace("reader"))
-        .create()
-        .expect("consumer");
-    let metadata = consumer
-        .fetch_metadata(Some(topic), Duration::from_secs(10))
-        .expect("metadata");
-    let partitions = metadata.topics()[0].partitions().len();
-    assert!(partitions > 0, "topic {topic} has no partitions");
-    let mut assignment = TopicPartitionList::new();
-    for partition in 0..partitions as i32 {
-        assignment
-            .add_partition_offset(topic, partition, Offset::Beginning)
-            .unwrap();
-    }
-    consumer.assign(&assignment).expect("assign");
+    let consumer = kouan_bus::reader::from_beginning(
+        brokers,
+        &unique_namespace("reader"),
+        &[topic.to_string()],
+    )
+    .expect("reader");
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let mut ends = kouan_bus::reader::EndTracker::new(&consumer, &cancel).expect("end offsets");
     let started = Instant::now();
     let mut last_record = Instant::now();
     let mut records = Vec::new();
     while started.elapsed() < deadline {
-        match consumer.poll(Duration::from_millis(100)) {
+        let polled = consumer.poll(Duration::from_millis(50));
+        if let Some(result) = &polled {
+            ends.observe(&consumer, result);
+        }
+        match polled {
             Some(Ok(message)) => {
                 records.push(Record::from_message(&message));
                 last_record = Instant::now();
             }
+            Some(Err(error)) if kouan_bus::reader::is_end_of_partition(&error) => {}
             Some(Err(error)) => panic!("reading {topic}: {error}"),
-            None => {
-                if records.len() >= expected && last_record.elapsed() >= quiet {
-                    break;
-                }
-            }
+            None => {}
+        }
+        if records.len() >= expected && last_record.elapsed() >= quiet && ends.done() {
+            break;
         }
     }
     records
@@ -147,6 +145,37 @@ pub fn kouan(namespace: &str) -> std::process::Command {
     let mut command = std::process::Command::new(kouan_bin());
     command.arg("--namespace").arg(namespace);
     command
+}
+
+/// Deletes every record of the five event topics published so far, as retention would.
+pub fn delete_all_events(brokers: &str, topics: &kouan_bus::Topics) {
+    use rdkafka::admin::{AdminClient, AdminOptions};
+    use rdkafka::client::DefaultClientContext;
+    let admin: AdminClient<DefaultClientContext> =
+        kouan_bus::config::base(brokers).create().unwrap();
+    let consumer: BaseConsumer = kouan_bus::config::consumer(brokers, &unique_namespace("admin"))
+        .create()
+        .unwrap();
+    let mut offsets = TopicPartitionList::new();
+    for kind in kouan_model::BodyKind::ALL {
+        let topic = topics.events(kind);
+        let metadata = consumer
+            .fetch_metadata(Some(&topic), Duration::from_secs(10))
+            .unwrap();
+        for partition in 0..metadata.topics()[0].partitions().len() as i32 {
+            let (_, high) = consumer
+                .fetch_watermarks(&topic, partition, Duration::from_secs(10))
+                .unwrap();
+            offsets
+                .add_partition_offset(&topic, partition, Offset::Offset(high))
+                .unwrap();
+        }
+    }
+    let deleted =
+        futures::executor::block_on(admin.delete_records(&offsets, &AdminOptions::new())).unwrap();
+    for element in deleted.elements() {
+        assert!(element.error().is_ok(), "{element:?}");
+    }
 }
 
 /// Every valid event on the five event topics of `topics`.
@@ -195,6 +224,43 @@ pub fn latest_statuses(
         }
     }
     latest
+}
+
+/// Every record of a compacted status topic that is still there, per key in publication order
+/// (`None` for a tombstone).
+pub fn status_history(
+    brokers: &str,
+    topic: &str,
+) -> std::collections::BTreeMap<String, Vec<Option<kouan_model::pb::ShipmentStatus>>> {
+    use prost::Message as _;
+    let mut records = read_topic(
+        brokers,
+        topic,
+        0,
+        Duration::from_millis(500),
+        Duration::from_secs(60),
+    );
+    records.sort_by_key(|record| (record.partition, record.offset));
+    let mut history = std::collections::BTreeMap::<String, Vec<_>>::new();
+    for record in records {
+        let key = String::from_utf8(record.key.clone().expect("status records are keyed")).unwrap();
+        let value = (!record.payload.is_empty())
+            .then(|| kouan_model::pb::ShipmentStatus::decode(record.payload.as_slice()).unwrap());
+        history.entry(key).or_default().push(value);
+    }
+    history
+}
+
+/// Nothing stale was ever published: per shipment, versions strictly increase in the order the
+/// topic holds them (a zombie's or a restarted instance's repeat would repeat or lower one).
+pub fn assert_versions_increase(brokers: &str, topic: &str) {
+    for (id, records) in status_history(brokers, topic) {
+        let versions: Vec<u64> = records.iter().flatten().map(|r| r.version).collect();
+        assert!(
+            versions.windows(2).all(|pair| pair[0] < pair[1]),
+            "versions of {id} do not increase: {versions:?}"
+        );
+    }
 }
 
 /// The reference records of `events`, as `kouan.status` should hold them (version and
@@ -311,6 +377,20 @@ impl Service {
         assert!(exit.success(), "exit after SIGTERM: {exit:?}");
     }
 
+    /// Sends a signal (`STOP`, `CONT`, …) without waiting for anything.
+    pub fn signal(&self, signal: &str) {
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Whether the process is still running (it has not exited by itself).
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
     /// The latest log line containing `needle`.
     pub fn last_log_line(&self, needle: &str) -> Option<String> {
         self.log
@@ -391,5 +471,90 @@ impl Serve {
         let url = format!("http://{listen}");
         service.await_log("store loaded", Duration::from_secs(60));
         Serve { service, url }
+    }
+}
+
+/// A broker of a test's own, for tests that stop and restart it: `scripts/kafka serve --port P
+/// --dir D`, exactly as users and `scripts/test` start it.
+pub struct KafkaBroker {
+    pub port: u16,
+    pub dir: PathBuf,
+    child: Option<std::process::Child>,
+}
+
+impl KafkaBroker {
+    /// Starts a new broker in `dir` (formatted on first start) and waits until it serves.
+    pub fn start(dir: &std::path::Path) -> Self {
+        let mut broker = KafkaBroker {
+            port: free_port(),
+            dir: dir.to_path_buf(),
+            child: None,
+        };
+        broker.restart();
+        broker
+    }
+
+    pub fn brokers(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn started_lines(&self) -> usize {
+        std::fs::read_to_string(self.dir.join("server.log"))
+            .map(|log| log.matches("Kafka Server started").count())
+            .unwrap_or(0)
+    }
+
+    /// Starts the broker again on its data (same port) and waits until it serves.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "the broker is running");
+        let before = self.started_lines();
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/kafka");
+        let log = std::fs::File::create(self.dir.with_extension("out")).unwrap();
+        let mut child = std::process::Command::new(script)
+            .args(["serve", "--port", &self.port.to_string(), "--dir"])
+            .arg(&self.dir)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while self.started_lines() <= before {
+            if let Some(exit) = child.try_wait().unwrap() {
+                panic!("the broker exited: {exit:?}");
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "the broker did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.child = Some(child);
+    }
+
+    /// SIGTERM, and waits for Kafka's clean shutdown.
+    pub fn stop(&mut self) {
+        let mut child = self.child.take().expect("the broker is running");
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = child.wait().unwrap();
+        // the JVM answers SIGTERM with its shutdown hooks and exit code 143
+        assert!(
+            exit.success() || exit.code() == Some(143),
+            "broker exit after SIGTERM: {exit:?}"
+        );
+    }
+}
+
+impl Drop for KafkaBroker {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
     }
 }

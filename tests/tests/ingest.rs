@@ -26,14 +26,8 @@ fn topics_create_is_idempotent_and_names_every_topic() {
     let namespace = unique_namespace("topics");
     for _ in 0..2 {
         let output = kouan(&namespace)
-            .args([
-                "topics",
-                "create",
-                "--brokers",
-                &brokers(),
-                "--partitions",
-                "3",
-            ])
+            .args(["topics", "create", "--brokers", &brokers(), "--partitions", "3"])
+            .args(["--event-retention", "2days"])
             .output()
             .unwrap();
         assert!(
@@ -42,8 +36,37 @@ fn topics_create_is_idempotent_and_names_every_topic() {
             String::from_utf8_lossy(&output.stderr)
         );
         let listed = String::from_utf8(output.stdout).unwrap();
-        assert_eq!(listed.lines().count(), 8, "{listed}");
+        assert_eq!(listed.lines().count(), 11, "{listed}");
         assert!(listed.contains(&format!("{namespace}.status")));
+        assert!(listed.contains(&format!("{namespace}.internal.by-shipment")));
+    }
+
+    // every topic's cleanup and retention are set explicitly, internal ones included
+    use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
+    use rdkafka::client::DefaultClientContext;
+    let admin: AdminClient<DefaultClientContext> =
+        kouan_bus::config::base(&brokers()).create().unwrap();
+    let topics = Topics::new(&namespace);
+    let specs = topics.all_specs(Duration::from_secs(2 * 86_400));
+    let names: Vec<String> = specs.iter().map(|spec| spec.name.clone()).collect();
+    let resources: Vec<ResourceSpecifier> =
+        names.iter().map(|name| ResourceSpecifier::Topic(name)).collect();
+    let described =
+        futures::executor::block_on(admin.describe_configs(&resources, &AdminOptions::new()))
+            .unwrap();
+    for (name, result) in names.iter().zip(described) {
+        let config = result.unwrap();
+        let value = |key: &str| config.get(key).and_then(|e| e.value.clone()).unwrap();
+        let internal_or_compacted = name.contains(".internal.")
+            || name.ends_with(".status")
+            || name.ends_with(".alerts");
+        if internal_or_compacted {
+            assert_eq!(value("cleanup.policy"), "compact", "{name}");
+        } else {
+            assert_eq!(value("cleanup.policy"), "delete", "{name}");
+            assert_eq!(value("retention.ms"), "172800000", "{name}");
+        }
+        assert!(!config.get("cleanup.policy").unwrap().is_default, "{name}");
     }
 }
 

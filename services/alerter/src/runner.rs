@@ -34,8 +34,6 @@ pub struct AlertConfig {
     pub rules: Rules,
     /// How often every open dwell and overdue milestone is re-checked.
     pub tick: Duration,
-    /// The start-up replay is over once the topics stay quiet this long.
-    pub idle: Duration,
 }
 
 #[derive(Debug, Default)]
@@ -68,11 +66,11 @@ pub fn run(
         std::slice::from_ref(&alerts_topic),
     )?;
     let mut latest: BTreeMap<String, pb::Alert> = BTreeMap::new();
-    reader::drain_until_idle(&alerts_reader, config.idle, cancel, |message| {
+    reader::drain_to_end(&alerts_reader, cancel, |message| {
         if let Some(record) = message.payload().and_then(|p| pb::Alert::decode(p).ok()) {
             latest.insert(record.alert_id.clone(), record);
         }
-    });
+    })?;
     drop(alerts_reader);
     for record in latest.into_values() {
         if let Some(alert) = wire::from_proto(record) {
@@ -85,12 +83,12 @@ pub fn run(
         &format!("{instance}-status"),
         &[config.topics.status()],
     )?;
-    reader::drain_until_idle(&status_reader, config.idle, cancel, |message| {
+    reader::drain_to_end(&status_reader, cancel, |message| {
         if let Some(status) = decode_status(message) {
             stats.records.fetch_add(1, Ordering::Relaxed);
             alerter.remember(&status);
         }
-    });
+    })?;
     tracing::info!(
         adopted = alerter.firing().count(),
         records = stats.records.load(Ordering::Relaxed),
@@ -124,12 +122,17 @@ pub fn run(
     let mut last_tick = Instant::now();
     while !cancel.is_cancelled() {
         let mut updates = Vec::new();
-        if let Some(result) = status_reader.poll(Duration::from_millis(100)) {
-            let message = result?;
-            if let Some(status) = decode_status(&message) {
-                stats.records.fetch_add(1, Ordering::Relaxed);
-                updates.extend(alerter.observe(&status, now_millis()));
+        match status_reader.poll(Duration::from_millis(100)) {
+            Some(Ok(message)) => {
+                if let Some(status) = decode_status(&message) {
+                    stats.records.fetch_add(1, Ordering::Relaxed);
+                    updates.extend(alerter.observe(&status, now_millis()));
+                }
             }
+            Some(Err(error)) if reader::is_end_of_partition(&error) => {}
+            // librdkafka reconnects by itself; a broker away for a while is not our end
+            Some(Err(error)) => tracing::warn!(%error, "reading the status topic"),
+            None => {}
         }
         if last_tick.elapsed() >= config.tick {
             updates.extend(alerter.tick(now_millis()));

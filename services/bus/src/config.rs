@@ -1,7 +1,4 @@
-//! Client settings.
-//!
-//! The consumer timeouts are short because tansu's group coordinator holds a JoinGroup until the
-//! rebalance timeout: with Kafka's defaults the first assignment takes minutes (DESIGN.md).
+//! Client settings, named once for every client kouan makes.
 
 use rdkafka::config::ClientConfig;
 
@@ -11,18 +8,22 @@ pub fn base(brokers: &str) -> ClientConfig {
     config
         .set("bootstrap.servers", brokers)
         .set("client.id", "kouan")
-        // tansu listens on IPv4 only; never let "localhost" resolve to ::1 first.
+        // brokers bound to 127.0.0.1 only: never let "localhost" resolve to ::1 first
         .set("broker.address.family", "v4")
         .set("log_level", "4");
     config
 }
 
-/// A throughput-oriented producer: batches of up to 10k records, 5 ms linger, all in-sync
-/// replicas acknowledge. Records are retried by librdkafka for up to `message.timeout.ms`.
+/// A throughput-oriented, idempotent producer: batches of up to 10k records, 5 ms linger, all
+/// in-sync replicas acknowledge, retries never duplicate or reorder a record. Records are retried
+/// by librdkafka for up to `message.timeout.ms`. Keyed records go where the Java clients would put
+/// them (murmur2).
 pub fn producer(brokers: &str) -> ClientConfig {
     let mut config = base(brokers);
     config
         .set("acks", "all")
+        .set("enable.idempotence", "true")
+        .set("partitioner", "murmur2_random")
         .set("linger.ms", "5")
         .set("batch.num.messages", "10000")
         .set("batch.size", "1000000")
@@ -33,8 +34,10 @@ pub fn producer(brokers: &str) -> ClientConfig {
 }
 
 /// A group consumer that commits only what the caller says is done (no auto-commit, no
-/// auto-store), starts from the beginning of a partition it has no offset for, and has
-/// timeouts that let tansu assign partitions in seconds.
+/// auto-store) and starts from the beginning of a partition it has no offset for. The session
+/// timeout is the broker's minimum (6 s), so a member killed with SIGKILL (or paused) loses its
+/// partitions to the others within seconds; a member blocked longer than `max.poll.interval.ms`
+/// without polling leaves the group by itself.
 pub fn consumer(brokers: &str, group: &str) -> ClientConfig {
     let mut config = base(brokers);
     config
@@ -44,8 +47,19 @@ pub fn consumer(brokers: &str, group: &str) -> ClientConfig {
         .set("auto.offset.reset", "earliest")
         .set("session.timeout.ms", "6000")
         .set("heartbeat.interval.ms", "1500")
-        .set("max.poll.interval.ms", "10000")
+        .set("max.poll.interval.ms", "60000")
         .set("fetch.wait.max.ms", "10")
         .set("enable.partition.eof", "false");
+    config
+}
+
+/// A member of a consumer group whose work moves between members: cooperative rebalancing
+/// (only the partitions that move are revoked, the others keep flowing), and only committed
+/// transactional records are read.
+pub fn group_member(brokers: &str, group: &str) -> ClientConfig {
+    let mut config = consumer(brokers, group);
+    config
+        .set("partition.assignment.strategy", "cooperative-sticky")
+        .set("isolation.level", "read_committed");
     config
 }

@@ -1,11 +1,13 @@
 //! kouan's Kafka plumbing on rdkafka.
 //!
-//! - [`config`]: client settings that work against Apache Kafka and tansu alike.
+//! - [`config`]: client settings, each named once.
 //! - [`topics`]: the topic names of API.md (under a configurable namespace) and idempotent creation.
 //! - [`publisher`]: a producer that waits when librdkafka's queue is full instead of dropping,
 //!   and reports every delivery failure.
 //! - [`embedded`]: librdkafka's mock cluster on its own thread, the broker of `kouan up`.
-//! - [`reader`]: whole topics from the beginning, outside any group (replays).
+//! - [`reader`]: whole topics from the beginning, outside any group, and what "caught up" means
+//!   (read to the high watermarks of the start).
+//! - [`partitioner`]: Kafka's default partitioner, to place records by shipment explicitly.
 //! - [`headers`]: the record headers kouan writes (dead-letter reasons).
 //! - [`error`]: the crate's error type.
 
@@ -13,11 +15,12 @@ pub mod config;
 pub mod embedded;
 pub mod error;
 pub mod headers;
+pub mod partitioner;
 pub mod publisher;
 pub mod reader;
 pub mod topics;
 
 pub use embedded::EmbeddedBroker;
 pub use error::BusError;
-pub use publisher::{DeliveryReport, Publisher};
+pub use publisher::{DeliveryReport, Placed, Publisher};
 pub use topics::Topics;

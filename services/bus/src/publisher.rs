@@ -63,6 +63,18 @@ pub struct Publisher {
     sent: AtomicU64,
 }
 
+/// One record for an explicit partition (see [`Publisher::send_placed`]).
+pub struct Placed<'a> {
+    pub topic: &'a str,
+    pub partition: i32,
+    pub key: &'a [u8],
+    /// `None` writes a tombstone.
+    pub payload: Option<&'a [u8]>,
+    /// Unix milliseconds; `None` lets the producer stamp it.
+    pub timestamp: Option<i64>,
+    pub headers: Option<OwnedHeaders>,
+}
+
 /// The record when the queue was full: give it back to be retried.
 enum Attempt<'a> {
     Queued,
@@ -132,6 +144,68 @@ impl Publisher {
         self.send_blocking(BaseRecord::to(topic).payload(payload).partition(partition))
     }
 
+    /// Queues a record for an explicit partition, with an optional value (none is a tombstone)
+    /// and the timestamp of the record it derives from: how the processor writes its changelogs.
+    pub fn send_placed(&self, placed: Placed<'_>) -> Result<(), BusError> {
+        let mut record = BaseRecord::to(placed.topic)
+            .key(placed.key)
+            .partition(placed.partition);
+        if let Some(payload) = placed.payload {
+            record = record.payload(payload);
+        }
+        if let Some(timestamp) = placed.timestamp {
+            record = record.timestamp(timestamp);
+        }
+        if let Some(headers) = placed.headers {
+            record = record.headers(headers);
+        }
+        self.send_blocking(record)
+    }
+
+    /// A transactional publisher (exactly-once with the consumer offsets it commits): its
+    /// `transactional_id` must stay unique per live instance; a second producer with the same id
+    /// fences the first. A record not delivered within the transaction timeout fails the commit,
+    /// so nothing undelivered is ever taken as published.
+    pub fn transactional(brokers: &str, transactional_id: &str) -> Result<Self, BusError> {
+        let mut config = crate::config::producer(brokers);
+        config
+            .set("transactional.id", transactional_id)
+            // an instance killed mid-transaction holds back read_committed readers of the
+            // partitions it wrote until the coordinator aborts its transaction: keep that short
+            .set("transaction.timeout.ms", "10000")
+            .set("message.timeout.ms", "10000");
+        let publisher = Self::from_config(config)?;
+        publisher
+            .producer
+            .init_transactions(Duration::from_secs(60))?;
+        Ok(publisher)
+    }
+
+    pub fn begin(&self) -> Result<(), BusError> {
+        Ok(self.producer.begin_transaction()?)
+    }
+
+    /// Commits the open transaction together with `offsets` for `group`: the records sent in it
+    /// and the input positions become visible at once, or neither does. Fails for a member fenced
+    /// out of its group (a zombie), which must then abort and start over.
+    pub fn commit(
+        &self,
+        offsets: &rdkafka::TopicPartitionList,
+        group: &rdkafka::consumer::ConsumerGroupMetadata,
+    ) -> Result<(), BusError> {
+        if offsets.count() > 0 {
+            self.producer
+                .send_offsets_to_transaction(offsets, group, Duration::from_secs(30))?;
+        }
+        self.producer.commit_transaction(Duration::from_secs(60))?;
+        Ok(())
+    }
+
+    /// Aborts the open transaction: nothing sent in it becomes visible to read_committed readers.
+    pub fn abort(&self) -> Result<(), BusError> {
+        Ok(self.producer.abort_transaction(Duration::from_secs(30))?)
+    }
+
     /// Queues a tombstone (a key with no value): on a compacted topic it deletes the key.
     pub fn send_tombstone(&self, topic: &str, key: &[u8]) -> Result<(), BusError> {
         self.send_blocking(BaseRecord::to(topic).key(key))
@@ -145,26 +219,6 @@ impl Publisher {
                 Attempt::Full(back) => {
                     record = back;
                     std::thread::sleep(QUEUE_FULL_BACKOFF);
-                }
-            }
-        }
-    }
-
-    /// Queues a record, yielding to the runtime while librdkafka's queue is full.
-    pub async fn send_async(
-        &self,
-        topic: &str,
-        key: Option<&[u8]>,
-        payload: &[u8],
-        headers: Option<OwnedHeaders>,
-    ) -> Result<(), BusError> {
-        let mut record = Self::record(topic, key, payload, headers);
-        loop {
-            match self.attempt(record)? {
-                Attempt::Queued => return Ok(()),
-                Attempt::Full(back) => {
-                    record = back;
-                    tokio::time::sleep(Duration::from_millis(1)).await;
                 }
             }
         }

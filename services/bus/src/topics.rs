@@ -22,7 +22,34 @@ pub struct Topics {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicSpec {
     pub name: String,
-    pub compacted: bool,
+    pub cleanup: Cleanup,
+}
+
+/// How Kafka lets go of a topic's records; always set explicitly, never left to the broker's
+/// defaults (which differ between clusters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cleanup {
+    /// The latest record per key is kept for ever; tombstones remove a key.
+    Compact,
+    /// Records are deleted once older than this.
+    Delete(Duration),
+}
+
+/// How long event and dead-letter records are kept unless `kouan topics create` is told otherwise:
+/// long enough to replay a week, and nothing downstream needs them longer (the processor keeps
+/// its state in compacted internal topics).
+pub const DEFAULT_EVENT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The internal topics: names and why each exists.
+pub mod internal {
+    /// Direct events (shipment, air, customs) repartitioned by shipmentId, compacted by event
+    /// identity: the processor's per-shipment state of record, co-partitioned with `status`.
+    pub const BY_SHIPMENT: &str = "by-shipment";
+    /// Equipment and transport events compacted by event identity, plus each live shipment's
+    /// links (its booked units and flights): the table every processor instance holds whole.
+    pub const SHARED: &str = "shared";
+    /// Webhook subscriptions and delivery positions of the query service.
+    pub const SUBSCRIPTIONS: &str = "subscriptions";
 }
 
 impl Default for Topics {
@@ -72,29 +99,88 @@ impl Topics {
             .find(|kind| self.events(*kind) == topic)
     }
 
-    /// Every public topic of API.md with its settings.
-    pub fn public_specs(&self) -> Vec<TopicSpec> {
+    /// `kouan.internal.by-shipment` (see [`internal::BY_SHIPMENT`]).
+    pub fn by_shipment(&self) -> String {
+        self.internal(internal::BY_SHIPMENT)
+    }
+
+    /// `kouan.internal.shared` (see [`internal::SHARED`]).
+    pub fn shared(&self) -> String {
+        self.internal(internal::SHARED)
+    }
+
+    /// `kouan.internal.subscriptions` (see [`internal::SUBSCRIPTIONS`]).
+    pub fn subscriptions(&self) -> String {
+        self.internal(internal::SUBSCRIPTIONS)
+    }
+
+    /// Every public topic of API.md with its settings; events and dead letters kept for
+    /// `event_retention`.
+    pub fn public_specs(&self, event_retention: Duration) -> Vec<TopicSpec> {
         let mut specs: Vec<TopicSpec> = BodyKind::ALL
             .into_iter()
             .map(|kind| TopicSpec {
                 name: self.events(kind),
-                compacted: false,
+                cleanup: Cleanup::Delete(event_retention),
             })
             .collect();
         specs.push(TopicSpec {
             name: self.status(),
-            compacted: true,
+            cleanup: Cleanup::Compact,
         });
         specs.push(TopicSpec {
             name: self.alerts(),
-            compacted: false,
+            cleanup: Cleanup::Compact,
         });
         specs.push(TopicSpec {
             name: self.deadletter(),
-            compacted: false,
+            cleanup: Cleanup::Delete(event_retention),
         });
         specs
     }
+
+    /// The processor's internal topics, all compacted. `by-shipment` must have as many
+    /// partitions as `status` (they are co-partitioned by shipmentId).
+    pub fn processor_specs(&self) -> Vec<TopicSpec> {
+        vec![
+            TopicSpec {
+                name: self.by_shipment(),
+                cleanup: Cleanup::Compact,
+            },
+            TopicSpec {
+                name: self.shared(),
+                cleanup: Cleanup::Compact,
+            },
+        ]
+    }
+
+    /// Every topic of the pipeline: public, the processor's and the query service's.
+    pub fn all_specs(&self, event_retention: Duration) -> Vec<TopicSpec> {
+        let mut specs = self.public_specs(event_retention);
+        specs.extend(self.processor_specs());
+        specs.push(TopicSpec {
+            name: self.subscriptions(),
+            cleanup: Cleanup::Compact,
+        });
+        specs
+    }
+}
+
+/// Partitions of the topics a service creates when they are missing (`kouan topics create` sets
+/// its own).
+pub const DEFAULT_PARTITIONS: i32 = 4;
+
+/// Makes sure every topic of the pipeline exists, creating the missing ones with
+/// [`DEFAULT_PARTITIONS`], replication factor 1 and [`DEFAULT_EVENT_RETENTION`]: what a service
+/// started on a bare cluster does. Production clusters create them with `kouan topics create`.
+pub async fn ensure_topics(brokers: &str, topics: &Topics) -> Result<(), BusError> {
+    create_topics(
+        brokers,
+        &topics.all_specs(DEFAULT_EVENT_RETENTION),
+        DEFAULT_PARTITIONS,
+        1,
+    )
+    .await
 }
 
 /// Creates the topics; a topic that already exists is left as it is (idempotent).
@@ -105,15 +191,27 @@ pub async fn create_topics(
     replication: i32,
 ) -> Result<(), BusError> {
     let admin: AdminClient<DefaultClientContext> = crate::config::base(brokers).create()?;
+    // compacted topics keep every key for ever; `-1` says so explicitly
+    let retentions: Vec<String> = specs
+        .iter()
+        .map(|spec| match spec.cleanup {
+            Cleanup::Compact => "-1".to_string(),
+            Cleanup::Delete(retention) => retention.as_millis().to_string(),
+        })
+        .collect();
+    let min_insync = if replication >= 3 { "2" } else { "1" };
     let new_topics: Vec<NewTopic> = specs
         .iter()
-        .map(|spec| {
-            let topic = NewTopic::new(&spec.name, partitions, TopicReplication::Fixed(replication));
-            if spec.compacted {
-                topic.set("cleanup.policy", "compact")
-            } else {
-                topic
-            }
+        .zip(&retentions)
+        .map(|(spec, retention)| {
+            let policy = match spec.cleanup {
+                Cleanup::Compact => "compact",
+                Cleanup::Delete(_) => "delete",
+            };
+            NewTopic::new(&spec.name, partitions, TopicReplication::Fixed(replication))
+                .set("cleanup.policy", policy)
+                .set("retention.ms", retention)
+                .set("min.insync.replicas", min_insync)
         })
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
@@ -133,6 +231,29 @@ pub async fn create_topics(
     Ok(())
 }
 
+/// Partitions of an existing topic and its replication factor, or `None` when it does not exist
+/// (after 10 s: a topic created a moment ago may not be in the broker's metadata yet).
+pub fn describe(brokers: &str, topic: &str) -> Result<Option<(i32, i32)>, BusError> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer = crate::config::base(brokers).create()?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
+        if let Some(found) = metadata
+            .topics()
+            .first()
+            .filter(|t| t.error().is_none() && !t.partitions().is_empty())
+        {
+            let replication = found.partitions()[0].replicas().len() as i32;
+            return Ok(Some((found.partitions().len() as i32, replication)));
+        }
+        if std::time::Instant::now() >= deadline {
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,10 +267,16 @@ mod tests {
         assert_eq!(topics.internal("by-shipment"), "kouan.internal.by-shipment");
         assert_eq!(topics.kind_of("kouan.events.air"), Some(BodyKind::Air));
         assert_eq!(topics.kind_of("kouan.status"), None);
-        let specs = topics.public_specs();
-        assert_eq!(specs.len(), 8);
+        let specs = topics.all_specs(DEFAULT_EVENT_RETENTION);
+        assert_eq!(specs.len(), 11);
         assert!(specs
             .iter()
-            .any(|s| s.name == "kouan.status" && s.compacted));
+            .any(|s| s.name == "kouan.status" && s.cleanup == Cleanup::Compact));
+        assert!(specs.iter().any(|s| s.name == "kouan.events.air"
+            && s.cleanup == Cleanup::Delete(DEFAULT_EVENT_RETENTION)));
+        assert!(specs
+            .iter()
+            .filter(|s| s.name.contains(".internal."))
+            .all(|s| s.cleanup == Cleanup::Compact));
     }
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 fn publisher_waits_when_the_queue_is_full_and_loses_nothing() {
     let spec = TopicSpec {
         name: "unit.backpressure".into(),
-        compacted: false,
+        cleanup: kouan_bus::topics::Cleanup::Compact,
     };
     let broker = EmbeddedBroker::start(&[spec], 2).expect("embedded broker");
     let mut config = kouan_bus::config::producer(broker.bootstrap_servers());

@@ -83,9 +83,13 @@ pub struct TopicsCreateArgs {
     /// Partitions per topic.
     #[arg(long, default_value_t = 4)]
     pub partitions: i32,
-    /// Replicas per partition.
+    /// Replicas per partition, for every topic (internal ones too).
     #[arg(long, default_value_t = 1)]
     pub replication_factor: i32,
+    /// How long event and dead-letter records are kept (the processor does not need them once
+    /// processed: its state lives in compacted internal topics).
+    #[arg(long, default_value = "7days", value_parser = humantime::parse_duration)]
+    pub event_retention: std::time::Duration,
 }
 
 #[derive(Debug, Args)]
@@ -121,7 +125,7 @@ pub struct BenchProcessArgs {
     /// Length of the latency run.
     #[arg(long, default_value = "20s", value_parser = humantime::parse_duration)]
     pub latency_duration: std::time::Duration,
-    /// Write the result lines to this file as well.
+    /// Write the numbers to this file as one JSON object.
     #[arg(long)]
     pub report: Option<PathBuf>,
 }
@@ -130,7 +134,8 @@ pub struct BenchProcessArgs {
 pub struct ProcessArgs {
     #[command(flatten)]
     pub brokers: Brokers,
-    /// Processor group: the live instances of one group split the shipments between them.
+    /// Processor group: the instances of one Kafka consumer group split the shipments (the
+    /// partitions of `kouan.internal.by-shipment`) by the group's own assignment.
     #[arg(long, default_value = "kouan-process", env = "KOUAN_GROUP")]
     pub group: String,
     /// Serve Prometheus `/metrics` (events in per topic, status out, rejections, consumer lag,
@@ -264,9 +269,13 @@ pub struct BenchIngestArgs {
     /// Where to write the file (default: a temporary file, removed afterwards).
     #[arg(long)]
     pub file: Option<PathBuf>,
-    /// Write the result line to this file as well.
+    /// Write the result lines to this file as well.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// The `scripts/kafka` of this repository, to run Kafka's own ProducerPerformance and
+    /// ConsumerPerformance as anchors on the same broker; `none` skips the anchors.
+    #[arg(long, env = "KOUAN_KAFKA_SCRIPT", default_value = "scripts/kafka")]
+    pub kafka_script: String,
 }
 
 #[derive(Debug, Args, Clone)]

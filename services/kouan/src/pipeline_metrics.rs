@@ -3,7 +3,7 @@
 
 use kouan_alerter::runner::AlertStats;
 use kouan_bus::Topics;
-use kouan_processor::runner::ProcessStats;
+use kouan_processor::stats::ProcessStats;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;

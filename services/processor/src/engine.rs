@@ -14,6 +14,10 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 type Index = HashMap<String, Vec<Arc<Event>>>;
+
+/// How far an actual event may be dated after its recording and still move the watermark: the
+/// 24 hours EVENTS.md tolerates between an actual event and its `recordedTime`.
+pub const WATERMARK_TOLERANCE_MILLIS: i64 = 24 * 3_600_000;
 type Relation = HashMap<String, BTreeSet<String>>;
 
 #[derive(Debug, Default)]
@@ -52,11 +56,28 @@ impl Engine {
 
     /// Takes one valid event; adds to `affected` every shipment whose status may have changed.
     pub fn apply(&mut self, event: Event, affected: &mut BTreeSet<String>) {
+        let recorded = event.recorded_time().unix_millis();
+        self.apply_recorded(event, recorded, affected);
+    }
+
+    /// [`Engine::apply`] for an event recorded (by Kafka, say) at `recorded_millis`: an actual
+    /// event dated more than [`WATERMARK_TOLERANCE_MILLIS`] after its recording does not move
+    /// the watermark, so one event from a source with a wrong clock cannot make retention forget
+    /// every finished shipment at once.
+    pub fn apply_recorded(
+        &mut self,
+        event: Event,
+        recorded_millis: i64,
+        affected: &mut BTreeSet<String>,
+    ) {
         if direct_subject(&event).is_some_and(|id| self.forgotten.contains(id)) {
             return;
         }
-        if event.classifier() == Classifier::Act {
-            self.watermark_millis = self.watermark_millis.max(event.event_time.unix_millis());
+        let event_millis = event.event_time.unix_millis();
+        if event.classifier() == Classifier::Act
+            && event_millis <= recorded_millis.saturating_add(WATERMARK_TOLERANCE_MILLIS)
+        {
+            self.watermark_millis = self.watermark_millis.max(event_millis);
         }
         let Offer::Changed { previous, current } = self.versions.offer(event) else {
             return;
@@ -129,6 +150,84 @@ impl Engine {
 
     pub fn watermark_millis(&self) -> i64 {
         self.watermark_millis
+    }
+
+    /// Whether offering `event` would change the counted version of its (`source`, `eventId`):
+    /// false for a redelivery or an older version.
+    pub fn is_news(&self, event: &Event) -> bool {
+        if direct_subject(event).is_some_and(|id| self.forgotten.contains(id)) {
+            return false;
+        }
+        self.versions.is_news(event)
+    }
+
+    /// The counted version of `event`'s (`source`, `eventId`), retracted or not.
+    pub fn winner_of(&self, event: &Event) -> Option<&Arc<Event>> {
+        self.versions.get(&key_of(event))
+    }
+
+    /// Whether `shipment_id` was forgotten under the retention rule.
+    pub fn is_forgotten(&self, shipment_id: &str) -> bool {
+        self.forgotten.contains(shipment_id)
+    }
+
+    /// Relates a shipment to the units of its bookings and the flights of its AWB, as known to
+    /// the instance that owns it: other instances need these links to know which containers and
+    /// conveyances a remembered shipment can still reach (see [`Engine::forget`]).
+    pub fn link(&mut self, shipment_id: &str, units: &[String], flights: &[String]) {
+        if self.forgotten.contains(shipment_id) {
+            return;
+        }
+        for unit in units {
+            relate(
+                &mut self.shipment_units,
+                &mut self.unit_shipments,
+                shipment_id,
+                unit,
+            );
+        }
+        for flight in flights {
+            relate(
+                &mut self.shipment_flights,
+                &mut self.flight_shipments,
+                shipment_id,
+                flight,
+            );
+        }
+    }
+
+    /// The links of a shipment as [`Engine::link`] takes them: the units of every booking and
+    /// the flights of its air events, sorted.
+    pub fn links_of(&self, shipment_id: &str) -> (Vec<String>, Vec<String>) {
+        let mut units = BTreeSet::new();
+        let mut flights = BTreeSet::new();
+        for event in self.direct.get(shipment_id).into_iter().flatten() {
+            match &event.body {
+                Body::Shipment(body) => units.extend(body.units.iter().cloned()),
+                Body::Air(body) => flights.extend(body.flight.iter().cloned()),
+                _ => {}
+            }
+        }
+        (units.into_iter().collect(), flights.into_iter().collect())
+    }
+
+    /// Drops the direct events of a shipment this instance no longer owns (its partition moved to
+    /// another instance); the links stay, as for every shipment owned elsewhere.
+    pub fn release(&mut self, shipment_id: &str) {
+        self.reach.remove(shipment_id);
+        for event in self.direct.remove(shipment_id).unwrap_or_default() {
+            self.versions.remove(&key_of(&event));
+        }
+    }
+
+    /// Removes the counted version of an equipment or transport event whose record was deleted
+    /// from the shared table (its container or conveyance became unreachable).
+    pub fn remove_shared(&mut self, source: &str, event_id: &str) {
+        let key = crate::versions::identity_key(source, event_id);
+        if let Some(held) = self.versions.get(&key).cloned() {
+            self.versions.remove(&key);
+            self.unindex(&held);
+        }
     }
 
     fn index(&mut self, event: &Arc<Event>) {
@@ -245,11 +344,16 @@ impl Engine {
     /// The retention rule: forgets `shipment_id` for good — its direct events, and the events of
     /// units and conveyances that no remembered shipment can reach any more. Later events naming
     /// it are ignored, so a forgotten shipment's published record stays as it was.
-    pub fn forget(&mut self, shipment_id: &str) {
+    ///
+    /// Returns every event version it let go of (direct ones first), so that a runner can delete
+    /// them from its changelogs too.
+    pub fn forget(&mut self, shipment_id: &str) -> Vec<Arc<Event>> {
+        let mut dropped = Vec::new();
         self.forgotten.insert(shipment_id.to_string());
         self.reach.remove(shipment_id);
         for event in self.direct.remove(shipment_id).unwrap_or_default() {
             self.versions.remove(&key_of(&event));
+            dropped.push(event);
         }
         let units = self.shipment_units.remove(shipment_id).unwrap_or_default();
         for unit in units {
@@ -263,6 +367,7 @@ impl Engine {
             self.unit_shipments.remove(&unit);
             for event in self.unit_events.remove(&unit).unwrap_or_default() {
                 self.versions.remove(&key_of(&event));
+                dropped.push(event);
             }
             for conveyance in self.unit_conveyances.remove(&unit).unwrap_or_default() {
                 let Some(units) = self.conveyance_units.get_mut(&conveyance) else {
@@ -271,7 +376,7 @@ impl Engine {
                 units.remove(&unit);
                 if units.is_empty() {
                     self.conveyance_units.remove(&conveyance);
-                    self.drop_conveyance_if_unreachable(&conveyance);
+                    self.drop_conveyance_if_unreachable(&conveyance, &mut dropped);
                 }
             }
         }
@@ -284,13 +389,14 @@ impl Engine {
                 shipments.remove(shipment_id);
                 if shipments.is_empty() {
                     self.flight_shipments.remove(&flight);
-                    self.drop_conveyance_if_unreachable(&flight);
+                    self.drop_conveyance_if_unreachable(&flight, &mut dropped);
                 }
             }
         }
+        dropped
     }
 
-    fn drop_conveyance_if_unreachable(&mut self, conveyance: &str) {
+    fn drop_conveyance_if_unreachable(&mut self, conveyance: &str, dropped: &mut Vec<Arc<Event>>) {
         if self.conveyance_units.contains_key(conveyance)
             || self.flight_shipments.contains_key(conveyance)
         {
@@ -302,6 +408,7 @@ impl Engine {
             .unwrap_or_default()
         {
             self.versions.remove(&key_of(&event));
+            dropped.push(event);
         }
     }
 }

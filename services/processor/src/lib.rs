@@ -10,18 +10,27 @@
 //! - [`engine`]: the streaming implementation, incremental and order-independent.
 //! - [`retention`]: the rule that forgets finished shipments, bounding the state.
 //!
-//! Shell:
-//! - [`membership`]: live instances by heartbeat, and the buckets each owns.
-//! - [`runner`]: the Kafka runner of `kouan process` (replay, ownership of buckets,
-//!   publishing changes, dead letters, retention).
+//! Shell (Kafka):
+//! - [`changelog`]: the records of the internal topics that hold the state of record.
+//! - [`restore`]: reading that state back — the shared table, an owned partition, what
+//!   `kouan.status` holds.
+//! - [`rebalance`]: the consumer group's assignment changes, as the runner hears of them.
+//! - [`router`]: input events to the internal topics (or the dead-letter topic), exactly once.
+//! - [`runner`]: `kouan process` — the router beside the shipment stage, which updates the owned
+//!   shipments and publishes their changes, one transaction per cycle.
+//! - [`stats`]: counters for logs, metrics and the benchmark.
 
 pub mod belonging;
+pub mod changelog;
 pub mod derive;
 pub mod engine;
-pub mod membership;
+pub mod rebalance;
 pub mod reference;
+pub mod restore;
 pub mod retention;
+pub mod router;
 pub mod runner;
+pub mod stats;
 pub mod status;
 pub mod versions;
 

@@ -6,9 +6,10 @@
 
 use crate::engine::Engine;
 use crate::status::Status;
-use kouan_model::TransportStage;
+use kouan_model::{Event, TransportStage};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub struct Retention {
@@ -33,8 +34,28 @@ impl Retention {
         }
     }
 
+    /// Whether some shipment may be due at `watermark_millis`.
+    pub fn due(&self, watermark_millis: i64) -> bool {
+        let horizon = watermark_millis - self.period_millis;
+        self.finished
+            .peek()
+            .is_some_and(|Reverse((finish, _))| *finish < horizon)
+    }
+
     /// Forgets every shipment that is due; returns how many.
     pub fn sweep(&mut self, engine: &mut Engine) -> usize {
+        self.sweep_with(engine, |_| true, |_, _| {})
+    }
+
+    /// [`Retention::sweep`] over the shipments `owns` accepts (the others belong to another
+    /// instance now and are dropped from the schedule), telling `forgot` of each shipment
+    /// forgotten and the event versions the engine let go of with it.
+    pub fn sweep_with(
+        &mut self,
+        engine: &mut Engine,
+        owns: impl Fn(&str) -> bool,
+        mut forgot: impl FnMut(&str, Vec<Arc<Event>>),
+    ) -> usize {
         let horizon = engine.watermark_millis() - self.period_millis;
         let mut forgotten = 0;
         while self
@@ -43,9 +64,13 @@ impl Retention {
             .is_some_and(|Reverse((finish, _))| *finish < horizon)
         {
             let Reverse((finish, shipment_id)) = self.finished.pop().expect("peeked");
+            if !owns(&shipment_id) {
+                continue;
+            }
             // still finished at the same time? later events may have changed it
             if engine.status(&shipment_id).as_ref().and_then(finish_millis) == Some(finish) {
-                engine.forget(&shipment_id);
+                let dropped = engine.forget(&shipment_id);
+                forgot(&shipment_id, dropped);
                 forgotten += 1;
             }
         }

@@ -1,42 +1,54 @@
-//! The Kafka runner of `kouan process`: a thin shell around [`Engine`].
+//! The Kafka runner of `kouan process`: a thin shell around [`Engine`], with its state of record
+//! in Kafka.
 //!
-//! **Design.** Events are keyed by flight, train, container or declaration, and a departure
-//! fans out through containers to shipments, so every instance reads *every* event partition
-//! (as a Kafka Streams GlobalKTable would) and keeps the whole link state. The work that scales
-//! with shipments — deriving records and publishing them — is split: shipments hash into
-//! [`BUCKETS`] buckets, and the live members of the group (see [`crate::membership`]) divide the
-//! buckets between them. An instance publishes the records of the buckets it owns; when one
-//! dies, the survivors take its buckets over within seconds.
+//! **Where the state lives.** Two compacted internal topics hold everything the engine needs, keyed
+//! by event identity (see [`crate::changelog`]):
+//! - `kouan.internal.by-shipment`: the direct events (shipment, air, customs), placed in the
+//!   partition of the shipment they name — co-partitioned with `kouan.status`. Partition *p* of
+//!   both is one unit of work, owned by one instance.
+//! - `kouan.internal.shared`: equipment and transport events (a container or train touches
+//!   shipments of every partition) and each live shipment's links; every instance holds it whole,
+//!   as a Kafka Streams GlobalKTable.
 //!
-//! **Crash safety without offsets.** The record is a pure function of the events, so an instance
-//! rebuilds its state by replaying the event topics from the beginning, and learns what is
-//! already published by reading `kouan.status` (compacted) — its own and its peers' records, with
-//! their versions. After the replay it publishes exactly the records that differ from what the
-//! topic holds. A kill -9 at any moment therefore loses nothing (the events are in Kafka, and an
-//! unacknowledged record shows up as a difference after the restart) and invents nothing (every
-//! record is recomputed from the events). No transactions are needed.
+//! **Two consume–transform–produce loops per instance**, each in one transaction per cycle (EOS
+//! v2): the [`crate::router`] routes input events to the internal topics (its own group); the
+//! shipment stage here reads the by-shipment partitions the group (`--group`) assigned to this
+//! instance and follows the shared table outside the group. Changed records go to `kouan.status`,
+//! and the consumed offsets are committed in the same transaction, so a crash at any moment
+//! neither loses nor repeats an effect, and a zombie (an instance paused past its session timeout
+//! whose partitions moved on) cannot commit: every commit carries the position of every assigned
+//! partition with the group's generation, a zombie's is refused, its transaction aborts and it
+//! starts over.
 //!
-//! **Publishing.** A record is published when, and only when, its derived content changes; its
-//! `version` is the previous published version plus one. An invalid record on an input topic is
-//! sent to `kouan.deadletter` once, by the owner of its partition's bucket, with its origin
-//! (`processor:<topic>/<partition>@<offset>`) so that a restart does not send it again.
+//! **Restart and scale-out.** An instance restores the shared table (to its end), joins the
+//! group, and for each by-shipment partition it is assigned reads that partition and the same
+//! partition of `kouan.status`, recomputes its shipments once and publishes only those that differ
+//! from what the topic holds; then it resumes from the group's committed offsets. Restore reads
+//! live state only — event topics may have been deleted by retention long before.
 //!
-//! **Retention** ([`crate::retention`]): an owned shipment that finished more than `retention`
-//! (event time) ago is forgotten.
+//! **Retention** ([`crate::retention`]): an owned shipment finished more than `retention` ago
+//! (event time) is forgotten: its by-shipment records are tombstoned, a `forgotten` links record
+//! tells every instance, and the container and conveyance events no remembered shipment can reach
+//! any more are tombstoned by the instance owning their "home" partition.
 
+use crate::changelog::{event_key, links_key, Links};
 use crate::engine::Engine;
-use crate::membership::Membership;
+use crate::rebalance::{Change, Rebalances};
+use crate::reference::direct_subject;
+use crate::restore::{self, Published, SharedChange};
 use crate::retention::Retention;
-use crate::status::{digest_of_record, fnv1a};
-use kouan_bus::headers::{PUBLISHER, REJECT_ORIGIN, REJECT_REASON};
-use kouan_bus::{reader, BusError, Publisher, Topics};
-use kouan_model::{pb, protobuf, Reject, Timestamp};
+use crate::router::Router;
+use crate::stats::ProcessStats;
+use kouan_bus::partitioner::partition_of;
+use kouan_bus::{reader, BusError, Placed, Publisher, Topics};
+use kouan_model::{protobuf, Event, Timestamp};
 use prost::Message as _;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::{Header, Headers, OwnedHeaders};
-use rdkafka::Message;
-use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use rdkafka::message::OwnedMessage;
+use rdkafka::{Message, Offset, TopicPartitionList};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -46,6 +58,9 @@ pub enum ProcessError {
     Bus(#[from] BusError),
     #[error("kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
+    /// The topics do not fit together; starting over would not help.
+    #[error("topics: {0}")]
+    Topology(String),
 }
 
 #[derive(Debug, Clone)]
@@ -56,313 +71,542 @@ pub struct ProcessConfig {
     pub group: String,
     /// Finished shipments are forgotten this long (event time) after they finish.
     pub retention: Duration,
-    /// The replay at start-up is over once the event topics stay quiet this long.
-    pub idle: Duration,
 }
 
-/// Counters for logs, metrics and the benchmark.
-#[derive(Debug, Default)]
-pub struct ProcessStats {
-    pub events: AtomicU64,
-    /// Valid events read, per body kind in `BodyKind::ALL` order (one topic each).
-    pub events_by_kind: [AtomicU64; 5],
-    /// From an event's publication (its Kafka timestamp) to the status records it changed
-    /// being handed to the producer; observed per live event.
-    pub latency: LatencyHistogram,
-    pub rejected: AtomicU64,
-    pub published: AtomicU64,
-    pub forgotten: AtomicU64,
-    /// Set once the start-up replay is over and records are being published live.
-    pub live: AtomicBool,
-    /// Event records on the topics not read yet (all partitions), refreshed every 5 s.
-    pub lag: std::sync::atomic::AtomicI64,
-}
+/// Most records read per cycle (one transaction).
+const CYCLE_RECORDS: usize = 20_000;
+/// Longest a cycle waits for its first record.
+const CYCLE_WAIT: Duration = Duration::from_millis(20);
+/// Wait before starting over after a failed generation, doubling up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
-fn now_unix_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
-/// A fixed-bucket histogram of seconds that threads update without a lock.
-#[derive(Debug, Default)]
-pub struct LatencyHistogram {
-    counts: [AtomicU64; LATENCY_BOUNDS.len() + 1],
-    sum_micros: AtomicU64,
-}
-
-/// Upper bounds (seconds) of the latency buckets; the last bucket is everything above.
-pub const LATENCY_BOUNDS: [f64; 13] = [
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
-];
-
-impl LatencyHistogram {
-    pub fn observe(&self, seconds: f64) {
-        let seconds = seconds.max(0.0);
-        let bucket = LATENCY_BOUNDS
-            .iter()
-            .position(|bound| seconds <= *bound)
-            .unwrap_or(LATENCY_BOUNDS.len());
-        self.counts[bucket].fetch_add(1, Ordering::Relaxed);
-        self.sum_micros
-            .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
-    }
-
-    /// (sum of seconds, count, cumulative (bound, count) per finite bucket).
-    pub fn snapshot(&self) -> (f64, u64, Vec<(f64, u64)>) {
-        let mut cumulative = 0;
-        let mut buckets = Vec::with_capacity(LATENCY_BOUNDS.len() + 1);
-        for (index, count) in self.counts.iter().enumerate() {
-            cumulative += count.load(Ordering::Relaxed);
-            let bound = LATENCY_BOUNDS.get(index).copied().unwrap_or(f64::INFINITY);
-            buckets.push((bound, cumulative));
-        }
-        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-        (sum, cumulative, buckets)
-    }
-}
-
-/// The internal topic of the members' heartbeats (one partition).
-pub fn members_topic(topics: &Topics) -> String {
-    topics.internal("members")
-}
-
-/// How long a bucket must have been ours before we dead-letter its invalid records: a few
-/// heartbeats, so a peer that owned it has learned of us and our reader has its dead letters.
-const DEAD_LETTER_SETTLE: Duration = Duration::from_secs(3);
-
-/// Ownership buckets: more than instances will ever run, so the split stays even.
-pub const BUCKETS: i32 = 12;
-
-pub fn bucket_of(shipment_id: &str, buckets: i32) -> i32 {
-    (fnv1a(shipment_id.as_bytes()) % buckets as u64) as i32
-}
-
-/// What is on `kouan.status` for one shipment.
-#[derive(Debug, Clone, Copy)]
-struct Published {
-    version: u64,
-    /// `None` after a tombstone.
-    digest: Option<u64>,
-}
-
-/// An invalid input record waiting for its bucket's owner.
-struct Invalid {
-    origin: String,
-    partition: i32,
-    payload: Vec<u8>,
-    reason: String,
-}
-
+/// Runs the router ([`crate::router`]) and the shipment stage until `cancel`, each on its own
+/// thread; either failing for good stops both.
 pub fn run(
     config: &ProcessConfig,
     stats: &ProcessStats,
     cancel: &CancellationToken,
 ) -> Result<(), ProcessError> {
-    let instance = format!("{}-{}", config.group, std::process::id());
-    let publisher = Publisher::new(&config.brokers)?;
-    let status_topic = config.topics.status();
-    let deadletter_topic = config.topics.deadletter();
-
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let mut membership = Membership::join(
-        &config.brokers,
-        &members_topic(&config.topics),
-        &config.group,
-        format!("{instance}-{nanos:09}"),
-    )?;
-
-    // what is already published, and which invalid records were already dead-lettered
-    let status_reader = reader::from_beginning(
-        &config.brokers,
-        &format!("{instance}-status"),
-        std::slice::from_ref(&status_topic),
-    )?;
-    let mut published: HashMap<String, Published> = HashMap::new();
-    let deadletter_reader = reader::from_beginning(
-        &config.brokers,
-        &format!("{instance}-deadletter"),
-        std::slice::from_ref(&deadletter_topic),
-    )?;
-    let mut dead_lettered: HashSet<String> = HashSet::new();
-    reader::drain_until_idle(&status_reader, config.idle, cancel, |message| {
-        learn_published(&mut published, message)
-    });
-    reader::drain_until_idle(&deadletter_reader, config.idle, cancel, |message| {
-        if let Some(origin) = header(message, REJECT_ORIGIN) {
-            dead_lettered.insert(origin);
-        }
-    });
-
-    let event_topics: Vec<String> = kouan_model::BodyKind::ALL
-        .iter()
-        .map(|kind| config.topics.events(*kind))
-        .collect();
-    let events_reader = reader::from_beginning(
-        &config.brokers,
-        &format!("{instance}-events"),
-        &event_topics,
-    )?;
-    let targets = watermarks(&events_reader, &event_topics)?;
-    let mut positions: HashMap<(String, i32), i64> = HashMap::new();
-
-    let mut engine = Engine::new();
-    let mut affected: BTreeSet<String> = BTreeSet::new();
-    let mut pending_invalid: Vec<Invalid> = Vec::new();
-    let mut retention = Retention::new(config.retention);
-    let mut owned: BTreeSet<i32> = BTreeSet::new();
-    let mut live = false;
-    let mut last_event = Instant::now();
-    let mut last_log = Instant::now();
-    let mut batch_published_at: Vec<i64> = Vec::new();
-    let mut owned_since: HashMap<i32, Instant> = HashMap::new();
-    let mut lag_at = Instant::now();
-
-    while !cancel.is_cancelled() {
-        // a batch of events
-        let mut batch = 0;
-        while batch < 10_000 {
-            let Some(result) =
-                events_reader.poll(Duration::from_millis(if batch == 0 { 20 } else { 0 }))
-            else {
-                break;
-            };
-            let message = result?;
-            batch += 1;
-            last_event = Instant::now();
-            positions.insert(
-                (message.topic().to_string(), message.partition()),
-                message.offset() + 1,
-            );
-            let payload = message.payload().unwrap_or_default();
-            if live {
-                if let Some(millis) = message.timestamp().to_millis() {
-                    batch_published_at.push(millis);
-                }
-            }
-            match protobuf::decode_event(payload) {
-                Ok(event) => {
-                    stats.events.fetch_add(1, Ordering::Relaxed);
-                    let kind = event.kind();
-                    if let Some(index) = kouan_model::BodyKind::ALL.iter().position(|k| *k == kind)
-                    {
-                        stats.events_by_kind[index].fetch_add(1, Ordering::Relaxed);
-                    }
-                    engine.apply(event, &mut affected);
-                }
-                Err(reject) => {
-                    stats.rejected.fetch_add(1, Ordering::Relaxed);
-                    pending_invalid.push(invalid(&message, &reject));
-                }
-            }
-        }
-
-        let now_owned = membership.tick(&publisher, BUCKETS)?;
-        while let Some(Ok(message)) = status_reader.poll(Duration::ZERO) {
-            // our own records are known already; decoding them again would double the work
-            if header(&message, PUBLISHER).as_deref() != Some(membership.me()) {
-                learn_published(&mut published, &message);
-            }
-        }
-        // peers dead-letter too: learn what they sent, so that a takeover does not send it again
-        while let Some(Ok(message)) = deadletter_reader.poll(Duration::ZERO) {
-            if let Some(origin) = header(&message, REJECT_ORIGIN) {
-                dead_lettered.insert(origin);
-            }
-        }
-
-        if !live {
-            let caught_up = targets
-                .iter()
-                .all(|(key, target)| positions.get(key).copied().unwrap_or(0) >= *target);
-            if !(caught_up || last_event.elapsed() >= config.idle) {
-                continue;
-            }
-            live = true;
-            stats.live.store(true, Ordering::Relaxed);
-            // everything owned is recomputed once, below, as newly gained
-            affected.clear();
-            tracing::info!(events = engine.events_held(), "replay done, publishing");
-        }
-        if now_owned != owned {
-            let gained: BTreeSet<i32> = now_owned.difference(&owned).copied().collect();
-            affected.extend(
-                engine
-                    .shipments()
-                    .filter(|id| gained.contains(&bucket_of(id, BUCKETS)))
-                    .cloned(),
-            );
-            for bucket in &gained {
-                owned_since.insert(*bucket, Instant::now());
-            }
-            owned = now_owned;
-            tracing::info!(owned = ?owned, members = membership.members(), "ownership changed");
-        }
-
-        // invalid records of owned partitions, once each: only once the bucket has been ours
-        // for a while, so that its previous owner has seen us and stopped, and we have read
-        // what it dead-lettered before
-        pending_invalid.retain(|record| {
-            let bucket = record.partition % BUCKETS;
-            let settled = owned_since
-                .get(&bucket)
-                .is_some_and(|since| since.elapsed() >= DEAD_LETTER_SETTLE);
-            if !owned.contains(&bucket) || !settled {
-                return true;
-            }
-            if dead_lettered.insert(record.origin.clone()) {
-                let headers = OwnedHeaders::new()
-                    .insert(Header {
-                        key: REJECT_REASON,
-                        value: Some(&record.reason),
-                    })
-                    .insert(Header {
-                        key: REJECT_ORIGIN,
-                        value: Some(&record.origin),
-                    });
-                if let Err(error) =
-                    publisher.send(&deadletter_topic, None, &record.payload, Some(headers))
-                {
-                    tracing::error!(%error, origin = record.origin, "dead-lettering failed");
-                    return true;
-                }
-            }
-            false
+    let stop = cancel.child_token();
+    let (routed, processed) = std::thread::scope(|scope| {
+        let router = scope.spawn(|| {
+            let result = with_restarts("router", stats, &stop, |name| {
+                let mut router = Router::start(config, stats, name)?;
+                let result = router.run(&stop);
+                router.close();
+                result
+            });
+            stop.cancel();
+            result
         });
+        let processed = with_restarts("shipments", stats, &stop, |name| {
+            let mut generation = Generation::start(config, stats, &stop, name)?;
+            let result = generation.run();
+            generation.close();
+            result
+        });
+        stop.cancel();
+        let routed = router
+            .join()
+            .unwrap_or_else(|_| Err(ProcessError::Topology("the router panicked".into())));
+        (routed, processed)
+    });
+    routed.and(processed)
+}
 
-        // publish the records that changed
-        let now = now();
-        for shipment_id in std::mem::take(&mut affected) {
-            if !owned.contains(&bucket_of(&shipment_id, BUCKETS)) {
+/// Runs `body` until `cancel`; a failed or fenced generation is followed by a new one restored
+/// from Kafka (the broker went away, the group moved on while this instance was paused).
+fn with_restarts(
+    stage: &str,
+    stats: &ProcessStats,
+    cancel: &CancellationToken,
+    mut body: impl FnMut(&str) -> Result<(), ProcessError>,
+) -> Result<(), ProcessError> {
+    let mut backoff = FIRST_BACKOFF;
+    while !cancel.is_cancelled() {
+        let started = Instant::now();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let name = format!("{stage}-{}-{nanos}", std::process::id());
+        match body(&name) {
+            Ok(()) => return Ok(()),
+            Err(ProcessError::Topology(reason)) => return Err(ProcessError::Topology(reason)),
+            Err(error) => {
+                stats.live.store(false, Ordering::Relaxed);
+                if started.elapsed() > Duration::from_secs(60) {
+                    backoff = FIRST_BACKOFF;
+                }
+                tracing::warn!(%error, stage, ?backoff, "processing stopped; starting over from the state in kafka");
+                let deadline = Instant::now() + backoff;
+                while Instant::now() < deadline && !cancel.is_cancelled() {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The partition counts the runner places records with.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Layout {
+    /// Of `by-shipment` and `status` (equal: they are co-partitioned).
+    pub shipments: i32,
+    pub shared: i32,
+}
+
+pub(crate) fn layout(config: &ProcessConfig) -> Result<Layout, ProcessError> {
+    let count = |topic: String| -> Result<i32, ProcessError> {
+        kouan_bus::topics::describe(&config.brokers, &topic)?
+            .map(|(partitions, _)| partitions)
+            .ok_or_else(|| {
+                ProcessError::Topology(format!("{topic} does not exist (kouan topics create)"))
+            })
+    };
+    let status = count(config.topics.status())?;
+    let by_shipment = count(config.topics.by_shipment())?;
+    if status != by_shipment {
+        return Err(ProcessError::Topology(format!(
+            "{} has {by_shipment} partitions and {} has {status}: they must be equal (co-partitioned by shipment)",
+            config.topics.by_shipment(),
+            config.topics.status()
+        )));
+    }
+    Ok(Layout {
+        shipments: status,
+        shared: count(config.topics.shared())?,
+    })
+}
+
+/// One instance's life between two restores.
+struct Generation<'a> {
+    config: &'a ProcessConfig,
+    stats: &'a ProcessStats,
+    cancel: &'a CancellationToken,
+    layout: Layout,
+    name: String,
+    producer: Publisher,
+    group: BaseConsumer<Rebalances>,
+    shared: BaseConsumer,
+    engine: Engine,
+    retention: Retention,
+    /// By-shipment partitions this instance owns and has restored.
+    owned: BTreeSet<i32>,
+    /// What `kouan.status` holds for the owned shipments.
+    published: HashMap<String, Published>,
+    /// Digest of the links last written for each owned shipment.
+    links_written: HashMap<String, u64>,
+    affected: BTreeSet<String>,
+    /// Kafka timestamps of the records of this cycle that can change a status (latency).
+    cycle_timestamps: Vec<i64>,
+    last_log: Instant,
+    lag_at: Instant,
+}
+
+impl<'a> Generation<'a> {
+    fn start(
+        config: &'a ProcessConfig,
+        stats: &'a ProcessStats,
+        cancel: &'a CancellationToken,
+        name: &str,
+    ) -> Result<Self, ProcessError> {
+        let layout = layout(config)?;
+        let name = name.to_string();
+        let producer = Publisher::transactional(&config.brokers, &format!("kouan-process-{name}"))?;
+
+        // the shared table, whole, before taking any work
+        let started = Instant::now();
+        let shared = reader::from_beginning(
+            &config.brokers,
+            &format!("{name}-shared"),
+            &[config.topics.shared()],
+        )?;
+        let mut engine = Engine::new();
+        let mut ignored = BTreeSet::new();
+        let mut records = 0u64;
+        reader::drain_to_end(&shared, cancel, |message| {
+            records += 1;
+            restore::apply_shared(&mut engine, message, &mut ignored);
+        })?;
+        tracing::info!(
+            records,
+            events = engine.events_held(),
+            seconds = started.elapsed().as_secs_f64(),
+            "shared table restored"
+        );
+
+        let group: BaseConsumer<Rebalances> =
+            kouan_bus::config::group_member(&config.brokers, &config.group)
+                .create_with_context(Rebalances::default())?;
+        group.subscribe(&[&config.topics.by_shipment()])?;
+
+        Ok(Generation {
+            config,
+            stats,
+            cancel,
+            layout,
+            name,
+            producer,
+            group,
+            shared,
+            engine,
+            retention: Retention::new(config.retention),
+            owned: BTreeSet::new(),
+            published: HashMap::new(),
+            links_written: HashMap::new(),
+            affected: BTreeSet::new(),
+            cycle_timestamps: Vec::new(),
+            last_log: Instant::now(),
+            lag_at: Instant::now(),
+        })
+    }
+
+    fn run(&mut self) -> Result<(), ProcessError> {
+        while !self.cancel.is_cancelled() {
+            let batch = self.poll_group()?;
+            self.follow_rebalances()?;
+            let shared = self.poll_shared();
+            let quiet = batch.is_empty() && shared.is_empty() && self.affected.is_empty();
+            self.stats.quiet.store(quiet, Ordering::Relaxed);
+            if quiet {
+                self.retire_if_due()?;
+                self.report();
                 continue;
             }
-            let status = engine.refresh(&shipment_id);
-            let previous = published.get(&shipment_id).copied();
-            match status {
+            self.producer.begin()?;
+            match self.cycle(batch, shared) {
+                Ok(offsets) => self.producer.commit(&offsets, &self.group_metadata()?)?,
+                Err(error) => {
+                    let _ = self.producer.abort();
+                    return Err(error);
+                }
+            }
+            self.observe_latency();
+            self.report();
+        }
+        Ok(())
+    }
+
+    /// Leaves the group cleanly (a cancelled or failed generation), flushing nothing uncommitted.
+    fn close(&mut self) {
+        self.group.unsubscribe();
+    }
+
+    fn group_metadata(&self) -> Result<rdkafka::consumer::ConsumerGroupMetadata, ProcessError> {
+        self.group
+            .group_metadata()
+            .ok_or_else(|| ProcessError::Topology("the consumer has no group metadata".into()))
+    }
+
+    /// Up to [`CYCLE_RECORDS`] records of the group's partitions, owned copies (the transaction
+    /// outlives the borrow of the consumer's buffers).
+    fn poll_group(&self) -> Result<Vec<OwnedMessage>, ProcessError> {
+        let mut batch = Vec::new();
+        while batch.len() < CYCLE_RECORDS {
+            let wait = if batch.is_empty() {
+                CYCLE_WAIT
+            } else {
+                Duration::ZERO
+            };
+            match self.group.poll(wait) {
+                Some(Ok(message)) => batch.push(message.detach()),
+                Some(Err(error)) => {
+                    tracing::warn!(%error, "reading the group's partitions");
+                    break;
+                }
+                None => break,
+            }
+        }
+        Ok(batch)
+    }
+
+    fn poll_shared(&mut self) -> Vec<OwnedMessage> {
+        let mut batch = Vec::new();
+        while batch.len() < CYCLE_RECORDS {
+            match self.shared.poll(Duration::ZERO) {
+                Some(Ok(message)) => batch.push(message.detach()),
+                Some(Err(error)) if reader::is_end_of_partition(&error) => {}
+                Some(Err(error)) => {
+                    tracing::warn!(%error, "following the shared table");
+                    break;
+                }
+                None => break,
+            }
+        }
+        batch
+    }
+
+    /// Acts on what the group decided: restores gained by-shipment partitions, releases lost ones.
+    fn follow_rebalances(&mut self) -> Result<(), ProcessError> {
+        let before = self.owned.clone();
+        let mut heard = false;
+        for change in self.group.context().take() {
+            heard = true;
+            match change {
+                Change::Assigned(partitions) => {
+                    for (_, partition) in partitions {
+                        self.restore_partition(partition)?;
+                    }
+                }
+                Change::Revoked(partitions) => {
+                    for (_, partition) in partitions {
+                        self.release_partition(partition);
+                    }
+                }
+            }
+        }
+        self.stats
+            .owned
+            .store(self.owned.len() as u64, Ordering::Relaxed);
+        if self.owned != before {
+            tracing::info!(owned = ?self.owned, "ownership changed");
+        }
+        // live once the group has spoken (an instance may be given nothing)
+        if heard && !self.stats.live.swap(true, Ordering::Relaxed) {
+            tracing::info!(owned = ?self.owned, "restored, processing");
+        }
+        Ok(())
+    }
+
+    fn restore_partition(&mut self, partition: i32) -> Result<(), ProcessError> {
+        let started = Instant::now();
+        let mut restored = BTreeSet::new();
+        let mut records = 0u64;
+        restore::read_partition(
+            &self.config.brokers,
+            &format!("{}-restore", self.name),
+            &self.config.topics.by_shipment(),
+            partition,
+            self.cancel,
+            |message| {
+                records += 1;
+                restore::apply_by_shipment(&mut self.engine, message, &mut restored);
+            },
+        )?;
+        let published = &mut self.published;
+        restore::read_partition(
+            &self.config.brokers,
+            &format!("{}-restore-status", self.name),
+            &self.config.topics.status(),
+            partition,
+            self.cancel,
+            |message| restore::learn_published(published, message),
+        )?;
+        self.owned.insert(partition);
+        // every shipment of the partition is recomputed once and compared with what is published
+        let shipments = self.layout.shipments;
+        self.affected.extend(
+            self.engine
+                .shipments()
+                .filter(|id| partition_of(id.as_bytes(), shipments) == partition)
+                .cloned(),
+        );
+        tracing::info!(
+            partition,
+            records,
+            seconds = started.elapsed().as_secs_f64(),
+            "partition restored"
+        );
+        Ok(())
+    }
+
+    fn release_partition(&mut self, partition: i32) {
+        self.owned.remove(&partition);
+        let shipments = self.layout.shipments;
+        let released: Vec<String> = self
+            .published
+            .keys()
+            .chain(self.engine.shipments())
+            .filter(|id| partition_of(id.as_bytes(), shipments) == partition)
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        for id in &released {
+            self.engine.release(id);
+            self.published.remove(id);
+            self.links_written.remove(id);
+        }
+        tracing::info!(partition, shipments = released.len(), "partition released");
+    }
+
+    /// One transaction's work; returns the offsets to commit with it.
+    fn cycle(
+        &mut self,
+        batch: Vec<OwnedMessage>,
+        shared: Vec<OwnedMessage>,
+    ) -> Result<TopicPartitionList, ProcessError> {
+        for message in &batch {
+            if !self.owned.contains(&message.partition()) {
+                continue; // revoked while this batch was read: its new owner reads it again
+            }
+            self.apply_owned(message)?;
+        }
+        for message in &shared {
+            self.apply_shared(message)?;
+        }
+        self.publish_affected()?;
+        self.retire()?;
+        self.positions()
+    }
+
+    /// The position of every assigned partition: committed with each transaction — also those
+    /// that did not move, so that every commit proves this instance is still the group's member
+    /// of this generation (a zombie's is refused, and its transaction aborts).
+    fn positions(&self) -> Result<TopicPartitionList, ProcessError> {
+        let mut offsets = TopicPartitionList::new();
+        for element in self.group.position()?.elements() {
+            if let Offset::Offset(position) = element.offset() {
+                offsets.add_partition_offset(
+                    element.topic(),
+                    element.partition(),
+                    Offset::Offset(position),
+                )?;
+            }
+        }
+        Ok(offsets)
+    }
+
+    /// A by-shipment record of an owned partition.
+    fn apply_owned(&mut self, message: &OwnedMessage) -> Result<(), ProcessError> {
+        let Some(payload) = message.payload() else {
+            return Ok(());
+        };
+        let Ok(event) = protobuf::decode_event(payload) else {
+            tracing::warn!(
+                partition = message.partition(),
+                offset = message.offset(),
+                "undecodable record on the by-shipment topic"
+            );
+            return Ok(());
+        };
+        let subject = direct_subject(&event).unwrap_or_default().to_string();
+        let key = event_key(&event);
+        if self.engine.is_forgotten(&subject) {
+            // a late event of a forgotten shipment: it is ignored, and need not be kept
+            return self.write_by_shipment(message.partition(), &key, None, None);
+        }
+        if !self.engine.is_news(&event) {
+            // an older version arrived after the counted one: write the counted one again, so
+            // that compaction keeps it
+            if let Some(winner) = self.engine.winner_of(&event).cloned() {
+                if *winner != event {
+                    let bytes = protobuf::encode_event(&winner);
+                    self.write_by_shipment(message.partition(), &key, Some(&bytes), None)?;
+                }
+            }
+            return Ok(());
+        }
+        let recorded = message
+            .timestamp()
+            .to_millis()
+            .unwrap_or(event.recorded_time().unix_millis());
+        if let Some(timestamp) = message.timestamp().to_millis() {
+            self.cycle_timestamps.push(timestamp);
+        }
+        self.engine
+            .apply_recorded(event, recorded, &mut self.affected);
+        Ok(())
+    }
+
+    fn apply_shared(&mut self, message: &OwnedMessage) -> Result<(), ProcessError> {
+        match restore::apply_shared(&mut self.engine, message, &mut self.affected) {
+            SharedChange::Forgotten(dropped) => self.tombstone_unreachable(&dropped)?,
+            // an older version written after the counted one: its home owner writes the counted
+            // one again, so that compaction keeps it
+            SharedChange::Stale(winner) => {
+                let key = event_key(&winner);
+                if self
+                    .owned
+                    .contains(&partition_of(&key, self.layout.shipments))
+                {
+                    let bytes = protobuf::encode_event(&winner);
+                    self.producer.send_placed(Placed {
+                        topic: &self.config.topics.shared(),
+                        partition: partition_of(&key, self.layout.shared),
+                        key: &key,
+                        payload: Some(&bytes),
+                        timestamp: None,
+                        headers: None,
+                    })?;
+                }
+            }
+            SharedChange::Event | SharedChange::Other => {}
+        }
+        Ok(())
+    }
+
+    /// Tombstones the shared events of containers and conveyances that became unreachable, for
+    /// those whose home partition (by identity) this instance owns — one writer each.
+    fn tombstone_unreachable(&mut self, dropped: &[Arc<Event>]) -> Result<(), ProcessError> {
+        for event in dropped.iter().filter(|e| direct_subject(e).is_none()) {
+            let key = event_key(event);
+            let home = partition_of(&key, self.layout.shipments);
+            if self.owned.contains(&home) {
+                self.producer.send_placed(Placed {
+                    topic: &self.config.topics.shared(),
+                    partition: partition_of(&key, self.layout.shared),
+                    key: &key,
+                    payload: None,
+                    timestamp: None,
+                    headers: None,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn write_by_shipment(
+        &self,
+        partition: i32,
+        key: &[u8],
+        payload: Option<&[u8]>,
+        timestamp: Option<i64>,
+    ) -> Result<(), ProcessError> {
+        self.producer.send_placed(Placed {
+            topic: &self.config.topics.by_shipment(),
+            partition,
+            key,
+            payload,
+            timestamp,
+            headers: None,
+        })?;
+        Ok(())
+    }
+
+    /// Derives every affected owned shipment and publishes the records that changed, with the
+    /// links other instances need.
+    fn publish_affected(&mut self) -> Result<(), ProcessError> {
+        let now = now();
+        let status_topic = self.config.topics.status();
+        for shipment_id in std::mem::take(&mut self.affected) {
+            let partition = partition_of(shipment_id.as_bytes(), self.layout.shipments);
+            if !self.owned.contains(&partition) || self.engine.is_forgotten(&shipment_id) {
+                continue;
+            }
+            let previous = self.published.get(&shipment_id).copied();
+            match self.engine.refresh(&shipment_id) {
                 Some(status) => {
                     let version = previous.map_or(1, |p| p.version + 1);
-                    let (mut record, digest) = status.record(version, &now);
+                    let (record, digest) = status.record(version, &now);
+                    self.retention.note(&shipment_id, &status);
+                    self.write_links(&shipment_id)?;
                     if previous.and_then(|p| p.digest) == Some(digest) {
                         continue;
                     }
-                    if previous.is_none() {
-                        record.version = 1;
-                    }
-                    let headers = OwnedHeaders::new().insert(Header {
-                        key: PUBLISHER,
-                        value: Some(membership.me()),
-                    });
-                    publisher.send(
-                        &status_topic,
-                        Some(shipment_id.as_bytes()),
-                        &record.encode_to_vec(),
-                        Some(headers),
-                    )?;
-                    stats.published.fetch_add(1, Ordering::Relaxed);
-                    retention.note(&shipment_id, &status);
-                    published.insert(
+                    self.producer.send_placed(Placed {
+                        topic: &status_topic,
+                        partition,
+                        key: shipment_id.as_bytes(),
+                        payload: Some(&record.encode_to_vec()),
+                        timestamp: None,
+                        headers: None,
+                    })?;
+                    self.stats.published.fetch_add(1, Ordering::Relaxed);
+                    self.published.insert(
                         shipment_id,
                         Published {
                             version,
@@ -372,9 +616,16 @@ pub fn run(
                 }
                 None => {
                     if let Some(p) = previous.filter(|p| p.digest.is_some()) {
-                        publisher.send_tombstone(&status_topic, shipment_id.as_bytes())?;
-                        stats.published.fetch_add(1, Ordering::Relaxed);
-                        published.insert(
+                        self.producer.send_placed(Placed {
+                            topic: &status_topic,
+                            partition,
+                            key: shipment_id.as_bytes(),
+                            payload: None,
+                            timestamp: None,
+                            headers: None,
+                        })?;
+                        self.stats.published.fetch_add(1, Ordering::Relaxed);
+                        self.published.insert(
                             shipment_id,
                             Published {
                                 version: p.version + 1,
@@ -385,104 +636,144 @@ pub fn run(
                 }
             }
         }
+        Ok(())
+    }
 
-        if !batch_published_at.is_empty() {
-            let done = now_unix_millis();
-            for published_at in batch_published_at.drain(..) {
-                stats.latency.observe((done - published_at) as f64 / 1000.0);
+    /// Writes a shipment's links to the shared table when they changed.
+    fn write_links(&mut self, shipment_id: &str) -> Result<(), ProcessError> {
+        let (units, flights) = self.engine.links_of(shipment_id);
+        let links = Links {
+            units,
+            flights,
+            forgotten: false,
+        };
+        let bytes = links.encode_to_vec();
+        let digest = crate::status::fnv1a(&bytes);
+        let unchanged = match self.links_written.get(shipment_id) {
+            Some(written) => *written == digest,
+            // nothing to tell about a shipment without units or flights
+            None => links.units.is_empty() && links.flights.is_empty(),
+        };
+        if unchanged {
+            return Ok(());
+        }
+        self.send_links(shipment_id, &bytes)?;
+        self.links_written.insert(shipment_id.to_string(), digest);
+        Ok(())
+    }
+
+    fn send_links(&self, shipment_id: &str, bytes: &[u8]) -> Result<(), ProcessError> {
+        let key = links_key(shipment_id);
+        self.producer.send_placed(Placed {
+            topic: &self.config.topics.shared(),
+            partition: partition_of(&key, self.layout.shared),
+            key: &key,
+            payload: Some(bytes),
+            timestamp: None,
+            headers: None,
+        })?;
+        Ok(())
+    }
+
+    /// Forgets the owned shipments due under the retention rule (inside the open transaction).
+    fn retire(&mut self) -> Result<(), ProcessError> {
+        let shipments = self.layout.shipments;
+        let owned = self.owned.clone();
+        let mut forgotten: Vec<(String, Vec<Arc<Event>>)> = Vec::new();
+        self.retention.sweep_with(
+            &mut self.engine,
+            |id| owned.contains(&partition_of(id.as_bytes(), shipments)),
+            |id, dropped| forgotten.push((id.to_string(), dropped)),
+        );
+        for (shipment_id, dropped) in forgotten {
+            let partition = partition_of(shipment_id.as_bytes(), shipments);
+            for event in dropped.iter().filter(|e| direct_subject(e).is_some()) {
+                self.write_by_shipment(partition, &event_key(event), None, None)?;
+            }
+            self.tombstone_unreachable(&dropped)?;
+            let links = Links {
+                forgotten: true,
+                ..Links::default()
+            };
+            self.send_links(&shipment_id, &links.encode_to_vec())?;
+            self.published.remove(&shipment_id);
+            self.links_written.remove(&shipment_id);
+            self.stats.forgotten.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Retention when nothing else happens: a transaction only when something is due.
+    fn retire_if_due(&mut self) -> Result<(), ProcessError> {
+        if !self.retention.due(self.engine.watermark_millis()) {
+            return Ok(());
+        }
+        self.producer.begin()?;
+        match self.retire() {
+            Ok(()) => self
+                .producer
+                .commit(&self.positions()?, &self.group_metadata()?)?,
+            Err(error) => {
+                let _ = self.producer.abort();
+                return Err(error);
             }
         }
+        Ok(())
+    }
 
-        if lag_at.elapsed() >= Duration::from_secs(5) {
-            lag_at = Instant::now();
+    fn observe_latency(&mut self) {
+        if self.cycle_timestamps.is_empty() {
+            return;
+        }
+        let done = now_unix_millis();
+        for published_at in self.cycle_timestamps.drain(..) {
+            self.stats
+                .latency
+                .observe((done - published_at) as f64 / 1000.0);
+        }
+    }
+
+    fn report(&mut self) {
+        self.stats
+            .held
+            .store(self.engine.events_held() as u64, Ordering::Relaxed);
+        if self.lag_at.elapsed() >= Duration::from_secs(5) {
+            self.lag_at = Instant::now();
             let mut lag = 0;
-            for (topic, partition) in targets.keys() {
-                if let Ok((_, high)) =
-                    events_reader.fetch_watermarks(topic, *partition, Duration::from_secs(2))
-                {
-                    let read = positions
-                        .get(&(topic.clone(), *partition))
-                        .copied()
-                        .unwrap_or(0);
-                    lag += (high - read).max(0);
+            if let Ok(positions) = self.group.position() {
+                for element in positions.elements() {
+                    let Offset::Offset(position) = element.offset() else {
+                        continue;
+                    };
+                    if let Ok((_, high)) = self.group.fetch_watermarks(
+                        element.topic(),
+                        element.partition(),
+                        Duration::from_secs(2),
+                    ) {
+                        lag += (high - position).max(0);
+                    }
                 }
             }
-            stats.lag.store(lag, Ordering::Relaxed);
+            self.stats.lag.store(lag, Ordering::Relaxed);
         }
-
-        let forgotten = retention.sweep(&mut engine);
-        stats
-            .forgotten
-            .fetch_add(forgotten as u64, Ordering::Relaxed);
-
-        if last_log.elapsed() >= Duration::from_secs(10) {
+        if self.last_log.elapsed() >= Duration::from_secs(10) {
             tracing::info!(
-                events = stats.events.load(Ordering::Relaxed),
-                published = stats.published.load(Ordering::Relaxed),
-                rejected = stats.rejected.load(Ordering::Relaxed),
-                held = engine.events_held(),
-                owned = ?owned,
+                events = self.stats.events.load(Ordering::Relaxed),
+                published = self.stats.published.load(Ordering::Relaxed),
+                rejected = self.stats.rejected.load(Ordering::Relaxed),
+                held = self.engine.events_held(),
+                owned = ?self.owned,
                 "processing"
             );
-            last_log = Instant::now();
-        }
-    }
-    publisher.flush(Duration::from_secs(30))?;
-    Ok(())
-}
-
-fn learn_published(published: &mut HashMap<String, Published>, message: &impl Message) {
-    let Some(key) = message.key().and_then(|key| std::str::from_utf8(key).ok()) else {
-        return;
-    };
-    let entry = match message.payload() {
-        None => {
-            let version = published.get(key).map_or(0, |p| p.version);
-            Published {
-                version,
-                digest: None,
-            }
-        }
-        Some(payload) => match pb::ShipmentStatus::decode(payload) {
-            Ok(record) => Published {
-                version: record.version,
-                digest: Some(digest_of_record(record)),
-            },
-            Err(error) => {
-                tracing::warn!(%error, key, "undecodable status record");
-                return;
-            }
-        },
-    };
-    match published.get(key) {
-        Some(current) if current.version > entry.version => {}
-        _ => {
-            published.insert(key.to_string(), entry);
+            self.last_log = Instant::now();
         }
     }
 }
 
-fn invalid(message: &impl Message, reject: &Reject) -> Invalid {
-    Invalid {
-        origin: format!(
-            "processor:{}/{}@{}",
-            message.topic(),
-            message.partition(),
-            message.offset()
-        ),
-        partition: message.partition(),
-        payload: message.payload().unwrap_or_default().to_vec(),
-        reason: reject.to_string(),
-    }
-}
-
-fn header(message: &impl Message, name: &str) -> Option<String> {
-    let headers = message.headers()?;
-    headers
-        .iter()
-        .find(|header| header.key == name)
-        .and_then(|header| header.value)
-        .map(|value| String::from_utf8_lossy(value).into_owned())
+fn now_unix_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 fn now() -> Timestamp {
@@ -491,48 +782,4 @@ fn now() -> Timestamp {
         .unwrap_or_default();
     Timestamp::from_parts(since_epoch.as_secs() as i64, since_epoch.subsec_nanos(), 0)
         .expect("now is in range")
-}
-
-/// High watermarks at start-up: where the replay may consider itself caught up (tansu's run
-/// low, so quiet input also ends the replay).
-fn watermarks(
-    consumer: &BaseConsumer,
-    topics: &[String],
-) -> Result<HashMap<(String, i32), i64>, ProcessError> {
-    let mut targets = HashMap::new();
-    for topic in topics {
-        let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
-        let partitions = metadata
-            .topics()
-            .first()
-            .map_or(0, |t| t.partitions().len());
-        for partition in 0..partitions as i32 {
-            let (_, high) = consumer.fetch_watermarks(topic, partition, Duration::from_secs(10))?;
-            targets.insert((topic.clone(), partition), high);
-        }
-    }
-    Ok(targets)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn latency_histogram_counts_cumulatively() {
-        let histogram = LatencyHistogram::default();
-        for seconds in [0.001, 0.004, 0.3, 0.3, 7.0, 120.0] {
-            histogram.observe(seconds);
-        }
-        let (sum, count, buckets) = histogram.snapshot();
-        assert_eq!(count, 6);
-        assert!((sum - 127.605).abs() < 1e-3, "{sum}");
-        let at = |bound: f64| buckets.iter().find(|(b, _)| *b == bound).unwrap().1;
-        assert_eq!(at(0.005), 2);
-        assert_eq!(at(0.25), 2);
-        assert_eq!(at(0.5), 4);
-        assert_eq!(at(10.0), 5);
-        assert_eq!(at(60.0), 5);
-        assert_eq!(buckets.last().unwrap(), &(f64::INFINITY, 6));
-    }
 }

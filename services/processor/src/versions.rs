@@ -13,6 +13,11 @@ use std::sync::Arc;
 pub type EventKey = u128;
 
 pub fn key_of(event: &Event) -> EventKey {
+    identity_key(&event.source, &event.event_id)
+}
+
+/// [`key_of`] from the identity alone.
+pub fn identity_key(source: &str, event_id: &str) -> EventKey {
     let digest = |basis: u64| {
         let mix = |state: u64, bytes: &[u8]| {
             bytes.iter().fold(state, |state, byte| {
@@ -20,9 +25,9 @@ pub fn key_of(event: &Event) -> EventKey {
             })
         };
         // the length prefix keeps ("ab", "c") apart from ("a", "bc")
-        let state = mix(basis, &(event.source.len() as u64).to_le_bytes());
-        let state = mix(state, event.source.as_bytes());
-        mix(state, event.event_id.as_bytes())
+        let state = mix(basis, &(source.len() as u64).to_le_bytes());
+        let state = mix(state, source.as_bytes());
+        mix(state, event_id.as_bytes())
     };
     (u128::from(digest(0xcbf2_9ce4_8422_2325)) << 64) | u128::from(digest(0x8422_2325_cbf2_9ce4))
 }
@@ -87,6 +92,18 @@ impl Versions {
                 }
             }
         }
+    }
+
+    /// Whether offering `event` would change the counted version.
+    pub fn is_news(&self, event: &Event) -> bool {
+        self.winners
+            .get(&key_of(event))
+            .is_none_or(|current| supersedes(event, current))
+    }
+
+    /// The counted version under `key`, retracted or not.
+    pub fn get(&self, key: &EventKey) -> Option<&Arc<Event>> {
+        self.winners.get(key)
     }
 
     pub fn len(&self) -> usize {

@@ -27,13 +27,6 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     pub feed_window: usize,
     pub sql: SqlLimits,
-    /// Quiet time that marks the end of the start-up replay.
-    pub idle: Duration,
-}
-
-/// The topic holding webhook subscriptions.
-pub fn subscriptions_topic(topics: &Topics) -> String {
-    topics.internal("subscriptions")
 }
 
 /// A running query service.
@@ -60,7 +53,7 @@ impl Server {
         let webhooks = Arc::new(Webhooks::new(
             store.clone(),
             Some(publisher),
-            subscriptions_topic(&config.topics),
+            config.topics.subscriptions(),
             cancel.clone(),
             &metrics,
         ));
@@ -79,11 +72,10 @@ impl Server {
         let subscriptions = {
             let (brokers, topic, cancel) = (
                 config.brokers.clone(),
-                subscriptions_topic(&config.topics),
+                config.topics.subscriptions(),
                 cancel.clone(),
             );
-            let idle = config.idle;
-            tokio::task::spawn_blocking(move || read_subscriptions(&brokers, &topic, idle, &cancel))
+            tokio::task::spawn_blocking(move || read_subscriptions(&brokers, &topic, &cancel))
                 .await
                 .expect("subscription reader does not panic")?
         };
@@ -158,19 +150,18 @@ impl Server {
 fn read_subscriptions(
     brokers: &str,
     topic: &str,
-    idle: Duration,
     cancel: &CancellationToken,
 ) -> Result<Vec<Subscription>, QueryError> {
     let consumer =
         reader::from_beginning(brokers, "kouan-serve-subscriptions", &[topic.to_string()])?;
     let mut latest: BTreeMap<Vec<u8>, Option<Subscription>> = BTreeMap::new();
-    reader::drain_until_idle(&consumer, idle, cancel, |message| {
+    reader::drain_to_end(&consumer, cancel, |message| {
         let Some(key) = message.key() else { return };
         let value = message
             .payload()
             .and_then(|p| serde_json::from_slice::<Subscription>(p).ok());
         latest.insert(key.to_vec(), value);
-    });
+    })?;
     Ok(latest.into_values().flatten().collect())
 }
 
@@ -192,18 +183,7 @@ fn follow(
         &[status_topic.clone(), alerts_topic.clone()],
     )?;
     // what "loaded" means: every partition read up to where it ended at start-up
-    let mut targets: Vec<(TopicId, i32, i64)> = Vec::new();
-    for (topic, which) in [
-        (&status_topic, TopicId::Status),
-        (&alerts_topic, TopicId::Alerts),
-    ] {
-        for partition in 0..reader::partitions(&consumer, topic)? {
-            let (_, high) = consumer
-                .fetch_watermarks(topic, partition, Duration::from_secs(10))
-                .map_err(kouan_bus::BusError::from)?;
-            targets.push((which, partition, high));
-        }
-    }
+    let mut ends = reader::EndTracker::new(&consumer, cancel)?;
     let started = Instant::now();
     let mut quiet_since = Instant::now();
     let mut refreshed_at = Instant::now();
@@ -214,7 +194,11 @@ fn follow(
         topic: topic.to_string(),
     };
     while !cancel.is_cancelled() {
-        match consumer.poll(Duration::from_millis(20)) {
+        let polled = consumer.poll(Duration::from_millis(20));
+        if let Some(result) = &polled {
+            ends.observe(&consumer, result);
+        }
+        match polled {
             Some(Ok(message)) => {
                 quiet_since = Instant::now();
                 read += 1;
@@ -242,6 +226,7 @@ fn follow(
                     tracing::warn!(%error, topic, partition = origin.partition, offset = origin.offset, "record skipped");
                 }
             }
+            Some(Err(error)) if reader::is_end_of_partition(&error) => {}
             Some(Err(error)) => tracing::warn!(%error, "reading the status topics"),
             None => {}
         }
@@ -257,17 +242,7 @@ fn follow(
             }
             refreshed_at = Instant::now();
         }
-        let caught_up = || {
-            let position = store.position();
-            targets
-                .iter()
-                .all(|(topic, partition, high)| position.next(*topic, *partition) >= *high)
-        };
-        // a partition whose last offsets never arrive (aborted transactions, say) must not
-        // keep the store unready forever
-        if !ready.load(Ordering::Relaxed)
-            && ((idle && caught_up()) || quiet_since.elapsed() >= config.idle * 5)
-        {
+        if !ready.load(Ordering::Relaxed) && idle && ends.done() {
             snapshots.refresh(store);
             ready.store(true, Ordering::Release);
             let counts = store.counts();

@@ -5,7 +5,6 @@ use anyhow::Context;
 use kouan_alerter::runner::{self, AlertConfig, AlertStats};
 use kouan_alerter::Rules;
 use kouan_bus::Topics;
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub async fn run(
@@ -21,13 +20,12 @@ pub async fn run(
         }
         None => Rules::default(),
     };
-    super::process::ensure_topics(&args.brokers.brokers, &topics).await?;
+    kouan_bus::topics::ensure_topics(&args.brokers.brokers, &topics).await?;
     let config = AlertConfig {
         brokers: args.brokers.brokers.clone(),
         topics,
         rules,
         tick: args.tick,
-        idle: Duration::from_millis(1500),
     };
     let stats = std::sync::Arc::new(AlertStats::default());
     if let Some(listen) = args.metrics_listen {

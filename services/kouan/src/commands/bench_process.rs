@@ -17,7 +17,8 @@ use kouan_bus::{Publisher, Topics};
 use kouan_emitter::simulator::{SimConfig, Simulator};
 use kouan_model::{ndjson, pb, protobuf, Event, Timestamp};
 use kouan_processor::retention::Retention;
-use kouan_processor::runner::{self, ProcessConfig, ProcessStats};
+use kouan_processor::runner::{self, ProcessConfig};
+use kouan_processor::stats::ProcessStats;
 use kouan_processor::Engine;
 use prost::Message as _;
 use std::collections::{BTreeSet, HashMap};
@@ -31,11 +32,8 @@ pub async fn run(
     topics: Topics,
     cancel: CancellationToken,
 ) -> anyhow::Result<i32> {
-    let mut lines = Vec::new();
-    let mut say = |line: String| {
-        println!("{line}");
-        lines.push(line);
-    };
+    let say = |line: String| println!("{line}");
+    let mut report: std::collections::BTreeMap<&str, f64> = Default::default();
 
     let events = tokio::task::spawn_blocking({
         let count = args.events as usize;
@@ -55,6 +53,8 @@ pub async fn run(
     say(format!(
         "bench process: {bytes_per_shipment:.0} resident bytes ({heap_per_shipment:.0} live heap bytes) per active shipment ({shipments} shipments held)"
     ));
+    report.insert("events_per_cpu_second", cpu_rate);
+    report.insert("bytes_per_active_shipment", heap_per_shipment);
 
     // end to end through the broker
     let namespace = format!(
@@ -63,9 +63,9 @@ pub async fn run(
         std::process::id()
     );
     let bench_topics = Topics::new(&namespace);
-    super::process::ensure_topics(&args.brokers.brokers, &bench_topics).await?;
+    kouan_bus::topics::ensure_topics(&args.brokers.brokers, &bench_topics).await?;
     let brokers = args.brokers.brokers.clone();
-    let (publish_seconds, process_seconds, published) = tokio::task::spawn_blocking({
+    let measured = tokio::task::spawn_blocking({
         let topics = bench_topics.clone();
         let cancel = cancel.clone();
         move || end_to_end(&brokers, &topics, &events, &cancel)
@@ -73,11 +73,34 @@ pub async fn run(
     .await??;
     let count = args.events as f64;
     say(format!(
-        "bench process: end to end {count:.0} events: published in {publish_seconds:.2} s ({:.0}/s), processed into {published} status records in {process_seconds:.2} s ({:.0}/s); whole {:.0} events/s",
-        count / publish_seconds,
-        count / process_seconds,
-        count / (publish_seconds + process_seconds)
+        "bench process: end to end {count:.0} events: published in {:.2} s ({:.0}/s); first pass (route, apply, publish {} status records) {:.2} s ({:.0} events/s)",
+        measured.publish_seconds,
+        count / measured.publish_seconds,
+        measured.published,
+        measured.first_pass_seconds,
+        count / measured.first_pass_seconds,
     ));
+    say(format!(
+        "bench process: restart of the same history to caught up: {:.2} s = {:.1}% of the first pass",
+        measured.restart_seconds,
+        100.0 * measured.restart_seconds / measured.first_pass_seconds
+    ));
+    let share =
+        measured.held_pair.0.max(measured.held_pair.1) as f64 / measured.held_single.max(1) as f64;
+    say(format!(
+        "bench process: state held: one instance {} event versions; two instances {} and {} (the larger is {:.0}% of one)",
+        measured.held_single,
+        measured.held_pair.0,
+        measured.held_pair.1,
+        100.0 * share
+    ));
+    report.insert(
+        "end_to_end_events_per_second",
+        count / measured.first_pass_seconds,
+    );
+    report.insert("first_pass_seconds", measured.first_pass_seconds);
+    report.insert("restart_seconds", measured.restart_seconds);
+    report.insert("state_share_of_two_instances", share);
 
     // latency at a steady rate
     let namespace = format!(
@@ -86,7 +109,7 @@ pub async fn run(
         std::process::id()
     );
     let latency_topics = Topics::new(&namespace);
-    super::process::ensure_topics(&args.brokers.brokers, &latency_topics).await?;
+    kouan_bus::topics::ensure_topics(&args.brokers.brokers, &latency_topics).await?;
     let brokers = args.brokers.brokers.clone();
     let (p50, p99, measured, sent) = tokio::task::spawn_blocking({
         let rate = args.rate;
@@ -99,8 +122,11 @@ pub async fn run(
         args.rate, args.latency_duration
     ));
 
-    if let Some(report) = &args.report {
-        std::fs::write(report, lines.join("\n") + "\n")?;
+    report.insert("latency_rate_events_per_second", args.rate);
+    report.insert("latency_p50_ms", p50);
+    report.insert("latency_p99_ms", p99);
+    if let Some(path) = &args.report {
+        std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")?;
     }
     Ok(0)
 }
@@ -190,12 +216,106 @@ fn core_run(records: &[Vec<u8>]) -> (f64, f64, f64, usize) {
     )
 }
 
+/// What the end-to-end runs measured.
+struct EndToEnd {
+    publish_seconds: f64,
+    /// First pass: every event read, routed, applied and published.
+    first_pass_seconds: f64,
+    published: u64,
+    /// A new instance restores the live state and catches up (no new input).
+    restart_seconds: f64,
+    /// Event versions held by one instance, and by each of two in one group.
+    held_single: u64,
+    held_pair: (u64, u64),
+}
+
+/// A runner on its own thread, stopped when dropped.
+struct Running {
+    stats: Arc<ProcessStats>,
+    stop: CancellationToken,
+    worker: Option<std::thread::JoinHandle<Result<(), kouan_processor::runner::ProcessError>>>,
+}
+
+impl Running {
+    fn start(config: &ProcessConfig, cancel: &CancellationToken) -> Self {
+        let stats = Arc::new(ProcessStats::default());
+        let stop = cancel.child_token();
+        let worker = std::thread::spawn({
+            let (config, stats, stop) = (config.clone(), stats.clone(), stop.clone());
+            move || runner::run(&config, &stats, &stop)
+        });
+        Running {
+            stats,
+            stop,
+            worker: Some(worker),
+        }
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            !self.worker.as_ref().is_some_and(|w| w.is_finished()),
+            "the processor stopped early"
+        );
+        Ok(())
+    }
+
+    /// Caught up: owns `partitions` partitions, has read everything, has nothing to publish.
+    fn caught_up(&self, partitions: u64) -> bool {
+        self.stats.live.load(Ordering::Relaxed)
+            && self.stats.owned.load(Ordering::Relaxed) == partitions
+            && self.stats.quiet.load(Ordering::Relaxed)
+            && self.stats.router_quiet.load(Ordering::Relaxed)
+    }
+
+    fn stop(mut self) -> anyhow::Result<()> {
+        self.stop.cancel();
+        if let Some(worker) = self.worker.take() {
+            worker
+                .join()
+                .map_err(|_| anyhow::anyhow!("processor panicked"))??;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// Waits until `done` holds for 1 s on end; returns when it first held.
+fn wait_until(
+    what: &str,
+    running: &[&Running],
+    mut done: impl FnMut() -> bool,
+) -> anyhow::Result<Instant> {
+    let started = Instant::now();
+    let mut since: Option<Instant> = None;
+    loop {
+        std::thread::sleep(Duration::from_millis(10));
+        for runner in running {
+            runner.check()?;
+        }
+        match (done(), since) {
+            (true, None) => since = Some(Instant::now()),
+            (true, Some(at)) if at.elapsed() >= Duration::from_secs(1) => return Ok(at),
+            (false, _) => since = None,
+            _ => {}
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(900),
+            "{what} did not finish in 15 minutes"
+        );
+    }
+}
+
 fn end_to_end(
     brokers: &str,
     topics: &Topics,
     events: &[Event],
     cancel: &CancellationToken,
-) -> anyhow::Result<(f64, f64, u64)> {
+) -> anyhow::Result<EndToEnd> {
     let publisher = Publisher::new(brokers)?;
     let sink = kouan_emitter::sink::EventSink::new(&publisher, topics);
     let started = Instant::now();
@@ -204,59 +324,58 @@ fn end_to_end(
     }
     publisher.flush(Duration::from_secs(300))?;
     let publish_seconds = started.elapsed().as_secs_f64();
+    let partitions = kouan_bus::topics::describe(brokers, &topics.by_shipment())?
+        .map_or(0, |(partitions, _)| partitions as u64);
 
-    let stats = Arc::new(ProcessStats::default());
-    let stop = cancel.child_token();
     let config = ProcessConfig {
         brokers: brokers.to_string(),
         topics: topics.clone(),
         group: "bench".into(),
         retention: Duration::from_secs(30 * 86_400),
-        idle: Duration::from_millis(1500),
     };
+    // first pass: done when every event is routed and the instance is caught up
     let started = Instant::now();
-    let worker = std::thread::spawn({
-        let stats = stats.clone();
-        let stop = stop.clone();
-        move || runner::run(&config, &stats, &stop)
-    });
-    // done when every event is consumed, the runner is live, and publishing has stopped
-    let mut last_count = 0;
-    let mut last_change = Instant::now();
-    let mut finished_at = Instant::now();
-    loop {
-        std::thread::sleep(Duration::from_millis(20));
-        let published = stats.published.load(Ordering::Relaxed);
-        if published != last_count {
-            last_count = published;
-            last_change = Instant::now();
-            finished_at = last_change;
-        }
-        let consumed = stats.events.load(Ordering::Relaxed) as usize >= events.len();
-        if consumed
-            && stats.live.load(Ordering::Relaxed)
-            && published > 0
-            && last_change.elapsed() > Duration::from_secs(3)
-        {
-            break;
-        }
-        anyhow::ensure!(!worker.is_finished(), "the processor stopped early");
-        anyhow::ensure!(
-            started.elapsed() < Duration::from_secs(900),
-            "the processor did not finish in 15 minutes"
+    let first = Running::start(&config, cancel);
+    let done = wait_until("the first pass", &[&first], || {
+        first.stats.events.load(Ordering::Relaxed) as usize >= events.len()
+            && first.caught_up(partitions)
+    })?;
+    let first_pass_seconds = (done - started).as_secs_f64();
+    let published = first.stats.published.load(Ordering::Relaxed);
+    let held_single = first.stats.held.load(Ordering::Relaxed);
+    first.stop()?;
+
+    // restart: a new instance restores the live state and catches up
+    let started = Instant::now();
+    let restarted = Running::start(&config, cancel);
+    let done = wait_until("the restart", &[&restarted], || {
+        restarted.caught_up(partitions)
+    })?;
+    let restart_seconds = (done - started).as_secs_f64();
+
+    // scale-out: a second instance joins; each holds its partitions and the shared table
+    let second = Running::start(&config, cancel);
+    wait_until("the split", &[&restarted, &second], || {
+        let (a, b) = (
+            restarted.stats.owned.load(Ordering::Relaxed),
+            second.stats.owned.load(Ordering::Relaxed),
         );
-    }
-    stop.cancel();
-    worker
-        .join()
-        .map_err(|_| anyhow::anyhow!("processor panicked"))??;
-    // the replay waits for quiet input before publishing: that wait is not processing
-    let idle = 1.5;
-    Ok((
+        a > 0 && b > 0 && a + b == partitions && restarted.caught_up(a) && second.caught_up(b)
+    })?;
+    let held_pair = (
+        restarted.stats.held.load(Ordering::Relaxed),
+        second.stats.held.load(Ordering::Relaxed),
+    );
+    restarted.stop()?;
+    second.stop()?;
+    Ok(EndToEnd {
         publish_seconds,
-        (finished_at - started).as_secs_f64() - idle,
-        last_count,
-    ))
+        first_pass_seconds,
+        published,
+        restart_seconds,
+        held_single,
+        held_pair,
+    })
 }
 
 fn latency(
@@ -273,7 +392,6 @@ fn latency(
         topics: topics.clone(),
         group: "latency".into(),
         retention: Duration::from_secs(30 * 86_400),
-        idle: Duration::from_millis(1500),
     };
     let worker = std::thread::spawn({
         let stats = stats.clone();

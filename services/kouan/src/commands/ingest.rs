@@ -10,22 +10,14 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
-/// Partitions for topics that `ingest` has to create because they do not exist yet.
-pub const DEFAULT_PARTITIONS: i32 = 4;
-
 pub async fn run(
     args: IngestArgs,
     topics: Topics,
     cancel: CancellationToken,
 ) -> anyhow::Result<i32> {
-    kouan_bus::topics::create_topics(
-        &args.brokers.brokers,
-        &topics.public_specs(),
-        DEFAULT_PARTITIONS,
-        1,
-    )
-    .await
-    .context("making sure the topics exist")?;
+    kouan_bus::topics::ensure_topics(&args.brokers.brokers, &topics)
+        .await
+        .context("making sure the topics exist")?;
     let brokers = args.brokers.brokers.clone();
     let file = args.file.clone();
     let started = Instant::now();

@@ -2,11 +2,10 @@
 
 use crate::cli::ProcessArgs;
 use anyhow::Context;
-use kouan_bus::topics::{create_topics, TopicSpec};
 use kouan_bus::Topics;
-use kouan_processor::runner::{self, ProcessConfig, ProcessStats};
+use kouan_processor::runner::{self, ProcessConfig};
+use kouan_processor::stats::ProcessStats;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub async fn run(
@@ -15,13 +14,14 @@ pub async fn run(
     cancel: CancellationToken,
 ) -> anyhow::Result<i32> {
     let brokers = args.brokers.brokers.clone();
-    ensure_topics(&brokers, &topics).await?;
+    kouan_bus::topics::ensure_topics(&brokers, &topics)
+        .await
+        .context("making sure the topics exist")?;
     let config = ProcessConfig {
         brokers,
         topics,
         group: args.group,
         retention: args.retention,
-        idle: Duration::from_millis(1500),
     };
     let stats = Arc::new(ProcessStats::default());
     if let Some(listen) = args.metrics_listen {
@@ -36,24 +36,4 @@ pub async fn run(
         .await
         .context("processor task")??;
     Ok(0)
-}
-
-/// The public topics (4 partitions when new) and the members topic.
-pub async fn ensure_topics(brokers: &str, topics: &Topics) -> anyhow::Result<()> {
-    create_topics(
-        brokers,
-        &topics.public_specs(),
-        super::ingest::DEFAULT_PARTITIONS,
-        1,
-    )
-    .await
-    .context("making sure the topics exist")?;
-    let members = TopicSpec {
-        name: runner::members_topic(topics),
-        compacted: false,
-    };
-    create_topics(brokers, &[members], 1, 1)
-        .await
-        .context("making sure the members topic exists")?;
-    Ok(())
 }

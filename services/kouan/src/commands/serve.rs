@@ -2,11 +2,9 @@
 
 use crate::cli::{ServeArgs, ServeOptions};
 use anyhow::Context;
-use kouan_bus::topics::{create_topics, TopicSpec};
 use kouan_bus::Topics;
 use kouan_query::{Auth, Metrics, ServeConfig, Server, SqlLimits};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub async fn run(
@@ -19,8 +17,9 @@ pub async fn run(
     let auth =
         Auth::parse(&text).with_context(|| format!("auth file {}", args.auth_file.display()))?;
     let brokers = args.brokers.brokers;
-    super::process::ensure_topics(&brokers, &topics).await?;
-    ensure_subscriptions_topic(&brokers, &topics).await?;
+    kouan_bus::topics::ensure_topics(&brokers, &topics)
+        .await
+        .context("making sure the topics exist")?;
     let server = start(
         &brokers,
         &topics,
@@ -33,16 +32,6 @@ pub async fn run(
     println!("kouan serve: http://{}/", server.local_addr);
     server.serve().await.context("query service")?;
     Ok(0)
-}
-
-pub async fn ensure_subscriptions_topic(brokers: &str, topics: &Topics) -> anyhow::Result<()> {
-    let spec = TopicSpec {
-        name: kouan_query::runner::subscriptions_topic(topics),
-        compacted: true,
-    };
-    create_topics(brokers, &[spec], 1, 1)
-        .await
-        .context("making sure the subscriptions topic exists")
 }
 
 pub async fn start(
@@ -64,7 +53,6 @@ pub async fn start(
             timeout: options.sql_timeout,
             memory: options.sql_memory_mib.max(16) << 20,
         },
-        idle: Duration::from_millis(1500),
     };
     Server::start(config, auth, metrics, cancel)
         .await

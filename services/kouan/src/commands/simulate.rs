@@ -98,14 +98,9 @@ pub async fn run(
         .brokers
         .clone()
         .context("--brokers is required without --out")?;
-    kouan_bus::topics::create_topics(
-        &brokers,
-        &topics.public_specs(),
-        super::ingest::DEFAULT_PARTITIONS,
-        1,
-    )
-    .await
-    .context("making sure the topics exist")?;
+    kouan_bus::topics::ensure_topics(&brokers, &topics)
+        .await
+        .context("making sure the topics exist")?;
     tokio::task::spawn_blocking(move || publish(&brokers, &topics, config, &args, &cancel))
         .await
         .context("simulator task")??;

@@ -5,7 +5,7 @@ use anyhow::Context;
 use kouan_bus::Topics;
 
 pub async fn create(args: &TopicsCreateArgs, topics: &Topics) -> anyhow::Result<i32> {
-    let specs = topics.public_specs();
+    let specs = topics.all_specs(args.event_retention);
     kouan_bus::topics::create_topics(
         &args.brokers.brokers,
         &specs,

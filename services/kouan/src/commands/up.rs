@@ -4,9 +4,9 @@ use crate::cli::{ScenarioArgs, SimulateArgs, UpArgs};
 use anyhow::Context;
 use kouan_alerter::runner::{AlertConfig, AlertStats};
 use kouan_alerter::Rules;
-use kouan_bus::topics::TopicSpec;
 use kouan_bus::{EmbeddedBroker, Topics};
-use kouan_processor::runner::{ProcessConfig, ProcessStats};
+use kouan_processor::runner::ProcessConfig;
+use kouan_processor::stats::ProcessStats;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,21 +17,14 @@ pub async fn run(args: UpArgs, topics: Topics, cancel: CancellationToken) -> any
     let mut embedded = None;
     let brokers = match &args.brokers {
         Some(brokers) => {
-            super::process::ensure_topics(brokers, &topics).await?;
-            super::serve::ensure_subscriptions_topic(brokers, &topics).await?;
+            kouan_bus::topics::ensure_topics(brokers, &topics)
+                .await
+                .context("making sure the topics exist")?;
             brokers.clone()
         }
         None => {
-            let mut specs = topics.public_specs();
-            specs.push(TopicSpec {
-                name: kouan_processor::runner::members_topic(&topics),
-                compacted: false,
-            });
-            specs.push(TopicSpec {
-                name: kouan_query::runner::subscriptions_topic(&topics),
-                compacted: true,
-            });
-            let broker = EmbeddedBroker::start(&specs, super::ingest::DEFAULT_PARTITIONS)
+            let specs = topics.all_specs(kouan_bus::topics::DEFAULT_EVENT_RETENTION);
+            let broker = EmbeddedBroker::start(&specs, kouan_bus::topics::DEFAULT_PARTITIONS)
                 .context("starting the embedded broker")?;
             let servers = broker.bootstrap_servers().to_string();
             embedded = Some(broker);
@@ -79,14 +72,12 @@ pub async fn run(args: UpArgs, topics: Topics, cancel: CancellationToken) -> any
         topics: topics.clone(),
         group: "kouan-up".into(),
         retention: Duration::from_secs(30 * 86_400),
-        idle: Duration::from_millis(1500),
     };
     let alert = AlertConfig {
         brokers: brokers.clone(),
         topics: topics.clone(),
         rules: Rules::default(),
         tick: Duration::from_secs(10),
-        idle: Duration::from_millis(1500),
     };
 
     let brokers_for_api = brokers.clone();

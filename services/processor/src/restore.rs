@@ -1,0 +1,150 @@
+//! Restoring state from the processor's compacted topics, in time proportional to live state:
+//! the shared table (every instance, whole) and one owned partition's shipments with what
+//! `kouan.status` holds for them.
+
+use crate::changelog::{parse_key, Key, Links};
+use crate::engine::Engine;
+use crate::status::digest_of_record;
+use kouan_bus::{reader, BusError};
+use kouan_model::{pb, protobuf};
+use prost::Message as _;
+use rdkafka::message::BorrowedMessage;
+use rdkafka::Message;
+use std::collections::{BTreeSet, HashMap};
+use tokio_util::sync::CancellationToken;
+
+/// What `kouan.status` holds for one shipment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Published {
+    pub version: u64,
+    /// `None` after a tombstone.
+    pub digest: Option<u64>,
+}
+
+/// The Kafka timestamp of a record, or `None` when it has none.
+pub fn timestamp_of(message: &impl Message) -> Option<i64> {
+    message.timestamp().to_millis()
+}
+
+/// Applies one record of `kouan.internal.by-shipment` to the engine, adding the shipments it may
+/// have changed to `affected`. Tombstones (forgotten shipments) carry nothing.
+pub fn apply_by_shipment(
+    engine: &mut Engine,
+    message: &impl Message,
+    affected: &mut BTreeSet<String>,
+) {
+    let Some(payload) = message.payload() else {
+        return;
+    };
+    match protobuf::decode_event(payload) {
+        Ok(event) => {
+            let recorded = timestamp_of(message).unwrap_or(event.recorded_time().unix_millis());
+            engine.apply_recorded(event, recorded, affected);
+        }
+        Err(reject) => tracing::warn!(
+            %reject,
+            partition = message.partition(),
+            offset = message.offset(),
+            "undecodable record on the by-shipment topic"
+        ),
+    }
+}
+
+/// What one record of the shared table did.
+pub enum SharedChange {
+    /// An equipment or transport event version was applied (or was a redelivery).
+    Event,
+    /// An older version of an event than the counted one, which is given.
+    Stale(std::sync::Arc<kouan_model::Event>),
+    /// A shipment was forgotten by its owner: the events the engine let go of with it.
+    Forgotten(Vec<std::sync::Arc<kouan_model::Event>>),
+    Other,
+}
+
+/// Applies one record of `kouan.internal.shared` to the engine.
+pub fn apply_shared(
+    engine: &mut Engine,
+    message: &impl Message,
+    affected: &mut BTreeSet<String>,
+) -> SharedChange {
+    let Some(key) = message.key().and_then(parse_key) else {
+        return SharedChange::Other;
+    };
+    match (key, message.payload()) {
+        (Key::Event { .. }, Some(payload)) => match protobuf::decode_event(payload) {
+            Ok(event) => {
+                if !engine.is_news(&event) {
+                    return match engine.winner_of(&event) {
+                        Some(winner) if **winner != event => SharedChange::Stale(winner.clone()),
+                        _ => SharedChange::Event,
+                    };
+                }
+                let recorded = timestamp_of(message).unwrap_or(event.recorded_time().unix_millis());
+                engine.apply_recorded(event, recorded, affected);
+                SharedChange::Event
+            }
+            Err(reject) => {
+                tracing::warn!(%reject, offset = message.offset(), "undecodable shared event");
+                SharedChange::Other
+            }
+        },
+        (Key::Event { source, event_id }, None) => {
+            engine.remove_shared(source, event_id);
+            SharedChange::Other
+        }
+        (Key::Links { shipment_id }, Some(payload)) => match Links::decode(payload) {
+            Ok(links) if links.forgotten => SharedChange::Forgotten(engine.forget(shipment_id)),
+            Ok(links) => {
+                engine.link(shipment_id, &links.units, &links.flights);
+                SharedChange::Other
+            }
+            Err(error) => {
+                tracing::warn!(%error, shipment_id, "undecodable links record");
+                SharedChange::Other
+            }
+        },
+        (Key::Links { .. }, None) => SharedChange::Other,
+    }
+}
+
+/// Learns what one `kouan.status` record says was published.
+pub fn learn_published(published: &mut HashMap<String, Published>, message: &BorrowedMessage<'_>) {
+    let Some(key) = message.key().and_then(|key| std::str::from_utf8(key).ok()) else {
+        return;
+    };
+    let entry = match message.payload() {
+        None => Published {
+            version: published.get(key).map_or(0, |p| p.version),
+            digest: None,
+        },
+        Some(payload) => match pb::ShipmentStatus::decode(payload) {
+            Ok(record) => Published {
+                version: record.version,
+                digest: Some(digest_of_record(record)),
+            },
+            Err(error) => {
+                tracing::warn!(%error, key, "undecodable status record");
+                return;
+            }
+        },
+    };
+    match published.get(key) {
+        Some(current) if current.version > entry.version => {}
+        _ => {
+            published.insert(key.to_string(), entry);
+        }
+    }
+}
+
+/// Reads the whole of one partition of `topic` (to its end as of now) into `each`.
+pub fn read_partition(
+    brokers: &str,
+    name: &str,
+    topic: &str,
+    partition: i32,
+    cancel: &CancellationToken,
+    each: impl FnMut(&BorrowedMessage<'_>),
+) -> Result<(), BusError> {
+    let consumer = reader::partition_from_beginning(brokers, name, topic, partition)?;
+    reader::drain_to_end(&consumer, cancel, each)
+}
