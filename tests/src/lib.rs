@@ -202,28 +202,10 @@ pub fn latest_statuses(
     brokers: &str,
     topic: &str,
 ) -> std::collections::BTreeMap<String, kouan_model::pb::ShipmentStatus> {
-    use prost::Message as _;
-    let mut records = read_topic(
-        brokers,
-        topic,
-        0,
-        Duration::from_millis(500),
-        Duration::from_secs(60),
-    );
-    records.sort_by_key(|record| (record.partition, record.offset));
-    let mut latest = std::collections::BTreeMap::new();
-    for record in records {
-        let key = String::from_utf8(record.key.clone().expect("status records are keyed")).unwrap();
-        if record.payload.is_empty() {
-            latest.remove(&key);
-        } else {
-            latest.insert(
-                key,
-                kouan_model::pb::ShipmentStatus::decode(record.payload.as_slice()).unwrap(),
-            );
-        }
-    }
-    latest
+    status_history(brokers, topic)
+        .into_iter()
+        .filter_map(|(key, mut records)| records.pop().flatten().map(|record| (key, record)))
+        .collect()
 }
 
 /// Every record of a compacted status topic that is still there, per key in publication order

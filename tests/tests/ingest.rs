@@ -26,7 +26,14 @@ fn topics_create_is_idempotent_and_names_every_topic() {
     let namespace = unique_namespace("topics");
     for _ in 0..2 {
         let output = kouan(&namespace)
-            .args(["topics", "create", "--brokers", &brokers(), "--partitions", "3"])
+            .args([
+                "topics",
+                "create",
+                "--brokers",
+                &brokers(),
+                "--partitions",
+                "3",
+            ])
             .args(["--event-retention", "2days"])
             .output()
             .unwrap();
@@ -49,17 +56,18 @@ fn topics_create_is_idempotent_and_names_every_topic() {
     let topics = Topics::new(&namespace);
     let specs = topics.all_specs(Duration::from_secs(2 * 86_400));
     let names: Vec<String> = specs.iter().map(|spec| spec.name.clone()).collect();
-    let resources: Vec<ResourceSpecifier> =
-        names.iter().map(|name| ResourceSpecifier::Topic(name)).collect();
+    let resources: Vec<ResourceSpecifier> = names
+        .iter()
+        .map(|name| ResourceSpecifier::Topic(name))
+        .collect();
     let described =
         futures::executor::block_on(admin.describe_configs(&resources, &AdminOptions::new()))
             .unwrap();
     for (name, result) in names.iter().zip(described) {
         let config = result.unwrap();
         let value = |key: &str| config.get(key).and_then(|e| e.value.clone()).unwrap();
-        let internal_or_compacted = name.contains(".internal.")
-            || name.ends_with(".status")
-            || name.ends_with(".alerts");
+        let internal_or_compacted =
+            name.contains(".internal.") || name.ends_with(".status") || name.ends_with(".alerts");
         if internal_or_compacted {
             assert_eq!(value("cleanup.policy"), "compact", "{name}");
         } else {

@@ -8,9 +8,11 @@
 //! - [`reader`]: whole topics from the beginning, outside any group, and what "caught up" means
 //!   (read to the high watermarks of the start).
 //! - [`partitioner`]: Kafka's default partitioner, to place records by shipment explicitly.
+//! - [`batch`]: a cycle's batch of records and the positions its transaction commits.
 //! - [`headers`]: the record headers kouan writes (dead-letter reasons).
 //! - [`error`]: the crate's error type.
 
+pub mod batch;
 pub mod config;
 pub mod embedded;
 pub mod error;

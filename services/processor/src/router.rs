@@ -20,7 +20,7 @@ use kouan_bus::{Placed, Publisher};
 use kouan_model::protobuf;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
-use rdkafka::{Message, Offset, TopicPartitionList};
+use rdkafka::Message;
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -78,7 +78,7 @@ impl<'a> Router<'a> {
 
     pub fn run(&mut self, cancel: &CancellationToken) -> Result<(), ProcessError> {
         while !cancel.is_cancelled() {
-            let batch = self.poll();
+            let batch = kouan_bus::batch::poll_batch(&self.consumer, CYCLE_RECORDS, CYCLE_WAIT);
             for change in self.consumer.context().take() {
                 match change {
                     Change::Assigned(partitions) => self.assigned.extend(partitions),
@@ -104,7 +104,7 @@ impl<'a> Router<'a> {
                         .contains(&(m.topic().to_string(), m.partition()))
                 })
                 .try_for_each(|message| self.route(message));
-            match routed.and_then(|()| self.positions()) {
+            match routed.and_then(|()| Ok(kouan_bus::batch::positions(&self.consumer)?)) {
                 Ok(offsets) => {
                     let group = self.consumer.group_metadata().ok_or_else(|| {
                         ProcessError::Topology("the router has no group metadata".into())
@@ -122,41 +122,6 @@ impl<'a> Router<'a> {
 
     pub fn close(&mut self) {
         self.consumer.unsubscribe();
-    }
-
-    fn poll(&self) -> Vec<OwnedMessage> {
-        let mut batch = Vec::new();
-        while batch.len() < CYCLE_RECORDS {
-            let wait = if batch.is_empty() {
-                CYCLE_WAIT
-            } else {
-                Duration::ZERO
-            };
-            match self.consumer.poll(wait) {
-                Some(Ok(message)) => batch.push(message.detach()),
-                Some(Err(error)) => {
-                    tracing::warn!(%error, "reading the event topics");
-                    break;
-                }
-                None => break,
-            }
-        }
-        batch
-    }
-
-    /// Every assigned partition's position, committed with each transaction (see the runner).
-    fn positions(&self) -> Result<TopicPartitionList, ProcessError> {
-        let mut offsets = TopicPartitionList::new();
-        for element in self.consumer.position()?.elements() {
-            if let Offset::Offset(position) = element.offset() {
-                offsets.add_partition_offset(
-                    element.topic(),
-                    element.partition(),
-                    Offset::Offset(position),
-                )?;
-            }
-        }
-        Ok(offsets)
     }
 
     /// An input event: invalid → dead letter; direct → by-shipment; the others → shared.

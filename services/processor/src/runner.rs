@@ -266,9 +266,9 @@ impl<'a> Generation<'a> {
 
     fn run(&mut self) -> Result<(), ProcessError> {
         while !self.cancel.is_cancelled() {
-            let batch = self.poll_group()?;
+            let batch = kouan_bus::batch::poll_batch(&self.group, CYCLE_RECORDS, CYCLE_WAIT);
             self.follow_rebalances()?;
-            let shared = self.poll_shared();
+            let shared = kouan_bus::batch::poll_batch(&self.shared, CYCLE_RECORDS, Duration::ZERO);
             let quiet = batch.is_empty() && shared.is_empty() && self.affected.is_empty();
             self.stats.quiet.store(quiet, Ordering::Relaxed);
             if quiet {
@@ -299,44 +299,6 @@ impl<'a> Generation<'a> {
         self.group
             .group_metadata()
             .ok_or_else(|| ProcessError::Topology("the consumer has no group metadata".into()))
-    }
-
-    /// Up to [`CYCLE_RECORDS`] records of the group's partitions, owned copies (the transaction
-    /// outlives the borrow of the consumer's buffers).
-    fn poll_group(&self) -> Result<Vec<OwnedMessage>, ProcessError> {
-        let mut batch = Vec::new();
-        while batch.len() < CYCLE_RECORDS {
-            let wait = if batch.is_empty() {
-                CYCLE_WAIT
-            } else {
-                Duration::ZERO
-            };
-            match self.group.poll(wait) {
-                Some(Ok(message)) => batch.push(message.detach()),
-                Some(Err(error)) => {
-                    tracing::warn!(%error, "reading the group's partitions");
-                    break;
-                }
-                None => break,
-            }
-        }
-        Ok(batch)
-    }
-
-    fn poll_shared(&mut self) -> Vec<OwnedMessage> {
-        let mut batch = Vec::new();
-        while batch.len() < CYCLE_RECORDS {
-            match self.shared.poll(Duration::ZERO) {
-                Some(Ok(message)) => batch.push(message.detach()),
-                Some(Err(error)) if reader::is_end_of_partition(&error) => {}
-                Some(Err(error)) => {
-                    tracing::warn!(%error, "following the shared table");
-                    break;
-                }
-                None => break,
-            }
-        }
-        batch
     }
 
     /// Acts on what the group decided: restores gained by-shipment partitions, releases lost ones.
@@ -453,21 +415,8 @@ impl<'a> Generation<'a> {
         self.positions()
     }
 
-    /// The position of every assigned partition: committed with each transaction — also those
-    /// that did not move, so that every commit proves this instance is still the group's member
-    /// of this generation (a zombie's is refused, and its transaction aborts).
     fn positions(&self) -> Result<TopicPartitionList, ProcessError> {
-        let mut offsets = TopicPartitionList::new();
-        for element in self.group.position()?.elements() {
-            if let Offset::Offset(position) = element.offset() {
-                offsets.add_partition_offset(
-                    element.topic(),
-                    element.partition(),
-                    Offset::Offset(position),
-                )?;
-            }
-        }
-        Ok(offsets)
+        Ok(kouan_bus::batch::positions(&self.group)?)
     }
 
     /// A by-shipment record of an owned partition.
