@@ -1,10 +1,11 @@
 //! Consume–transform–produce helpers: reading a cycle's batch and the positions a transaction
 //! commits.
 
+use crate::error::BusError;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
-use rdkafka::error::KafkaError;
 use rdkafka::message::OwnedMessage;
 use rdkafka::{Offset, TopicPartitionList};
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// Up to `max` records, waiting at most `first_wait` for the first one; owned copies, since the
@@ -35,21 +36,55 @@ pub fn poll_batch<C: ConsumerContext>(
     batch
 }
 
-/// The position of every assigned partition: what a transaction commits for its group — also
-/// the partitions that did not move, so that every commit proves the member is still in the
-/// group's current generation (a zombie's commit is refused and its transaction aborts).
+/// What every assigned partition's transaction commits: its position, or `start` for a partition
+/// that has delivered nothing yet — also the partitions that did not move, so that every commit
+/// proves the member is still in the group's current generation (a zombie's commit is refused
+/// and its transaction aborts). An assignment librdkafka already knows is lost is refused here.
 pub fn positions<C: ConsumerContext>(
     consumer: &BaseConsumer<C>,
-) -> Result<TopicPartitionList, KafkaError> {
+    start: &HashMap<(String, i32), i64>,
+) -> Result<TopicPartitionList, BusError> {
+    if consumer.assignment_lost() {
+        return Err(BusError::Fenced);
+    }
+    let positions = consumer.position()?;
     let mut offsets = TopicPartitionList::new();
-    for element in consumer.position()?.elements() {
-        if let Offset::Offset(position) = element.offset() {
-            offsets.add_partition_offset(
-                element.topic(),
-                element.partition(),
-                Offset::Offset(position),
-            )?;
+    for element in consumer.assignment()?.elements() {
+        let (topic, partition) = (element.topic(), element.partition());
+        let position = positions
+            .find_partition(topic, partition)
+            .and_then(|found| match found.offset() {
+                Offset::Offset(position) => Some(position),
+                _ => None,
+            })
+            .or_else(|| start.get(&(topic.to_string(), partition)).copied());
+        if let Some(position) = position {
+            offsets.add_partition_offset(topic, partition, Offset::Offset(position))?;
         }
     }
     Ok(offsets)
+}
+
+/// Where the group left `partitions` (the committed offsets; 0 where none), for [`positions`].
+pub fn committed<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    topic: &str,
+    partitions: &[i32],
+) -> Result<HashMap<(String, i32), i64>, BusError> {
+    let mut asked = TopicPartitionList::new();
+    for partition in partitions {
+        asked.add_partition(topic, *partition);
+    }
+    let answered = consumer.committed_offsets(asked, Duration::from_secs(30))?;
+    Ok(answered
+        .elements()
+        .iter()
+        .map(|element| {
+            let offset = match element.offset() {
+                Offset::Offset(offset) => offset,
+                _ => 0,
+            };
+            ((element.topic().to_string(), element.partition()), offset)
+        })
+        .collect())
 }

@@ -16,6 +16,8 @@ pub enum BusError {
     },
     #[error("embedded broker: {0}")]
     Embedded(String),
+    #[error("the consumer group moved on without this member (paused or cut off too long)")]
+    Fenced,
     #[error("topic {0} has no partitions (does it exist?)")]
     NoPartitions(String),
 }

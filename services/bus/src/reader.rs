@@ -18,7 +18,10 @@ use tokio_util::sync::CancellationToken;
 
 /// Partitions of `topic`; an error when it has none (it does not exist). A topic created a moment
 /// ago may not be in the broker's metadata yet: asked again for up to 10 s.
-pub fn partitions(consumer: &BaseConsumer, topic: &str) -> Result<i32, BusError> {
+pub fn partitions<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    topic: &str,
+) -> Result<i32, BusError> {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
@@ -37,21 +40,35 @@ pub fn partitions(consumer: &BaseConsumer, topic: &str) -> Result<i32, BusError>
     }
 }
 
+/// The client context of readers: the end-of-partition signal is expected, not an error worth a
+/// log line (librdkafka reports the ones still queued when a reader is dropped as errors).
+#[derive(Default)]
+pub struct ReaderContext;
+
+impl rdkafka::ClientContext for ReaderContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if !is_end_of_partition(&error) {
+            tracing::error!(%error, reason, "librdkafka");
+        }
+    }
+}
+
+impl ConsumerContext for ReaderContext {}
+
+/// A consumer of [`reader`].
+pub type Reader = BaseConsumer<ReaderContext>;
+
 /// A reader outside any group: committed records only, end-of-partition signals on.
-pub fn reader(brokers: &str, name: &str) -> Result<BaseConsumer, BusError> {
+pub fn reader(brokers: &str, name: &str) -> Result<Reader, BusError> {
     let mut config = crate::config::consumer(brokers, name);
     config
         .set("isolation.level", "read_committed")
         .set("enable.partition.eof", "true");
-    Ok(config.create()?)
+    Ok(config.create_with_context(ReaderContext)?)
 }
 
 /// A reader of every partition of `topics` from the beginning; `name` only tags the client.
-pub fn from_beginning(
-    brokers: &str,
-    name: &str,
-    topics: &[String],
-) -> Result<BaseConsumer, BusError> {
+pub fn from_beginning(brokers: &str, name: &str, topics: &[String]) -> Result<Reader, BusError> {
     let consumer = reader(brokers, name)?;
     let mut assignment = TopicPartitionList::new();
     for topic in topics {
@@ -63,23 +80,29 @@ pub fn from_beginning(
     Ok(consumer)
 }
 
-/// A reader of one partition from its beginning.
-pub fn partition_from_beginning(
+/// A reader of some partitions of `topic` from their beginning.
+pub fn partitions_from_beginning(
     brokers: &str,
     name: &str,
     topic: &str,
-    partition: i32,
-) -> Result<BaseConsumer, BusError> {
+    partitions: &[i32],
+) -> Result<Reader, BusError> {
     let consumer = reader(brokers, name)?;
     let mut assignment = TopicPartitionList::new();
-    assignment.add_partition_offset(topic, partition, Offset::Beginning)?;
+    for partition in partitions {
+        assignment.add_partition_offset(topic, *partition, Offset::Beginning)?;
+    }
     consumer.assign(&assignment)?;
     Ok(consumer)
 }
 
 /// Whether a poll result is only the end-of-partition signal (not an error).
 pub fn is_end_of_partition(error: &KafkaError) -> bool {
-    matches!(error, KafkaError::PartitionEOF(_))
+    matches!(
+        error,
+        KafkaError::PartitionEOF(_)
+            | KafkaError::Global(rdkafka::types::RDKafkaErrorCode::PartitionEOF)
+    )
 }
 
 /// Which assigned partitions are not read to their end yet (the high watermarks taken when it was

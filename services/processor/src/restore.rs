@@ -136,15 +136,15 @@ pub fn learn_published(published: &mut HashMap<String, Published>, message: &Bor
     }
 }
 
-/// Reads the whole of one partition of `topic` (to its end as of now) into `each`.
-pub fn read_partition(
+/// Reads the whole of some partitions of `topic` (to their ends as of now) into `each`.
+pub fn read_partitions(
     brokers: &str,
     name: &str,
     topic: &str,
-    partition: i32,
+    partitions: &[i32],
     cancel: &CancellationToken,
     each: impl FnMut(&BorrowedMessage<'_>),
 ) -> Result<(), BusError> {
-    let consumer = reader::partition_from_beginning(brokers, name, topic, partition)?;
+    let consumer = reader::partitions_from_beginning(brokers, name, topic, partitions)?;
     reader::drain_to_end(&consumer, cancel, each)
 }

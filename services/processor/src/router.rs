@@ -21,7 +21,7 @@ use kouan_model::protobuf;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
 use rdkafka::Message;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -104,7 +104,13 @@ impl<'a> Router<'a> {
                         .contains(&(m.topic().to_string(), m.partition()))
                 })
                 .try_for_each(|message| self.route(message));
-            match routed.and_then(|()| Ok(kouan_bus::batch::positions(&self.consumer)?)) {
+            let positions = || {
+                Ok(kouan_bus::batch::positions(
+                    &self.consumer,
+                    &HashMap::new(),
+                )?)
+            };
+            match routed.and_then(|()| positions()) {
                 Ok(offsets) => {
                     let group = self.consumer.group_metadata().ok_or_else(|| {
                         ProcessError::Topology("the router has no group metadata".into())

@@ -190,13 +190,16 @@ struct Generation<'a> {
     name: String,
     producer: Publisher,
     group: BaseConsumer<Rebalances>,
-    shared: BaseConsumer,
+    shared: reader::Reader,
     engine: Engine,
     retention: Retention,
     /// By-shipment partitions this instance owns and has restored.
     owned: BTreeSet<i32>,
     /// What `kouan.status` holds for the owned shipments.
     published: HashMap<String, Published>,
+    /// Where the group left each owned partition: committed for a partition that has delivered
+    /// nothing yet, so that every commit names every owned partition (the zombie fence).
+    start: HashMap<(String, i32), i64>,
     /// Digest of the links last written for each owned shipment.
     links_written: HashMap<String, u64>,
     affected: BTreeSet<String>,
@@ -256,6 +259,7 @@ impl<'a> Generation<'a> {
             retention: Retention::new(config.retention),
             owned: BTreeSet::new(),
             published: HashMap::new(),
+            start: HashMap::new(),
             links_written: HashMap::new(),
             affected: BTreeSet::new(),
             cycle_timestamps: Vec::new(),
@@ -309,9 +313,8 @@ impl<'a> Generation<'a> {
             heard = true;
             match change {
                 Change::Assigned(partitions) => {
-                    for (_, partition) in partitions {
-                        self.restore_partition(partition)?;
-                    }
+                    let partitions: Vec<i32> = partitions.iter().map(|(_, p)| *p).collect();
+                    self.restore_partitions(&partitions)?;
                 }
                 Change::Revoked(partitions) => {
                     for (_, partition) in partitions {
@@ -333,15 +336,20 @@ impl<'a> Generation<'a> {
         Ok(())
     }
 
-    fn restore_partition(&mut self, partition: i32) -> Result<(), ProcessError> {
+    /// Restores gained partitions together: their by-shipment records and what `kouan.status`
+    /// holds for them, one reader per topic.
+    fn restore_partitions(&mut self, partitions: &[i32]) -> Result<(), ProcessError> {
+        if partitions.is_empty() {
+            return Ok(());
+        }
         let started = Instant::now();
         let mut restored = BTreeSet::new();
         let mut records = 0u64;
-        restore::read_partition(
+        restore::read_partitions(
             &self.config.brokers,
             &format!("{}-restore", self.name),
             &self.config.topics.by_shipment(),
-            partition,
+            partitions,
             self.cancel,
             |message| {
                 records += 1;
@@ -349,34 +357,41 @@ impl<'a> Generation<'a> {
             },
         )?;
         let published = &mut self.published;
-        restore::read_partition(
+        restore::read_partitions(
             &self.config.brokers,
             &format!("{}-restore-status", self.name),
             &self.config.topics.status(),
-            partition,
+            partitions,
             self.cancel,
             |message| restore::learn_published(published, message),
         )?;
-        self.owned.insert(partition);
-        // every shipment of the partition is recomputed once and compared with what is published
+        self.start.extend(kouan_bus::batch::committed(
+            &self.group,
+            &self.config.topics.by_shipment(),
+            partitions,
+        )?);
+        self.owned.extend(partitions);
+        // every shipment of the partitions is recomputed once and compared with what is published
         let shipments = self.layout.shipments;
         self.affected.extend(
             self.engine
                 .shipments()
-                .filter(|id| partition_of(id.as_bytes(), shipments) == partition)
+                .filter(|id| partitions.contains(&partition_of(id.as_bytes(), shipments)))
                 .cloned(),
         );
         tracing::info!(
-            partition,
+            ?partitions,
             records,
             seconds = started.elapsed().as_secs_f64(),
-            "partition restored"
+            "partitions restored"
         );
         Ok(())
     }
 
     fn release_partition(&mut self, partition: i32) {
         self.owned.remove(&partition);
+        self.start
+            .remove(&(self.config.topics.by_shipment(), partition));
         let shipments = self.layout.shipments;
         let released: Vec<String> = self
             .published
@@ -416,7 +431,7 @@ impl<'a> Generation<'a> {
     }
 
     fn positions(&self) -> Result<TopicPartitionList, ProcessError> {
-        Ok(kouan_bus::batch::positions(&self.group)?)
+        Ok(kouan_bus::batch::positions(&self.group, &self.start)?)
     }
 
     /// A by-shipment record of an owned partition.

@@ -263,7 +263,7 @@ fn follow(
 }
 
 fn report_lag(
-    consumer: &rdkafka::consumer::BaseConsumer,
+    consumer: &kouan_bus::reader::Reader,
     store: &Store,
     metrics: &Metrics,
     status_topic: &str,
