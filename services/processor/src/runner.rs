@@ -447,11 +447,10 @@ impl<'a> Generation<'a> {
             );
             return Ok(());
         };
-        let subject = direct_subject(&event).unwrap_or_default().to_string();
-        let key = event_key(&event);
-        if self.engine.is_forgotten(&subject) {
+        // the key is only needed off the hot path: a forgotten shipment or an older version
+        if direct_subject(&event).is_some_and(|subject| self.engine.is_forgotten(subject)) {
             // a late event of a forgotten shipment: it is ignored, and need not be kept
-            return self.write_by_shipment(message.partition(), &key, None, None);
+            return self.write_by_shipment(message.partition(), &event_key(&event), None, None);
         }
         if !self.engine.is_news(&event) {
             // an older version arrived after the counted one: write the counted one again, so
@@ -459,7 +458,12 @@ impl<'a> Generation<'a> {
             if let Some(winner) = self.engine.winner_of(&event).cloned() {
                 if *winner != event {
                     let bytes = protobuf::encode_event(&winner);
-                    self.write_by_shipment(message.partition(), &key, Some(&bytes), None)?;
+                    self.write_by_shipment(
+                        message.partition(),
+                        &event_key(&event),
+                        Some(&bytes),
+                        None,
+                    )?;
                 }
             }
             return Ok(());
