@@ -5,7 +5,7 @@
 use kouan_bus::{Publisher, Topics};
 use kouan_e2e::*;
 use kouan_model::*;
-use kouan_processor::status::{Milestone, Status};
+use kouan_model::{Milestone, Status};
 use prost::Message as _;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -51,7 +51,6 @@ fn at_malaszewicze(
     ];
     milestones.append(&mut extra);
     Status {
-        shipment_id: id.into(),
         document_type: Some(DocumentType::RailWaybill),
         shipper: Some("henan-elec".into()),
         mode: Some(ShipmentMode::Rail),
@@ -59,20 +58,9 @@ fn at_malaszewicze(
         origin: Some("CNZZP".into()),
         destination: Some("DEHAM".into()),
         port_of_entry: Some("DEHAM".into()),
-        units: vec![],
-        booked_at: None,
-        received_at: None,
         departed_at: Some(at(since - 200 * HOUR)),
-        arrived_at: None,
-        delivered_at: None,
-        declared_at: None,
         customs_status: customs,
-        released_at: None,
-        inspected: false,
         transport_stage: TransportStage::InTransit,
-        advance_declared: None,
-        clearance_hours: None,
-        eta: None,
         last_location: Some(Location {
             unlocode: "PLMAW".into(),
             facility: None,
@@ -80,6 +68,7 @@ fn at_malaszewicze(
         }),
         dwell_since: Some(at(since)),
         milestones,
+        ..Status::empty(id)
     }
 }
 

@@ -5,12 +5,12 @@
 
 use kouan_bus::{Publisher, Topics};
 use kouan_e2e::*;
+use kouan_model::Milestone;
+use kouan_model::Status;
 use kouan_model::{
     pb, Classifier, CustomsState, Direction, DocumentType, Location, ShipmentMode, Timestamp,
     TransportStage,
 };
-use kouan_processor::status::Milestone;
-use kouan_processor::Status;
 use prost::Message;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, Read, Write};
@@ -48,7 +48,6 @@ fn status(
         "CNZZU"
     };
     Status {
-        shipment_id: id.to_string(),
         document_type: Some(DocumentType::Awb),
         shipper: Some(shipper.to_string()),
         mode: Some(mode),
@@ -56,20 +55,14 @@ fn status(
         origin: Some("DEFRA".into()),
         destination: Some(port.into()),
         port_of_entry: Some(port.into()),
-        units: vec![],
         booked_at: Some(time(0.0)),
-        received_at: None,
-        departed_at: None,
         arrived_at: Some(time(10.0)),
-        delivered_at: None,
         declared_at: Some(time(5.0)),
         customs_status: customs,
         released_at: clearance_hours.map(|h| time(10.0 + h)),
-        inspected: false,
         transport_stage: stage,
         advance_declared,
         clearance_hours,
-        eta: None,
         last_location: Some(Location {
             unlocode: port.into(),
             facility: None,
@@ -84,6 +77,7 @@ fn status(
             source: "test".into(),
             event_id: format!("{id}-booked"),
         }],
+        ..Status::empty(id.to_string())
     }
 }
 

@@ -4,8 +4,8 @@
 
 use crate::baseline::{BaselineKey, Baselines};
 use crate::rules::Rules;
+use kouan_model::{Alert, Status};
 use kouan_model::{AlertKind, AlertState, CustomsState, Direction, ShipmentMode, TransportStage};
-use kouan_processor::Status;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 const HOUR_MS: f64 = 3_600_000.0;
@@ -37,27 +37,18 @@ pub struct Watched {
 impl Watched {
     pub fn from_status(status: &Status) -> Self {
         let ms = |t: &Option<kouan_model::Timestamp>| t.map(|t| t.unix_millis());
-        let movement = |code: &str| {
-            !matches!(code, "BOOKED" | "UPDATED" | "CANCELLED" | "BKD")
-                && kouan_model::CustomsStatus::from_code(code).is_none()
-        };
-        let last_movement = status.milestones.iter().rev().find(|m| {
-            m.classifier == kouan_model::Classifier::Act && m.location.is_some() && movement(m.code)
-        });
-        let node = status.last_location.as_ref().map(|l| l.unlocode.clone());
-        // departed, or passing a border on the move: not dwelling anywhere
-        let moving =
-            last_movement.is_some_and(|m| matches!(m.code, "DEPARTED" | "DEP" | "BORDER_CROSSED"));
-        let dwelling = match (&node, ms(&status.dwell_since)) {
-            (Some(node), Some(since)) if !moving => Some((node.clone(), since)),
-            _ => None,
-        };
-        let departed = last_movement.filter(|_| moving).map(|m| {
-            (
-                m.location.as_ref().expect("located").unlocode.clone(),
-                m.event_time.unix_millis(),
-            )
-        });
+        let dwelling = status
+            .waiting()
+            .map(|(node, since)| (node.to_string(), since.unix_millis()));
+        let departed = status
+            .last_movement()
+            .filter(|_| status.is_moving())
+            .and_then(|m| {
+                Some((
+                    m.location.as_ref()?.unlocode.clone(),
+                    m.event_time.unix_millis(),
+                ))
+            });
         let import = status.direction == Some(Direction::Import);
         let arrival = match (import, &status.port_of_entry, ms(&status.arrived_at)) {
             (true, Some(port), Some(at)) => Some((port.clone(), at)),
@@ -75,10 +66,7 @@ impl Watched {
             stage: status.transport_stage,
             dwelling,
             departed,
-            finished: matches!(
-                status.transport_stage,
-                TransportStage::Delivered | TransportStage::Cancelled
-            ),
+            finished: status.is_finished(),
             delivered_at: ms(&status.delivered_at),
             air_import_arrival: arrival
                 .clone()
@@ -96,35 +84,10 @@ impl Watched {
                     .iter()
                     .any(|m| matches!(m.code, "RELEASED" | "CLOSED")),
             customs: status.customs_status,
-            customs_node: if import {
-                status.port_of_entry.clone()
-            } else {
-                status.origin.clone()
-            }
-            .unwrap_or_default(),
+            customs_node: status.customs_node().unwrap_or_default().to_string(),
             customs_since,
         }
     }
-}
-
-/// One alert as published on `kouan.alerts`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Alert {
-    /// Stable per (shipment, node, kind).
-    pub alert_id: String,
-    pub shipment_id: String,
-    pub shipper: Option<String>,
-    pub kind: AlertKind,
-    pub state: AlertState,
-    pub node: String,
-    pub stage: String,
-    pub observed_hours: f64,
-    pub threshold_hours: f64,
-    pub baseline: String,
-    pub started_at_millis: i64,
-    pub updated_at_millis: i64,
-    pub resolved_at_millis: Option<i64>,
-    pub message: String,
 }
 
 /// A condition that holds now.

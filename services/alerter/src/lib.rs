@@ -4,14 +4,13 @@
 //! - [`baseline`]: robust dwell baselines per (node, mode, stage), learned from completed dwells.
 //! - [`alerter`]: the lifecycle over status records and timers: one FIRING alert per
 //!   (shipment, node, kind), updated, then RESOLVED.
-//! - [`wire`]: alerts as protobuf records.
 //! - [`runner`]: the Kafka runner of `kouan alert` (adopt, replay, live, wall-clock timer).
 
 pub mod alerter;
 pub mod baseline;
 pub mod rules;
 pub mod runner;
-pub mod wire;
 
-pub use alerter::{Alert, Alerter};
+pub use alerter::Alerter;
+pub use kouan_model::Alert;
 pub use rules::Rules;

@@ -8,10 +8,8 @@
 
 use crate::alerter::Alerter;
 use crate::rules::Rules;
-use crate::wire;
 use kouan_bus::{reader, BusError, Publisher, Topics};
-use kouan_model::pb;
-use kouan_processor::Status;
+use kouan_model::{Alert, PublishedStatus, Status};
 use prost::Message as _;
 use rdkafka::Message;
 use std::collections::BTreeMap;
@@ -65,17 +63,29 @@ pub fn run(
         &format!("{instance}-alerts"),
         std::slice::from_ref(&alerts_topic),
     )?;
-    let mut latest: BTreeMap<String, pb::Alert> = BTreeMap::new();
-    reader::drain_to_end(&alerts_reader, cancel, |message| {
-        if let Some(record) = message.payload().and_then(|p| pb::Alert::decode(p).ok()) {
-            latest.insert(record.alert_id.clone(), record);
+    let mut latest: BTreeMap<String, Alert> = BTreeMap::new();
+    reader::drain_to_end(&alerts_reader, cancel, |message| match message.payload() {
+        Some(payload) => match Alert::decode(payload) {
+            Ok(alert) => {
+                latest.insert(alert.alert_id.clone(), alert);
+            }
+            Err(reject) => tracing::warn!(
+                offset = message.offset(),
+                field = %reject.field,
+                reason = %reject.reason,
+                "skipping an alert record this version cannot read"
+            ),
+        },
+        // a tombstone: compaction's way of forgetting an alert
+        None => {
+            if let Some(key) = message.key().and_then(|k| std::str::from_utf8(k).ok()) {
+                latest.remove(key);
+            }
         }
     })?;
     drop(alerts_reader);
-    for record in latest.into_values() {
-        if let Some(alert) = wire::from_proto(record) {
-            alerter.adopt(alert);
-        }
+    for alert in latest.into_values() {
+        alerter.adopt(alert);
     }
 
     let status_reader = reader::from_beginning(
@@ -97,7 +107,7 @@ pub fn run(
 
     let publish = |alerts: Vec<crate::Alert>, alerter: &Alerter| -> Result<(), AlertError> {
         for alert in alerts {
-            let record = wire::to_proto(&alert).encode_to_vec();
+            let record = alert.to_proto().encode_to_vec();
             publisher.send(
                 &alerts_topic,
                 Some(alert.alert_id.as_bytes()),
@@ -145,12 +155,15 @@ pub fn run(
 }
 
 fn decode_status(message: &impl Message) -> Option<Status> {
-    let payload = message.payload()?;
-    let record = pb::ShipmentStatus::decode(payload).ok()?;
-    match Status::from_proto(record) {
-        Ok((status, _)) => Some(status),
+    match PublishedStatus::decode(message.payload()?) {
+        Ok(published) => Some(published.status),
         Err(reject) => {
-            tracing::warn!(%reject, "unreadable status record");
+            tracing::warn!(
+                offset = message.offset(),
+                field = %reject.field,
+                reason = %reject.reason,
+                "skipping a status record this version cannot read"
+            );
             None
         }
     }

@@ -4,7 +4,7 @@
 
 use kouan_alerter::{Alert, Alerter, Rules};
 use kouan_model::*;
-use kouan_processor::status::{Milestone, Status};
+use kouan_model::{Milestone, Status};
 
 const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
@@ -37,7 +37,6 @@ fn at_malaszewicze(milestones: Vec<Milestone>, customs: CustomsState) -> Status 
         .find(|m| m.location.is_some())
         .unwrap();
     Status {
-        shipment_id: "ZZHH0000000001".into(),
         document_type: Some(DocumentType::RailWaybill),
         shipper: Some("henan-elec".into()),
         mode: Some(ShipmentMode::Rail),
@@ -45,20 +44,9 @@ fn at_malaszewicze(milestones: Vec<Milestone>, customs: CustomsState) -> Status 
         origin: Some("CNZZP".into()),
         destination: Some("DEHAM".into()),
         port_of_entry: Some("DEHAM".into()),
-        units: vec![],
-        booked_at: None,
-        received_at: None,
         departed_at: Some(at(T0 - 10 * DAY)),
-        arrived_at: None,
-        delivered_at: None,
-        declared_at: None,
         customs_status: customs,
-        released_at: None,
-        inspected: false,
         transport_stage: TransportStage::InTransit,
-        advance_declared: None,
-        clearance_hours: None,
-        eta: None,
         last_location: last.location.clone(),
         dwell_since: Some(
             milestones
@@ -68,6 +56,7 @@ fn at_malaszewicze(milestones: Vec<Milestone>, customs: CustomsState) -> Status 
                 .event_time,
         ),
         milestones,
+        ..Status::empty("ZZHH0000000001")
     }
 }
 

@@ -10,13 +10,26 @@
 //! - [`validate`]: the semantic rules of EVENTS.md shared by both input forms.
 //! - [`ndjson`]: the external JSON form, one event per line, both ways.
 //! - [`protobuf`]: the wire form, both ways.
+//!
+//! What the pipeline publishes, read by every service after the processor:
+//! - [`status`]: the shipment status record of STATUS.md and the predicates read off it (moving,
+//!   waiting at a node, finished, dwell hours).
+//! - [`status_wire`]: its protobuf form on `kouan.status`, both ways, and its content digest.
+//! - [`status_json`]: its JSON form (API.md answers, feeds, webhooks).
+//! - [`alert`]: the alert record of `kouan.alerts`, its protobuf and JSON forms.
+//! - [`columns`]: the SQL tables' column names and types over those records.
 
+pub mod alert;
 pub mod codes;
+pub mod columns;
 pub mod event;
 pub mod ids;
 pub mod ndjson;
 pub mod protobuf;
 pub mod reject;
+pub mod status;
+pub mod status_json;
+pub mod status_wire;
 pub mod time;
 pub mod validate;
 
@@ -26,10 +39,13 @@ pub mod pb {
     include!(concat!(env!("OUT_DIR"), "/kouan.v1.rs"));
 }
 
+pub use alert::Alert;
 pub use codes::*;
 pub use event::{
     AirBody, Body, BodyKind, CustomsBody, EquipmentBody, Event, Location, ShipmentBody,
     TransportBody, TransportRef,
 };
 pub use reject::Reject;
+pub use status::{Milestone, Status};
+pub use status_wire::{fnv1a, PublishedStatus};
 pub use time::Timestamp;

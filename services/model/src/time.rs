@@ -35,6 +35,15 @@ impl Timestamp {
         Some(Timestamp(local))
     }
 
+    /// A UTC instant from milliseconds since the Unix epoch; `None` outside years 0000–9999.
+    pub fn from_unix_millis(millis: i64) -> Option<Self> {
+        Self::from_parts(
+            millis.div_euclid(1000),
+            (millis.rem_euclid(1000) * 1_000_000) as u32,
+            0,
+        )
+    }
+
     /// Milliseconds since the Unix epoch: the key the processor orders and compares by.
     pub fn unix_millis(&self) -> i64 {
         self.0.timestamp_millis()

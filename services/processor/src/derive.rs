@@ -1,8 +1,8 @@
 //! The fields of the status record from the events of one shipment (STATUS.md, "Fields").
 
 use crate::belonging::{is_actual, latest_booking, order_key};
-use crate::status::{Milestone, Status};
 use kouan_model::*;
+use kouan_model::{Milestone, Status};
 
 /// Derives the record of `shipment_id` from its events, already in STATUS.md's order.
 pub fn derive(shipment_id: &str, events: &[&Event]) -> Status {

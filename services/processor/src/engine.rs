@@ -7,8 +7,8 @@
 use crate::belonging::{belonging_and_reach, Candidates};
 use crate::derive::derive;
 use crate::reference::{direct_subject, is_stuffing};
-use crate::status::Status;
 use crate::versions::{key_of, Offer, Versions};
+use kouan_model::Status;
 use kouan_model::*;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;

@@ -1,8 +1,7 @@
 //! kouan's stream processor: events in, the full-process status of each shipment out
 //! (`shared/contract/STATUS.md`).
 //!
-//! Pure core:
-//! - [`status`]: the status record as plain data, its protobuf form and digest.
+//! Pure core (the status record it derives is `kouan_model::Status`):
 //! - [`versions`]: which version of an event counts (latest recordedTime, retractions).
 //! - [`belonging`]: which events belong to a shipment (links through units and conveyances).
 //! - [`derive`]: the record's fields from a shipment's events.
@@ -31,9 +30,7 @@ pub mod retention;
 pub mod router;
 pub mod runner;
 pub mod stats;
-pub mod status;
 pub mod versions;
 
 pub use engine::Engine;
 pub use reference::reference;
-pub use status::Status;

@@ -3,8 +3,8 @@
 
 use crate::belonging::{belonging, Candidates};
 use crate::derive::derive;
-use crate::status::Status;
 use crate::versions::winners;
+use kouan_model::Status;
 use kouan_model::*;
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -4,8 +4,8 @@
 
 use crate::changelog::{parse_key, Key, Links};
 use crate::engine::Engine;
-use crate::status::digest_of_record;
 use kouan_bus::{reader, BusError};
+use kouan_model::status_wire::digest_of_record;
 use kouan_model::{pb, protobuf};
 use prost::Message as _;
 use rdkafka::message::BorrowedMessage;

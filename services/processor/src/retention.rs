@@ -5,7 +5,7 @@
 //! forgets the same shipments as the original run.
 
 use crate::engine::Engine;
-use crate::status::Status;
+use kouan_model::Status;
 use kouan_model::{Event, TransportStage};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

@@ -616,7 +616,7 @@ impl<'a> Generation<'a> {
             forgotten: false,
         };
         let bytes = links.encode_to_vec();
-        let digest = crate::status::fnv1a(&bytes);
+        let digest = kouan_model::fnv1a(&bytes);
         let unchanged = match self.links_written.get(shipment_id) {
             Some(written) => *written == digest,
             // nothing to tell about a shipment without units or flights

@@ -2,8 +2,9 @@
 //! whatever the order, duplication or partitioning of the input.
 
 use kouan_emitter::simulator::{SimConfig, Simulator};
+use kouan_model::Status;
 use kouan_model::*;
-use kouan_processor::{reference, Engine, Status};
+use kouan_processor::{reference, Engine};
 use proptest::prelude::*;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};

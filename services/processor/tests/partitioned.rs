@@ -6,9 +6,10 @@
 
 use kouan_bus::partitioner::partition_of;
 use kouan_emitter::simulator::{SimConfig, Simulator};
+use kouan_model::Status;
 use kouan_model::*;
 use kouan_processor::reference::direct_subject;
-use kouan_processor::{reference, Engine, Status};
+use kouan_processor::{reference, Engine};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

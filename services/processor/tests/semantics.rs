@@ -1,7 +1,8 @@
 //! STATUS.md's rules on small hand-written stories, with the expected record written out.
 
+use kouan_model::Status;
 use kouan_model::*;
-use kouan_processor::{reference, Engine, Status};
+use kouan_processor::{reference, Engine};
 use std::collections::BTreeSet;
 
 fn at(hour: i64) -> Timestamp {

@@ -17,6 +17,7 @@ use axum::response::sse::{KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::Router;
+use kouan_model::AlertState;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -313,14 +314,14 @@ async fn list_alerts(
 ) -> Response {
     let result = (|| {
         check_params(&params, &["state", "limit", "cursor"])?;
-        let wanted = code_param(&params, "state", &["FIRING", "RESOLVED"])?;
+        let codes: Vec<&'static str> = AlertState::ALL.iter().map(|s| s.code()).collect();
+        let wanted =
+            code_param(&params, "state", &codes)?.and_then(|code| AlertState::from_code(&code));
         let after = cursor_of(&params)?;
-        let (items, more) = state.store.alerts(
-            &caller,
-            wanted.as_deref(),
-            after.as_deref(),
-            limit_of(&params)?,
-        );
+        let (items, more) =
+            state
+                .store
+                .alerts(&caller, wanted, after.as_deref(), limit_of(&params)?);
         let next = more
             .then(|| items.last().map(|a| hex::encode(a.alert_id.as_bytes())))
             .flatten();

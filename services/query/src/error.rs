@@ -27,6 +27,16 @@ pub enum QueryError {
     },
 }
 
+impl From<kouan_model::Reject> for QueryError {
+    /// A record read from a topic that does not hold; the field names the culprit.
+    fn from(reject: kouan_model::Reject) -> Self {
+        QueryError::Record {
+            field: reject.field,
+            reason: reject.reason,
+        }
+    }
+}
+
 impl QueryError {
     pub fn bad(field: &str, reason: impl Into<String>) -> Self {
         QueryError::BadRequest {

@@ -19,6 +19,7 @@ use datafusion::datasource::TableType;
 use datafusion::error::Result as DfResult;
 use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::ExecutionPlan;
+use kouan_model::columns::{self, Column, ColumnType};
 use kouan_model::Timestamp;
 use std::sync::{Arc, LazyLock};
 
@@ -54,76 +55,27 @@ fn time_type() -> DataType {
     DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()))
 }
 
-fn text(name: &str, nullable: bool) -> Field {
-    Field::new(name, DataType::Utf8, nullable)
+/// The Arrow schema of one of the model's tables.
+fn schema_of(columns: &[Column]) -> SchemaRef {
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|column| {
+            let kind = match column.kind {
+                ColumnType::Text => DataType::Utf8,
+                ColumnType::Time => time_type(),
+                ColumnType::Boolean => DataType::Boolean,
+                ColumnType::Float => DataType::Float64,
+                ColumnType::Unsigned => DataType::UInt64,
+            };
+            Field::new(column.name, kind, column.nullable)
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
 }
 
-fn time(name: &str, nullable: bool) -> Field {
-    Field::new(name, time_type(), nullable)
-}
-
-static SHIPMENTS: LazyLock<SchemaRef> = LazyLock::new(|| {
-    Arc::new(Schema::new(vec![
-        text("shipment_id", false),
-        text("document_type", true),
-        text("shipper", true),
-        text("mode", true),
-        text("direction", true),
-        text("origin", true),
-        text("destination", true),
-        text("port_of_entry", true),
-        // comma-separated equipment references of the booking
-        text("units", false),
-        time("booked_at", true),
-        time("received_at", true),
-        time("departed_at", true),
-        time("arrived_at", true),
-        time("delivered_at", true),
-        time("declared_at", true),
-        text("customs_status", false),
-        time("released_at", true),
-        Field::new("inspected", DataType::Boolean, false),
-        text("transport_stage", false),
-        Field::new("advance_declared", DataType::Boolean, true),
-        Field::new("clearance_hours", DataType::Float64, true),
-        time("eta", true),
-        text("last_location", true),
-        time("dwell_since", true),
-        Field::new("version", DataType::UInt64, false),
-        time("updated_at", true),
-    ]))
-});
-
-static MILESTONES: LazyLock<SchemaRef> = LazyLock::new(|| {
-    Arc::new(Schema::new(vec![
-        text("shipment_id", false),
-        text("code", false),
-        time("event_time", false),
-        text("classifier", false),
-        text("location", true),
-        text("source", false),
-        text("event_id", false),
-    ]))
-});
-
-static ALERTS: LazyLock<SchemaRef> = LazyLock::new(|| {
-    Arc::new(Schema::new(vec![
-        text("alert_id", false),
-        text("shipment_id", false),
-        text("shipper", true),
-        text("kind", false),
-        text("state", false),
-        text("node", false),
-        text("stage", false),
-        Field::new("observed_hours", DataType::Float64, false),
-        Field::new("threshold_hours", DataType::Float64, false),
-        text("baseline", false),
-        time("started_at", true),
-        time("updated_at", true),
-        time("resolved_at", true),
-        text("message", false),
-    ]))
-});
+static SHIPMENTS: LazyLock<SchemaRef> = LazyLock::new(|| schema_of(columns::SHIPMENTS));
+static MILESTONES: LazyLock<SchemaRef> = LazyLock::new(|| schema_of(columns::MILESTONES));
+static ALERTS: LazyLock<SchemaRef> = LazyLock::new(|| schema_of(columns::ALERTS));
 
 fn millis(time: Option<&Timestamp>) -> Option<i64> {
     time.map(Timestamp::unix_millis)
@@ -234,19 +186,20 @@ pub fn alert_batch(alerts: &[Arc<AlertRecord>]) -> RecordBatch {
     let mut t: Vec<TimestampMillisecondBuilder> = (0..3).map(|_| times()).collect();
     let mut message = StringBuilder::new();
     for alert in alerts {
-        s[0].append_value(&alert.alert_id);
-        s[1].append_value(&alert.shipment_id);
-        s[2].append_option(alert.shipper.as_deref());
-        s[3].append_value(alert.kind);
-        s[4].append_value(alert.state);
+        let (key, alert) = (alert, &alert.alert);
+        s[0].append_value(&key.alert_id);
+        s[1].append_value(&key.shipment_id);
+        s[2].append_option(key.shipper.as_deref());
+        s[3].append_value(alert.kind.code());
+        s[4].append_value(alert.state.code());
         s[5].append_value(&alert.node);
         s[6].append_value(&alert.stage);
         observed.append_value(alert.observed_hours);
         threshold.append_value(alert.threshold_hours);
         baseline.append_value(&alert.baseline);
-        t[0].append_option(millis(alert.started_at.as_ref()));
-        t[1].append_option(millis(alert.updated_at.as_ref()));
-        t[2].append_option(millis(alert.resolved_at.as_ref()));
+        t[0].append_value(alert.started_at_millis);
+        t[1].append_value(alert.updated_at_millis);
+        t[2].append_option(alert.resolved_at_millis);
         message.append_value(&alert.message);
     }
     let mut columns: Vec<ArrayRef> = s

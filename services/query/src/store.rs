@@ -338,7 +338,7 @@ impl Store {
     pub fn alerts(
         &self,
         caller: &Caller,
-        state_filter: Option<&str>,
+        state_filter: Option<kouan_model::AlertState>,
         after: Option<&str>,
         limit: usize,
     ) -> (Vec<Arc<AlertRecord>>, bool) {
@@ -346,7 +346,7 @@ impl Store {
         let start: Bound<&str> = after.map_or(Bound::Unbounded, Bound::Excluded);
         let mut items = Vec::new();
         for (_, alert) in state.alerts.range::<str, _>((start, Bound::Unbounded)) {
-            if state_filter.is_some_and(|wanted| wanted != alert.state) {
+            if state_filter.is_some_and(|wanted| wanted != alert.alert.state) {
                 continue;
             }
             if !state.alert_visible(caller, alert) {
@@ -448,21 +448,16 @@ impl Store {
         StoreCounts {
             shipments: state.shipments.len(),
             alerts: state.alerts.len(),
-            firing: state
-                .alerts
-                .values()
-                .filter(|a| a.state == "FIRING")
-                .count(),
+            firing: state.alerts.values().filter(|a| a.is_firing()).count(),
             log: state.log.len(),
         }
     }
 
     /// Where the caller's active shipments are now (the dashboard's network view): per node the
     /// shipments waiting there with their current dwell, and the shipments moving between
-    /// nodes by mode. A shipment is moving when its latest actual milestone is a departure;
-    /// otherwise it is at its `lastLocation`. Delivered and cancelled shipments are left out.
+    /// nodes by mode, by the model's [`Status::waiting`](kouan_model::Status::waiting) and
+    /// [`Status::is_moving`](kouan_model::Status::is_moving). Finished shipments are left out.
     pub fn network(&self, caller: &Caller, now_millis: i64) -> serde_json::Value {
-        use kouan_model::{Classifier, TransportStage};
         let state = self.state.read();
         let mut nodes: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
         let mut moving: BTreeMap<&'static str, u64> = BTreeMap::new();
@@ -471,32 +466,22 @@ impl Store {
             if !caller.sees(record.shipper.as_deref()) {
                 continue;
             }
-            let stage = record.transport_stage();
-            *stages.entry(stage.code()).or_default() += 1;
-            if matches!(stage, TransportStage::Delivered | TransportStage::Cancelled) {
-                continue;
-            }
-            let last_actual = record
-                .status
-                .milestones
-                .iter()
-                .rev()
-                .find(|m| m.classifier == Classifier::Act && m.location.is_some());
-            let departed = last_actual.is_some_and(|m| matches!(m.code, "DEP" | "DEPARTED"));
-            if departed {
+            let status = &record.status;
+            *stages.entry(status.transport_stage.code()).or_default() += 1;
+            if status.is_moving() {
                 let mode = record.mode().map_or("UNKNOWN", |m| m.code());
                 *moving.entry(mode).or_default() += 1;
-            } else if let Some(location) = &record.status.last_location {
+            } else if let Some((node, _)) = status.waiting() {
                 nodes
-                    .entry(location.unlocode.as_str())
+                    .entry(node)
                     .or_default()
-                    .push(record.dwell_hours(now_millis).unwrap_or(0.0));
+                    .push(status.dwell_hours(now_millis).unwrap_or(0.0));
             }
         }
         let firing = state
             .alerts
             .values()
-            .filter(|a| a.state == "FIRING" && state.alert_visible(caller, a))
+            .filter(|a| a.is_firing() && state.alert_visible(caller, a))
             .count();
         let nodes: Vec<serde_json::Value> = nodes
             .into_iter()
@@ -600,37 +585,14 @@ mod tests {
     use super::*;
     use crate::auth::Role;
     use crate::record::TopicId;
-    use kouan_model::{CustomsState, Timestamp, TransportStage};
-    use kouan_processor::Status;
+    use kouan_model::{Status, Timestamp, TransportStage};
     use prost::Message;
 
     fn record(id: &str, shipper: &str, stage: TransportStage, version: u64) -> Vec<u8> {
         let status = Status {
-            shipment_id: id.into(),
-            document_type: None,
             shipper: Some(shipper.into()),
-            mode: None,
-            direction: None,
-            origin: None,
-            destination: None,
-            port_of_entry: None,
-            units: vec![],
-            booked_at: None,
-            received_at: None,
-            departed_at: None,
-            arrived_at: None,
-            delivered_at: None,
-            declared_at: None,
-            customs_status: CustomsState::NotDeclared,
-            released_at: None,
-            inspected: false,
             transport_stage: stage,
-            advance_declared: None,
-            clearance_hours: None,
-            eta: None,
-            last_location: None,
-            dwell_since: None,
-            milestones: vec![],
+            ..Status::empty(id)
         };
         let at = Timestamp::from_parts(1_790_000_000, 0, 0).unwrap();
         status.to_proto(version, &at).encode_to_vec()

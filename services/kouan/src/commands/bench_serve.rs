@@ -4,12 +4,12 @@
 //! synthetic but shaped like the processor's (about 14 milestones each).
 
 use crate::cli::BenchServeArgs;
+use kouan_model::Milestone;
+use kouan_model::Status;
 use kouan_model::{
     pb, Classifier, CustomsState, Direction, DocumentType, Location, ShipmentMode, Timestamp,
     TransportStage,
 };
-use kouan_processor::status::Milestone;
-use kouan_processor::Status;
 use kouan_query::record::{Origin, TopicId};
 use kouan_query::{Auth, Metrics, Store};
 use prost::Message;
@@ -58,7 +58,6 @@ fn synthetic(index: usize, version: u64) -> pb::ShipmentStatus {
         name: None,
     };
     let status = Status {
-        shipment_id: format!("{}-{index:09}", if air { "784" } else { "ZZH" }),
         document_type: Some(if air {
             DocumentType::Awb
         } else {
@@ -83,7 +82,6 @@ fn synthetic(index: usize, version: u64) -> pb::ShipmentStatus {
         received_at: Some(hour(5.0)),
         departed_at: Some(hour(10.0)),
         arrived_at: Some(hour(200.0)),
-        delivered_at: None,
         declared_at: Some(hour(150.0)),
         customs_status: if released {
             CustomsState::Released
@@ -114,6 +112,7 @@ fn synthetic(index: usize, version: u64) -> pb::ShipmentStatus {
                 event_id: format!("{index}-{i}"),
             })
             .collect(),
+        ..Status::empty(format!("{}-{index:09}", if air { "784" } else { "ZZH" }))
     };
     status.to_proto(version, &hour(300.0))
 }

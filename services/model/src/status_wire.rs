@@ -1,50 +1,9 @@
-//! The status record of STATUS.md as plain data, and its protobuf form.
+//! The status record's protobuf form on `kouan.status`, both ways, and the digest that tells
+//! whether a recomputed record differs from the one published.
 
-use kouan_model::protobuf::{location_to_proto, time_to_proto};
-use kouan_model::Reject;
-use kouan_model::*;
-
-/// One shipment's full-process status: a pure function of its events (STATUS.md). `version` and
-/// `updatedAt` are not here: they belong to the emission, not to the derivation.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Status {
-    pub shipment_id: String,
-    pub document_type: Option<DocumentType>,
-    pub shipper: Option<String>,
-    pub mode: Option<ShipmentMode>,
-    pub direction: Option<Direction>,
-    pub origin: Option<String>,
-    pub destination: Option<String>,
-    /// The booking's port of entry, defaulting to its destination.
-    pub port_of_entry: Option<String>,
-    pub units: Vec<String>,
-    pub booked_at: Option<Timestamp>,
-    pub received_at: Option<Timestamp>,
-    pub departed_at: Option<Timestamp>,
-    pub arrived_at: Option<Timestamp>,
-    pub delivered_at: Option<Timestamp>,
-    pub declared_at: Option<Timestamp>,
-    pub customs_status: CustomsState,
-    pub released_at: Option<Timestamp>,
-    pub inspected: bool,
-    pub transport_stage: TransportStage,
-    pub advance_declared: Option<bool>,
-    pub clearance_hours: Option<f64>,
-    pub eta: Option<Timestamp>,
-    pub last_location: Option<Location>,
-    pub dwell_since: Option<Timestamp>,
-    pub milestones: Vec<Milestone>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Milestone {
-    pub code: &'static str,
-    pub event_time: Timestamp,
-    pub classifier: Classifier,
-    pub location: Option<Location>,
-    pub source: String,
-    pub event_id: String,
-}
+use crate::protobuf::{location_from_proto, location_to_proto, time_from_proto, time_to_proto};
+use crate::status::{Milestone, Status};
+use crate::*;
 
 impl Status {
     /// The record published on `kouan.status`.
@@ -124,10 +83,12 @@ pub fn digest_of_record(mut record: pb::ShipmentStatus) -> u64 {
 }
 
 impl Status {
-    /// Reads a record back from `kouan.status` (the alerter and the store consume them).
+    /// Reads a record back from `kouan.status` (the alerter and the store consume them); never panics.
     /// Milestone codes must be codes of the contract.
     pub fn from_proto(record: pb::ShipmentStatus) -> Result<(Status, u64), Reject> {
-        use kouan_model::protobuf::{location_from_proto, time_from_proto};
+        if record.shipment_id.is_empty() {
+            return Err(Reject::missing("shipmentId"));
+        }
         let time = |field: &str, time: Option<pb::Time>| {
             time.map(|t| time_from_proto(field, &t)).transpose()
         };
@@ -191,5 +152,34 @@ impl Status {
             milestones,
         };
         Ok((status, record.version))
+    }
+}
+
+/// A record as read from `kouan.status`: the status with its emission's version and time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublishedStatus {
+    pub status: Status,
+    pub version: u64,
+    pub updated_at: Option<Timestamp>,
+}
+
+impl PublishedStatus {
+    /// Decodes a `kouan.status` value; the rejection names the field at fault. Never panics,
+    /// whatever the bytes.
+    pub fn decode(bytes: &[u8]) -> Result<Self, Reject> {
+        use prost::Message;
+        let record = pb::ShipmentStatus::decode(bytes)
+            .map_err(|error| Reject::new("(protobuf)", error.to_string()))?;
+        let updated_at = record
+            .updated_at
+            .as_ref()
+            .map(|time| time_from_proto("updatedAt", time))
+            .transpose()?;
+        let (status, version) = Status::from_proto(record)?;
+        Ok(PublishedStatus {
+            status,
+            version,
+            updated_at,
+        })
     }
 }

@@ -1,0 +1,157 @@
+//! The published status record of STATUS.md as plain data, and the domain predicates every
+//! service reads it by — moving, waiting at a node, finished, dwell hours — each defined here once
+//! so that the processor, the alerter, the API and the dashboard agree about the same shipment.
+
+use crate::{
+    AirStatus, Classifier, CustomsState, CustomsStatus, Direction, DocumentType, Location,
+    ShipmentEventType, ShipmentMode, Timestamp, TransportStage,
+};
+
+const HOUR_MS: f64 = 3_600_000.0;
+
+/// One shipment's full-process status: a pure function of its events (STATUS.md). `version` and
+/// `updatedAt` are not here: they belong to the emission, not to the derivation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Status {
+    pub shipment_id: String,
+    pub document_type: Option<DocumentType>,
+    pub shipper: Option<String>,
+    pub mode: Option<ShipmentMode>,
+    pub direction: Option<Direction>,
+    pub origin: Option<String>,
+    pub destination: Option<String>,
+    /// The booking's port of entry, defaulting to its destination.
+    pub port_of_entry: Option<String>,
+    pub units: Vec<String>,
+    pub booked_at: Option<Timestamp>,
+    pub received_at: Option<Timestamp>,
+    pub departed_at: Option<Timestamp>,
+    pub arrived_at: Option<Timestamp>,
+    pub delivered_at: Option<Timestamp>,
+    pub declared_at: Option<Timestamp>,
+    pub customs_status: CustomsState,
+    pub released_at: Option<Timestamp>,
+    pub inspected: bool,
+    pub transport_stage: TransportStage,
+    pub advance_declared: Option<bool>,
+    pub clearance_hours: Option<f64>,
+    pub eta: Option<Timestamp>,
+    pub last_location: Option<Location>,
+    pub dwell_since: Option<Timestamp>,
+    pub milestones: Vec<Milestone>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Milestone {
+    pub code: &'static str,
+    pub event_time: Timestamp,
+    pub classifier: Classifier,
+    pub location: Option<Location>,
+    pub source: String,
+    pub event_id: String,
+}
+
+impl Milestone {
+    /// A movement of the cargo (an equipment, transport or air event other than a booking), as
+    /// opposed to a booking change or a customs decision.
+    pub fn is_movement(&self) -> bool {
+        is_movement_code(self.code)
+    }
+
+    /// A departure, or a border passed on the move: after it the cargo waits nowhere.
+    pub fn is_departure(&self) -> bool {
+        matches!(self.code, "DEPARTED" | "DEP" | "BORDER_CROSSED")
+    }
+}
+
+/// Whether a milestone code stands for a movement of the cargo (see [`Milestone::is_movement`]).
+pub fn is_movement_code(code: &str) -> bool {
+    ShipmentEventType::from_code(code).is_none()
+        && CustomsStatus::from_code(code).is_none()
+        && code != AirStatus::Bkd.code()
+}
+
+impl Status {
+    /// A record with nothing known but its id: what derivation starts from, and the base that
+    /// tests and benchmarks fill in with `..Status::empty(id)`.
+    pub fn empty(shipment_id: impl Into<String>) -> Self {
+        Status {
+            shipment_id: shipment_id.into(),
+            document_type: None,
+            shipper: None,
+            mode: None,
+            direction: None,
+            origin: None,
+            destination: None,
+            port_of_entry: None,
+            units: Vec::new(),
+            booked_at: None,
+            received_at: None,
+            departed_at: None,
+            arrived_at: None,
+            delivered_at: None,
+            declared_at: None,
+            customs_status: CustomsState::NotDeclared,
+            released_at: None,
+            inspected: false,
+            transport_stage: TransportStage::Booked,
+            advance_declared: None,
+            clearance_hours: None,
+            eta: None,
+            last_location: None,
+            dwell_since: None,
+            milestones: Vec::new(),
+        }
+    }
+
+    /// Delivered or cancelled: it waits nowhere any more and no alert applies.
+    pub fn is_finished(&self) -> bool {
+        matches!(
+            self.transport_stage,
+            TransportStage::Delivered | TransportStage::Cancelled
+        )
+    }
+
+    /// The latest actual movement that names a place.
+    pub fn last_movement(&self) -> Option<&Milestone> {
+        self.milestones
+            .iter()
+            .rev()
+            .find(|m| m.classifier == Classifier::Act && m.location.is_some() && m.is_movement())
+    }
+
+    /// Between nodes: not finished, and its latest movement is a departure or a border crossing.
+    pub fn is_moving(&self) -> bool {
+        !self.is_finished() && self.last_movement().is_some_and(Milestone::is_departure)
+    }
+
+    /// The node it waits at and since when: not finished, not moving, and it has been somewhere.
+    pub fn waiting(&self) -> Option<(&str, Timestamp)> {
+        if self.is_finished() || self.is_moving() {
+            return None;
+        }
+        let node = self.last_location.as_ref()?;
+        Some((node.unlocode.as_str(), self.dwell_since?))
+    }
+
+    /// Hours waited at the current node by `now_millis`, to two decimals; `None` unless
+    /// [`waiting`](Self::waiting).
+    pub fn dwell_hours(&self, now_millis: i64) -> Option<f64> {
+        let (_, since) = self.waiting()?;
+        Some(hours_between(since.unix_millis(), now_millis).max(0.0))
+    }
+
+    /// Where customs acts on it: the port of entry for imports, else the origin.
+    pub fn customs_node(&self) -> Option<&str> {
+        if self.direction == Some(Direction::Import) {
+            self.port_of_entry.as_deref()
+        } else {
+            self.origin.as_deref()
+        }
+    }
+}
+
+/// Hours from `from` to `to` (milliseconds since the epoch), rounded to two decimals.
+pub fn hours_between(from_millis: i64, to_millis: i64) -> f64 {
+    ((to_millis - from_millis) as f64 / HOUR_MS * 100.0).round() / 100.0
+}
