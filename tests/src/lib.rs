@@ -108,32 +108,24 @@ pub fn read_topic(
     quiet: Duration,
     deadline: Duration,
 ) -> Vec<Record> {
-    let consumer = kouan_bus::reader::from_beginning(
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let mut follower = kouan_bus::Follower::from_beginning(
         brokers,
         &unique_namespace("reader"),
         &[topic.to_string()],
+        &cancel,
     )
     .expect("reader");
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let mut ends = kouan_bus::reader::EndTracker::new(&consumer, &cancel).expect("end offsets");
     let started = Instant::now();
     let mut last_record = Instant::now();
     let mut records = Vec::new();
     while started.elapsed() < deadline {
-        let polled = consumer.poll(Duration::from_millis(50));
-        if let Some(result) = &polled {
-            ends.observe(&consumer, result);
+        if let Some(message) = follower.poll(kouan_bus::follower::POLL) {
+            records.push(Record::from_message(&message));
+            last_record = Instant::now();
         }
-        match polled {
-            Some(Ok(message)) => {
-                records.push(Record::from_message(&message));
-                last_record = Instant::now();
-            }
-            Some(Err(error)) if kouan_bus::reader::is_end_of_partition(&error) => {}
-            Some(Err(error)) => panic!("reading {topic}: {error}"),
-            None => {}
-        }
-        if records.len() >= expected && last_record.elapsed() >= quiet && ends.done() {
+        let caught_up = follower.caught_up();
+        if records.len() >= expected && last_record.elapsed() >= quiet && caught_up {
             break;
         }
     }

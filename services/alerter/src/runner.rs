@@ -8,7 +8,7 @@
 
 use crate::alerter::Alerter;
 use crate::rules::Rules;
-use kouan_bus::{reader, BusError, Publisher, Topics};
+use kouan_bus::{follower, BusError, Follower, Publisher, Topics};
 use kouan_model::{Alert, PublishedStatus, Status};
 use prost::Message as _;
 use rdkafka::Message;
@@ -16,14 +16,6 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
-
-#[derive(Debug, thiserror::Error)]
-pub enum AlertError {
-    #[error(transparent)]
-    Bus(#[from] BusError),
-    #[error("kafka: {0}")]
-    Kafka(#[from] rdkafka::error::KafkaError),
-}
 
 #[derive(Debug, Clone)]
 pub struct AlertConfig {
@@ -51,20 +43,21 @@ pub fn run(
     config: &AlertConfig,
     stats: &AlertStats,
     cancel: &CancellationToken,
-) -> Result<(), AlertError> {
+) -> Result<(), BusError> {
     let instance = format!("kouan-alert-{}", std::process::id());
     let publisher = Publisher::new(&config.brokers)?;
     let alerts_topic = config.topics.alerts();
     let mut alerter = Alerter::new(config.rules.clone());
 
     // alerts still FIRING on the topic: the latest record of each alert id
-    let alerts_reader = reader::from_beginning(
+    let mut alerts_reader = Follower::from_beginning(
         &config.brokers,
         &format!("{instance}-alerts"),
         std::slice::from_ref(&alerts_topic),
+        cancel,
     )?;
     let mut latest: BTreeMap<String, Alert> = BTreeMap::new();
-    reader::drain_to_end(&alerts_reader, cancel, |message| match message.payload() {
+    alerts_reader.catch_up(cancel, |message| match message.payload() {
         Some(payload) => match Alert::decode(payload) {
             Ok(alert) => {
                 latest.insert(alert.alert_id.clone(), alert);
@@ -88,12 +81,13 @@ pub fn run(
         alerter.adopt(alert);
     }
 
-    let status_reader = reader::from_beginning(
+    let mut status_reader = Follower::from_beginning(
         &config.brokers,
         &format!("{instance}-status"),
         &[config.topics.status()],
+        cancel,
     )?;
-    reader::drain_to_end(&status_reader, cancel, |message| {
+    status_reader.catch_up(cancel, |message| {
         if let Some(status) = decode_status(message) {
             stats.records.fetch_add(1, Ordering::Relaxed);
             alerter.remember(&status);
@@ -105,7 +99,7 @@ pub fn run(
         "replay done, alerting"
     );
 
-    let publish = |alerts: Vec<crate::Alert>, alerter: &Alerter| -> Result<(), AlertError> {
+    let publish = |alerts: Vec<crate::Alert>, alerter: &Alerter| -> Result<(), BusError> {
         for alert in alerts {
             let record = alert.to_proto().encode_to_vec();
             publisher.send(
@@ -132,17 +126,11 @@ pub fn run(
     let mut last_tick = Instant::now();
     while !cancel.is_cancelled() {
         let mut updates = Vec::new();
-        match status_reader.poll(Duration::from_millis(100)) {
-            Some(Ok(message)) => {
-                if let Some(status) = decode_status(&message) {
-                    stats.records.fetch_add(1, Ordering::Relaxed);
-                    updates.extend(alerter.observe(&status, now_millis()));
-                }
+        if let Some(message) = status_reader.poll(follower::POLL) {
+            if let Some(status) = decode_status(&message) {
+                stats.records.fetch_add(1, Ordering::Relaxed);
+                updates.extend(alerter.observe(&status, now_millis()));
             }
-            Some(Err(error)) if reader::is_end_of_partition(&error) => {}
-            // librdkafka reconnects by itself; a broker away for a while is not our end
-            Some(Err(error)) => tracing::warn!(%error, "reading the status topic"),
-            None => {}
         }
         if last_tick.elapsed() >= config.tick {
             updates.extend(alerter.tick(now_millis()));
@@ -150,7 +138,7 @@ pub fn run(
         }
         publish(updates, &alerter)?;
     }
-    publisher.flush(Duration::from_secs(30))?;
+    publisher.flush(kouan_bus::timing::FLUSH)?;
     Ok(())
 }
 

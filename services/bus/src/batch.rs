@@ -75,7 +75,7 @@ pub fn committed<C: ConsumerContext>(
     for partition in partitions {
         asked.add_partition(topic, *partition);
     }
-    let answered = consumer.committed_offsets(asked, Duration::from_secs(30))?;
+    let answered = consumer.committed_offsets(asked, crate::timing::OFFSETS)?;
     Ok(answered
         .elements()
         .iter()

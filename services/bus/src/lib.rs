@@ -5,10 +5,12 @@
 //! - [`publisher`]: a producer that waits when librdkafka's queue is full instead of dropping,
 //!   and reports every delivery failure.
 //! - [`embedded`]: librdkafka's mock cluster on its own thread, the broker of `kouan up`.
-//! - [`reader`]: whole topics from the beginning, outside any group, and what "caught up" means
-//!   (read to the high watermarks of the start).
+//! - [`reader`]: consumers outside any group, from the beginning, committed records only.
+//! - [`follower`]: reading one until caught up (one definition: the high watermarks of the
+//!   start), then on, with the lag exposed — every runner's way of reading a topic.
 //! - [`partitioner`]: Kafka's default partitioner, to place records by shipment explicitly.
 //! - [`batch`]: a cycle's batch of records and the positions its transaction commits.
+//! - [`timing`]: every wait of the Kafka clients, named once.
 //! - [`headers`]: the record headers kouan writes (dead-letter reasons).
 //! - [`error`]: the crate's error type.
 
@@ -16,13 +18,16 @@ pub mod batch;
 pub mod config;
 pub mod embedded;
 pub mod error;
+pub mod follower;
 pub mod headers;
 pub mod partitioner;
 pub mod publisher;
 pub mod reader;
+pub mod timing;
 pub mod topics;
 
 pub use embedded::EmbeddedBroker;
 pub use error::BusError;
+pub use follower::Follower;
 pub use publisher::{DeliveryReport, Placed, Publisher};
 pub use topics::Topics;

@@ -5,6 +5,7 @@
 //! [`Publisher::flush`], so a caller knows whether everything it sent arrived.
 
 use crate::error::BusError;
+use crate::timing;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{DeliveryResult, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer, ProducerContext, ThreadedProducer};
@@ -175,9 +176,7 @@ impl Publisher {
             .set("transaction.timeout.ms", "10000")
             .set("message.timeout.ms", "10000");
         let publisher = Self::from_config(config)?;
-        publisher
-            .producer
-            .init_transactions(Duration::from_secs(60))?;
+        publisher.producer.init_transactions(timing::TRANSACTION)?;
         Ok(publisher)
     }
 
@@ -195,15 +194,15 @@ impl Publisher {
     ) -> Result<(), BusError> {
         if offsets.count() > 0 {
             self.producer
-                .send_offsets_to_transaction(offsets, group, Duration::from_secs(30))?;
+                .send_offsets_to_transaction(offsets, group, timing::OFFSETS)?;
         }
-        self.producer.commit_transaction(Duration::from_secs(60))?;
+        self.producer.commit_transaction(timing::TRANSACTION)?;
         Ok(())
     }
 
     /// Aborts the open transaction: nothing sent in it becomes visible to read_committed readers.
     pub fn abort(&self) -> Result<(), BusError> {
-        Ok(self.producer.abort_transaction(Duration::from_secs(30))?)
+        Ok(self.producer.abort_transaction(timing::ABORT)?)
     }
 
     /// Queues a tombstone (a key with no value): on a compacted topic it deletes the key.

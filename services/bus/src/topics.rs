@@ -214,7 +214,7 @@ pub async fn create_topics(
                 .set("min.insync.replicas", min_insync)
         })
         .collect();
-    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    let options = AdminOptions::new().operation_timeout(Some(crate::timing::ADMIN));
     let results = admin.create_topics(&new_topics, &options).await?;
     for result in results {
         match result {
@@ -236,9 +236,9 @@ pub async fn create_topics(
 pub fn describe(brokers: &str, topic: &str) -> Result<Option<(i32, i32)>, BusError> {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     let consumer: BaseConsumer = crate::config::base(brokers).create()?;
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + crate::timing::METADATA;
     loop {
-        let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
+        let metadata = consumer.fetch_metadata(Some(topic), crate::timing::METADATA)?;
         if let Some(found) = metadata
             .topics()
             .first()
@@ -250,7 +250,7 @@ pub fn describe(brokers: &str, topic: &str) -> Result<Option<(i32, i32)>, BusErr
         if std::time::Instant::now() >= deadline {
             return Ok(None);
         }
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(crate::timing::METADATA_RETRY);
     }
 }
 

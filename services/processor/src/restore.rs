@@ -4,7 +4,7 @@
 
 use crate::changelog::{parse_key, Key, Links};
 use crate::engine::Engine;
-use kouan_bus::{reader, BusError};
+use kouan_bus::{BusError, Follower};
 use kouan_model::status_wire::digest_of_record;
 use kouan_model::{pb, protobuf};
 use prost::Message as _;
@@ -145,6 +145,6 @@ pub fn read_partitions(
     cancel: &CancellationToken,
     each: impl FnMut(&BorrowedMessage<'_>),
 ) -> Result<(), BusError> {
-    let consumer = reader::partitions_from_beginning(brokers, name, topic, partitions)?;
-    reader::drain_to_end(&consumer, cancel, each)
+    Follower::partitions_from_beginning(brokers, name, topic, partitions, cancel)?
+        .catch_up(cancel, each)
 }

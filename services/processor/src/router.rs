@@ -23,13 +23,12 @@ use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
 use rdkafka::Message;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// Most records routed per transaction.
 const CYCLE_RECORDS: usize = 20_000;
 /// Longest a cycle waits for its first record.
-const CYCLE_WAIT: Duration = Duration::from_millis(20);
+use kouan_bus::timing::CYCLE_WAIT;
 
 /// The router's consumer group for the processor group `group`.
 pub fn router_group(group: &str) -> String {

@@ -40,12 +40,12 @@ use crate::retention::Retention;
 use crate::router::Router;
 use crate::stats::ProcessStats;
 use kouan_bus::partitioner::partition_of;
-use kouan_bus::{reader, BusError, Placed, Publisher, Topics};
+use kouan_bus::{BusError, Follower, Placed, Publisher, Topics};
 use kouan_model::{protobuf, Event, Timestamp};
 use prost::Message as _;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::OwnedMessage;
-use rdkafka::{Message, Offset, TopicPartitionList};
+use rdkafka::{Message, TopicPartitionList};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -56,11 +56,15 @@ use tokio_util::sync::CancellationToken;
 pub enum ProcessError {
     #[error(transparent)]
     Bus(#[from] BusError),
-    #[error("kafka: {0}")]
-    Kafka(#[from] rdkafka::error::KafkaError),
     /// The topics do not fit together; starting over would not help.
     #[error("topics: {0}")]
     Topology(String),
+}
+
+impl From<rdkafka::error::KafkaError> for ProcessError {
+    fn from(error: rdkafka::error::KafkaError) -> Self {
+        ProcessError::Bus(error.into())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -76,7 +80,7 @@ pub struct ProcessConfig {
 /// Most records read per cycle (one transaction).
 const CYCLE_RECORDS: usize = 20_000;
 /// Longest a cycle waits for its first record.
-const CYCLE_WAIT: Duration = Duration::from_millis(20);
+use kouan_bus::timing::CYCLE_WAIT;
 /// Wait before starting over after a failed generation, doubling up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
@@ -190,7 +194,7 @@ struct Generation<'a> {
     name: String,
     producer: Publisher,
     group: BaseConsumer<Rebalances>,
-    shared: reader::Reader,
+    shared: Follower,
     engine: Engine,
     retention: Retention,
     /// By-shipment partitions this instance owns and has restored.
@@ -222,15 +226,16 @@ impl<'a> Generation<'a> {
 
         // the shared table, whole, before taking any work
         let started = Instant::now();
-        let shared = reader::from_beginning(
+        let mut shared = Follower::from_beginning(
             &config.brokers,
             &format!("{name}-shared"),
             &[config.topics.shared()],
+            cancel,
         )?;
         let mut engine = Engine::new();
         let mut ignored = BTreeSet::new();
         let mut records = 0u64;
-        reader::drain_to_end(&shared, cancel, |message| {
+        shared.catch_up(cancel, |message| {
             records += 1;
             restore::apply_shared(&mut engine, message, &mut ignored);
         })?;
@@ -272,7 +277,8 @@ impl<'a> Generation<'a> {
         while !self.cancel.is_cancelled() {
             let batch = kouan_bus::batch::poll_batch(&self.group, CYCLE_RECORDS, CYCLE_WAIT);
             self.follow_rebalances()?;
-            let shared = kouan_bus::batch::poll_batch(&self.shared, CYCLE_RECORDS, Duration::ZERO);
+            let shared =
+                kouan_bus::batch::poll_batch(self.shared.reader(), CYCLE_RECORDS, Duration::ZERO);
             let quiet = batch.is_empty() && shared.is_empty() && self.affected.is_empty();
             self.stats.quiet.store(quiet, Ordering::Relaxed);
             if quiet {
@@ -705,23 +711,9 @@ impl<'a> Generation<'a> {
         self.stats
             .held
             .store(self.engine.events_held() as u64, Ordering::Relaxed);
-        if self.lag_at.elapsed() >= Duration::from_secs(5) {
+        if self.lag_at.elapsed() >= kouan_bus::timing::LAG_REPORT {
             self.lag_at = Instant::now();
-            let mut lag = 0;
-            if let Ok(positions) = self.group.position() {
-                for element in positions.elements() {
-                    let Offset::Offset(position) = element.offset() else {
-                        continue;
-                    };
-                    if let Ok((_, high)) = self.group.fetch_watermarks(
-                        element.topic(),
-                        element.partition(),
-                        Duration::from_secs(2),
-                    ) {
-                        lag += (high - position).max(0);
-                    }
-                }
-            }
+            let lag: i64 = kouan_bus::follower::lag(&self.group).values().sum();
             self.stats.lag.store(lag, Ordering::Relaxed);
         }
         if self.last_log.elapsed() >= Duration::from_secs(10) {

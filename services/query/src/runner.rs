@@ -10,8 +10,7 @@ use crate::snapshot::Snapshots;
 use crate::sql::{SqlEngine, SqlLimits};
 use crate::store::Store;
 use crate::webhook::{Subscription, Webhooks};
-use kouan_bus::{reader, Publisher, Topics};
-use rdkafka::consumer::Consumer;
+use kouan_bus::{Follower, Publisher, Topics};
 use rdkafka::Message;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -152,10 +151,14 @@ fn read_subscriptions(
     topic: &str,
     cancel: &CancellationToken,
 ) -> Result<Vec<Subscription>, QueryError> {
-    let consumer =
-        reader::from_beginning(brokers, "kouan-serve-subscriptions", &[topic.to_string()])?;
+    let mut follower = Follower::from_beginning(
+        brokers,
+        "kouan-serve-subscriptions",
+        &[topic.to_string()],
+        cancel,
+    )?;
     let mut latest: BTreeMap<Vec<u8>, Option<Subscription>> = BTreeMap::new();
-    reader::drain_to_end(&consumer, cancel, |message| {
+    follower.catch_up(cancel, |message| {
         let Some(key) = message.key() else { return };
         let value = message
             .payload()
@@ -177,13 +180,13 @@ fn follow(
 ) -> Result<(), QueryError> {
     let status_topic = config.topics.status();
     let alerts_topic = config.topics.alerts();
-    let consumer = reader::from_beginning(
+    // "loaded" is the follower's caught up: every partition read up to where it ended at start-up
+    let mut follower = Follower::from_beginning(
         &config.brokers,
         &format!("kouan-serve-{}", std::process::id()),
         &[status_topic.clone(), alerts_topic.clone()],
+        cancel,
     )?;
-    // what "loaded" means: every partition read up to where it ended at start-up
-    let mut ends = reader::EndTracker::new(&consumer, cancel)?;
     let started = Instant::now();
     let mut quiet_since = Instant::now();
     let mut refreshed_at = Instant::now();
@@ -194,12 +197,8 @@ fn follow(
         topic: topic.to_string(),
     };
     while !cancel.is_cancelled() {
-        let polled = consumer.poll(Duration::from_millis(20));
-        if let Some(result) = &polled {
-            ends.observe(&consumer, result);
-        }
-        match polled {
-            Some(Ok(message)) => {
+        if let Some(message) = follower.poll(Duration::from_millis(20)) {
+            {
                 quiet_since = Instant::now();
                 read += 1;
                 let topic = message.topic();
@@ -226,9 +225,6 @@ fn follow(
                     tracing::warn!(%error, topic, partition = origin.partition, offset = origin.offset, "record skipped");
                 }
             }
-            Some(Err(error)) if reader::is_end_of_partition(&error) => {}
-            Some(Err(error)) => tracing::warn!(%error, "reading the status topics"),
-            None => {}
         }
         let idle = quiet_since.elapsed() >= Duration::from_millis(50);
         if refreshed_at.elapsed() >= refresh_every
@@ -242,7 +238,7 @@ fn follow(
             }
             refreshed_at = Instant::now();
         }
-        if !ready.load(Ordering::Relaxed) && idle && ends.done() {
+        if !ready.load(Ordering::Relaxed) && idle && follower.caught_up() {
             snapshots.refresh(store);
             ready.store(true, Ordering::Release);
             let counts = store.counts();
@@ -254,42 +250,12 @@ fn follow(
                 "store loaded"
             );
         }
-        if lag_at.elapsed() >= Duration::from_secs(5) {
+        if lag_at.elapsed() >= kouan_bus::timing::LAG_REPORT {
             lag_at = Instant::now();
-            report_lag(&consumer, store, metrics, &status_topic, &alerts_topic);
+            for (topic, lag) in follower.lag() {
+                metrics.lag.get_or_create(&labels(&topic)).set(lag);
+            }
         }
     }
     Ok(())
-}
-
-fn report_lag(
-    consumer: &kouan_bus::reader::Reader,
-    store: &Store,
-    metrics: &Metrics,
-    status_topic: &str,
-    alerts_topic: &str,
-) {
-    let position = store.position();
-    for (topic, which) in [
-        (status_topic, TopicId::Status),
-        (alerts_topic, TopicId::Alerts),
-    ] {
-        let Ok(partitions) = reader::partitions(consumer, topic) else {
-            continue;
-        };
-        let mut lag = 0;
-        for partition in 0..partitions {
-            if let Ok((_, high)) =
-                consumer.fetch_watermarks(topic, partition, Duration::from_secs(2))
-            {
-                lag += (high - position.next(which, partition)).max(0);
-            }
-        }
-        metrics
-            .lag
-            .get_or_create(&TopicLabels {
-                topic: topic.to_string(),
-            })
-            .set(lag);
-    }
 }

@@ -153,10 +153,12 @@ pub async fn ingest(
 /// Reads every record of `topics` from the beginning and decodes it as the processor does:
 /// (records, payload bytes, seconds).
 fn read_all_events(brokers: &str, topics: &[String]) -> anyhow::Result<(u64, u64, f64)> {
-    let consumer = kouan_bus::reader::from_beginning(brokers, "kouan-bench-reader", topics)?;
+    let cancel = CancellationToken::new();
+    let mut follower =
+        kouan_bus::Follower::from_beginning(brokers, "kouan-bench-reader", topics, &cancel)?;
     let started = Instant::now();
     let (mut records, mut bytes) = (0u64, 0u64);
-    kouan_bus::reader::drain_to_end(&consumer, &CancellationToken::new(), |message| {
+    follower.catch_up(&cancel, |message| {
         let payload = rdkafka::Message::payload(message).unwrap_or_default();
         bytes += payload.len() as u64;
         if protobuf::decode_event(payload).is_ok() {
