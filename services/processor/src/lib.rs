@@ -17,12 +17,15 @@
 //! - [`router`]: input events to the internal topics (or the dead-letter topic), exactly once.
 //! - [`runner`]: `kouan process` — the router beside the shipment stage, which updates the owned
 //!   shipments and publishes their changes, one transaction per cycle.
+//! - [`generation`]: the shipment stage between two restores: restore, consume, apply, publish,
+//!   retire, report.
 //! - [`stats`]: counters for logs, metrics and the benchmark.
 
 pub mod belonging;
 pub mod changelog;
 pub mod derive;
 pub mod engine;
+pub mod generation;
 pub mod rebalance;
 pub mod reference;
 pub mod restore;

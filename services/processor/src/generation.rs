@@ -1,0 +1,306 @@
+//! The shipment stage's life between two restores ([`Generation`]): restore the shared table,
+//! join the group, restore each partition it is assigned, then cycle — read a batch, apply it,
+//! publish what changed and commit the input offsets, one transaction per cycle.
+//!
+//! - [`apply`]: one record into the engine — owned by-shipment records and shared ones — and the
+//!   changelog writes that keep Kafka's copy of the state equal to it.
+//! - [`upkeep`]: retention sweeps, latency and lag reports.
+
+mod apply;
+mod upkeep;
+
+use crate::changelog::{event_key, links_key, Links};
+use crate::engine::Engine;
+use crate::rebalance::{Change, Rebalances};
+use crate::reference::direct_subject;
+use crate::restore::{self, Published, SharedChange};
+use crate::retention::Retention;
+use crate::stats::ProcessStats;
+use kouan_bus::partitioner::partition_of;
+use kouan_bus::timing::CYCLE_WAIT;
+use kouan_bus::{Follower, Placed, Publisher};
+use kouan_model::{protobuf, Event, Timestamp};
+use prost::Message as _;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::OwnedMessage;
+use rdkafka::{Message, TopicPartitionList};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+use crate::runner::{layout, Layout, ProcessConfig, ProcessError};
+
+/// Most records read per cycle (one transaction).
+const CYCLE_RECORDS: usize = 20_000;
+
+/// One instance's life between two restores.
+pub(crate) struct Generation<'a> {
+    config: &'a ProcessConfig,
+    stats: &'a ProcessStats,
+    cancel: &'a CancellationToken,
+    layout: Layout,
+    name: String,
+    producer: Publisher,
+    group: BaseConsumer<Rebalances>,
+    shared: Follower,
+    engine: Engine,
+    retention: Retention,
+    /// By-shipment partitions this instance owns and has restored.
+    owned: BTreeSet<i32>,
+    /// What `kouan.status` holds for the owned shipments.
+    published: HashMap<String, Published>,
+    /// Where the group left each owned partition: committed for a partition that has delivered
+    /// nothing yet, so that every commit names every owned partition (the zombie fence).
+    start: HashMap<(String, i32), i64>,
+    /// Digest of the links last written for each owned shipment.
+    links_written: HashMap<String, u64>,
+    affected: BTreeSet<String>,
+    /// Kafka timestamps of the records of this cycle that can change a status (latency).
+    cycle_timestamps: Vec<i64>,
+    last_log: Instant,
+    lag_at: Instant,
+}
+
+impl<'a> Generation<'a> {
+    pub(crate) fn start(
+        config: &'a ProcessConfig,
+        stats: &'a ProcessStats,
+        cancel: &'a CancellationToken,
+        name: &str,
+    ) -> Result<Self, ProcessError> {
+        let layout = layout(config)?;
+        let name = name.to_string();
+        let producer = Publisher::transactional(&config.brokers, &format!("kouan-process-{name}"))?;
+
+        // the shared table, whole, before taking any work
+        let started = Instant::now();
+        let mut shared = Follower::from_beginning(
+            &config.brokers,
+            &format!("{name}-shared"),
+            &[config.topics.shared()],
+            cancel,
+        )?;
+        let mut engine = Engine::new();
+        let mut ignored = BTreeSet::new();
+        let mut records = 0u64;
+        shared.catch_up(cancel, |message| {
+            records += 1;
+            restore::apply_shared(&mut engine, message, &mut ignored);
+        })?;
+        tracing::info!(
+            records,
+            events = engine.events_held(),
+            seconds = started.elapsed().as_secs_f64(),
+            "shared table restored"
+        );
+
+        let group: BaseConsumer<Rebalances> =
+            kouan_bus::config::group_member(&config.brokers, &config.group)
+                .create_with_context(Rebalances::default())?;
+        group.subscribe(&[&config.topics.by_shipment()])?;
+
+        Ok(Generation {
+            config,
+            stats,
+            cancel,
+            layout,
+            name,
+            producer,
+            group,
+            shared,
+            engine,
+            retention: Retention::new(config.retention),
+            owned: BTreeSet::new(),
+            published: HashMap::new(),
+            start: HashMap::new(),
+            links_written: HashMap::new(),
+            affected: BTreeSet::new(),
+            cycle_timestamps: Vec::new(),
+            last_log: Instant::now(),
+            lag_at: Instant::now(),
+        })
+    }
+
+    pub(crate) fn run(&mut self) -> Result<(), ProcessError> {
+        while !self.cancel.is_cancelled() {
+            let batch = kouan_bus::batch::poll_batch(&self.group, CYCLE_RECORDS, CYCLE_WAIT);
+            self.follow_rebalances()?;
+            let shared =
+                kouan_bus::batch::poll_batch(self.shared.reader(), CYCLE_RECORDS, Duration::ZERO);
+            let quiet = batch.is_empty() && shared.is_empty() && self.affected.is_empty();
+            self.stats.quiet.store(quiet, Ordering::Relaxed);
+            if quiet {
+                self.retire_if_due()?;
+                self.report();
+                continue;
+            }
+            self.producer.begin()?;
+            match self.cycle(batch, shared) {
+                Ok(offsets) => self.producer.commit(&offsets, &self.group_metadata()?)?,
+                Err(error) => {
+                    let _ = self.producer.abort();
+                    return Err(error);
+                }
+            }
+            self.observe_latency();
+            self.report();
+        }
+        Ok(())
+    }
+
+    /// Leaves the group cleanly (a cancelled or failed generation), flushing nothing uncommitted.
+    pub(crate) fn close(&mut self) {
+        self.group.unsubscribe();
+    }
+
+    fn group_metadata(&self) -> Result<rdkafka::consumer::ConsumerGroupMetadata, ProcessError> {
+        self.group
+            .group_metadata()
+            .ok_or_else(|| ProcessError::Topology("the consumer has no group metadata".into()))
+    }
+
+    /// Acts on what the group decided: restores gained by-shipment partitions, releases lost ones.
+    fn follow_rebalances(&mut self) -> Result<(), ProcessError> {
+        let before = self.owned.clone();
+        let mut heard = false;
+        for change in self.group.context().take() {
+            heard = true;
+            match change {
+                Change::Assigned(partitions) => {
+                    let partitions: Vec<i32> = partitions.iter().map(|(_, p)| *p).collect();
+                    self.restore_partitions(&partitions)?;
+                }
+                Change::Revoked(partitions) => {
+                    for (_, partition) in partitions {
+                        self.release_partition(partition);
+                    }
+                }
+            }
+        }
+        self.stats
+            .owned
+            .store(self.owned.len() as u64, Ordering::Relaxed);
+        if self.owned != before {
+            tracing::info!(owned = ?self.owned, "ownership changed");
+        }
+        // live once the group has spoken (an instance may be given nothing)
+        if heard && !self.stats.live.swap(true, Ordering::Relaxed) {
+            tracing::info!(owned = ?self.owned, "restored, processing");
+        }
+        Ok(())
+    }
+
+    /// Restores gained partitions together: their by-shipment records and what `kouan.status`
+    /// holds for them, one reader per topic.
+    fn restore_partitions(&mut self, partitions: &[i32]) -> Result<(), ProcessError> {
+        if partitions.is_empty() {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let mut restored = BTreeSet::new();
+        let mut records = 0u64;
+        restore::read_partitions(
+            &self.config.brokers,
+            &format!("{}-restore", self.name),
+            &self.config.topics.by_shipment(),
+            partitions,
+            self.cancel,
+            |message| {
+                records += 1;
+                restore::apply_by_shipment(&mut self.engine, message, &mut restored);
+            },
+        )?;
+        let published = &mut self.published;
+        restore::read_partitions(
+            &self.config.brokers,
+            &format!("{}-restore-status", self.name),
+            &self.config.topics.status(),
+            partitions,
+            self.cancel,
+            |message| restore::learn_published(published, message),
+        )?;
+        self.start.extend(kouan_bus::batch::committed(
+            &self.group,
+            &self.config.topics.by_shipment(),
+            partitions,
+        )?);
+        self.owned.extend(partitions);
+        // every shipment of the partitions is recomputed once and compared with what is published
+        let shipments = self.layout.shipments;
+        self.affected.extend(
+            self.engine
+                .shipments()
+                .filter(|id| partitions.contains(&partition_of(id.as_bytes(), shipments)))
+                .cloned(),
+        );
+        tracing::info!(
+            ?partitions,
+            records,
+            seconds = started.elapsed().as_secs_f64(),
+            "partitions restored"
+        );
+        Ok(())
+    }
+
+    fn release_partition(&mut self, partition: i32) {
+        self.owned.remove(&partition);
+        self.start
+            .remove(&(self.config.topics.by_shipment(), partition));
+        let shipments = self.layout.shipments;
+        let released: Vec<String> = self
+            .published
+            .keys()
+            .chain(self.engine.shipments())
+            .filter(|id| partition_of(id.as_bytes(), shipments) == partition)
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        for id in &released {
+            self.engine.release(id);
+            self.published.remove(id);
+            self.links_written.remove(id);
+        }
+        tracing::info!(partition, shipments = released.len(), "partition released");
+    }
+
+    /// One transaction's work; returns the offsets to commit with it.
+    fn cycle(
+        &mut self,
+        batch: Vec<OwnedMessage>,
+        shared: Vec<OwnedMessage>,
+    ) -> Result<TopicPartitionList, ProcessError> {
+        for message in &batch {
+            if !self.owned.contains(&message.partition()) {
+                continue; // revoked while this batch was read: its new owner reads it again
+            }
+            self.apply_owned(message)?;
+        }
+        for message in &shared {
+            self.apply_shared(message)?;
+        }
+        self.publish_affected()?;
+        self.retire()?;
+        self.positions()
+    }
+
+    fn positions(&self) -> Result<TopicPartitionList, ProcessError> {
+        Ok(kouan_bus::batch::positions(&self.group, &self.start)?)
+    }
+}
+
+fn now_unix_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn now() -> Timestamp {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp::from_parts(since_epoch.as_secs() as i64, since_epoch.subsec_nanos(), 0)
+        .expect("now is in range")
+}

@@ -1,0 +1,219 @@
+//! Applying records to the engine and writing the changelog that mirrors it: an owned
+//! by-shipment record, a shared record, the tombstones of what became unreachable, and the
+//! status and links records of the shipments a cycle changed.
+
+use super::*;
+
+impl Generation<'_> {
+    /// A by-shipment record of an owned partition.
+    pub(super) fn apply_owned(&mut self, message: &OwnedMessage) -> Result<(), ProcessError> {
+        let Some(payload) = message.payload() else {
+            return Ok(());
+        };
+        let Ok(event) = protobuf::decode_event(payload) else {
+            tracing::warn!(
+                partition = message.partition(),
+                offset = message.offset(),
+                "undecodable record on the by-shipment topic"
+            );
+            return Ok(());
+        };
+        // the key is only needed off the hot path: a forgotten shipment or an older version
+        if direct_subject(&event).is_some_and(|subject| self.engine.is_forgotten(subject)) {
+            // a late event of a forgotten shipment: it is ignored, and need not be kept
+            return self.write_by_shipment(message.partition(), &event_key(&event), None, None);
+        }
+        if !self.engine.is_news(&event) {
+            // an older version arrived after the counted one: write the counted one again, so
+            // that compaction keeps it
+            if let Some(winner) = self.engine.winner_of(&event).cloned() {
+                if *winner != event {
+                    let bytes = protobuf::encode_event(&winner);
+                    self.write_by_shipment(
+                        message.partition(),
+                        &event_key(&event),
+                        Some(&bytes),
+                        None,
+                    )?;
+                }
+            }
+            return Ok(());
+        }
+        let recorded = message
+            .timestamp()
+            .to_millis()
+            .unwrap_or(event.recorded_time().unix_millis());
+        if let Some(timestamp) = message.timestamp().to_millis() {
+            self.cycle_timestamps.push(timestamp);
+        }
+        self.engine
+            .apply_recorded(event, recorded, &mut self.affected);
+        Ok(())
+    }
+
+    pub(super) fn apply_shared(&mut self, message: &OwnedMessage) -> Result<(), ProcessError> {
+        match restore::apply_shared(&mut self.engine, message, &mut self.affected) {
+            SharedChange::Forgotten(dropped) => self.tombstone_unreachable(&dropped)?,
+            // an older version written after the counted one: its home owner writes the counted
+            // one again, so that compaction keeps it
+            SharedChange::Stale(winner) => {
+                let key = event_key(&winner);
+                if self
+                    .owned
+                    .contains(&partition_of(&key, self.layout.shipments))
+                {
+                    let bytes = protobuf::encode_event(&winner);
+                    self.producer.send_placed(Placed {
+                        topic: &self.config.topics.shared(),
+                        partition: partition_of(&key, self.layout.shared),
+                        key: &key,
+                        payload: Some(&bytes),
+                        timestamp: None,
+                        headers: None,
+                    })?;
+                }
+            }
+            SharedChange::Event | SharedChange::Other => {}
+        }
+        Ok(())
+    }
+
+    /// Tombstones the shared events of containers and conveyances that became unreachable, for
+    /// those whose home partition (by identity) this instance owns — one writer each.
+    pub(super) fn tombstone_unreachable(
+        &mut self,
+        dropped: &[Arc<Event>],
+    ) -> Result<(), ProcessError> {
+        for event in dropped.iter().filter(|e| direct_subject(e).is_none()) {
+            let key = event_key(event);
+            let home = partition_of(&key, self.layout.shipments);
+            if self.owned.contains(&home) {
+                self.producer.send_placed(Placed {
+                    topic: &self.config.topics.shared(),
+                    partition: partition_of(&key, self.layout.shared),
+                    key: &key,
+                    payload: None,
+                    timestamp: None,
+                    headers: None,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn write_by_shipment(
+        &self,
+        partition: i32,
+        key: &[u8],
+        payload: Option<&[u8]>,
+        timestamp: Option<i64>,
+    ) -> Result<(), ProcessError> {
+        self.producer.send_placed(Placed {
+            topic: &self.config.topics.by_shipment(),
+            partition,
+            key,
+            payload,
+            timestamp,
+            headers: None,
+        })?;
+        Ok(())
+    }
+
+    /// Derives every affected owned shipment and publishes the records that changed, with the
+    /// links other instances need.
+    pub(super) fn publish_affected(&mut self) -> Result<(), ProcessError> {
+        let now = now();
+        let status_topic = self.config.topics.status();
+        for shipment_id in std::mem::take(&mut self.affected) {
+            let partition = partition_of(shipment_id.as_bytes(), self.layout.shipments);
+            if !self.owned.contains(&partition) || self.engine.is_forgotten(&shipment_id) {
+                continue;
+            }
+            let previous = self.published.get(&shipment_id).copied();
+            match self.engine.refresh(&shipment_id) {
+                Some(status) => {
+                    let version = previous.map_or(1, |p| p.version + 1);
+                    let (record, digest) = status.record(version, &now);
+                    self.retention.note(&shipment_id, &status);
+                    self.write_links(&shipment_id)?;
+                    if previous.and_then(|p| p.digest) == Some(digest) {
+                        continue;
+                    }
+                    self.producer.send_placed(Placed {
+                        topic: &status_topic,
+                        partition,
+                        key: shipment_id.as_bytes(),
+                        payload: Some(&record.encode_to_vec()),
+                        timestamp: None,
+                        headers: None,
+                    })?;
+                    self.stats.published.fetch_add(1, Ordering::Relaxed);
+                    self.published.insert(
+                        shipment_id,
+                        Published {
+                            version,
+                            digest: Some(digest),
+                        },
+                    );
+                }
+                None => {
+                    if let Some(p) = previous.filter(|p| p.digest.is_some()) {
+                        self.producer.send_placed(Placed {
+                            topic: &status_topic,
+                            partition,
+                            key: shipment_id.as_bytes(),
+                            payload: None,
+                            timestamp: None,
+                            headers: None,
+                        })?;
+                        self.stats.published.fetch_add(1, Ordering::Relaxed);
+                        self.published.insert(
+                            shipment_id,
+                            Published {
+                                version: p.version + 1,
+                                digest: None,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes a shipment's links to the shared table when they changed.
+    pub(super) fn write_links(&mut self, shipment_id: &str) -> Result<(), ProcessError> {
+        let (units, flights) = self.engine.links_of(shipment_id);
+        let links = Links {
+            units,
+            flights,
+            forgotten: false,
+        };
+        let bytes = links.encode_to_vec();
+        let digest = kouan_model::fnv1a(&bytes);
+        let unchanged = match self.links_written.get(shipment_id) {
+            Some(written) => *written == digest,
+            // nothing to tell about a shipment without units or flights
+            None => links.units.is_empty() && links.flights.is_empty(),
+        };
+        if unchanged {
+            return Ok(());
+        }
+        self.send_links(shipment_id, &bytes)?;
+        self.links_written.insert(shipment_id.to_string(), digest);
+        Ok(())
+    }
+
+    pub(super) fn send_links(&self, shipment_id: &str, bytes: &[u8]) -> Result<(), ProcessError> {
+        let key = links_key(shipment_id);
+        self.producer.send_placed(Placed {
+            topic: &self.config.topics.shared(),
+            partition: partition_of(&key, self.layout.shared),
+            key: &key,
+            payload: Some(bytes),
+            timestamp: None,
+            headers: None,
+        })?;
+        Ok(())
+    }
+}

@@ -1,0 +1,86 @@
+//! What a generation does besides applying records: the retention sweep that forgets finished
+//! shipments, and the latency, lag and progress reports.
+
+use super::*;
+
+impl Generation<'_> {
+    /// Forgets the owned shipments due under the retention rule (inside the open transaction).
+    pub(super) fn retire(&mut self) -> Result<(), ProcessError> {
+        let shipments = self.layout.shipments;
+        let owned = self.owned.clone();
+        let mut forgotten: Vec<(String, Vec<Arc<Event>>)> = Vec::new();
+        self.retention.sweep_with(
+            &mut self.engine,
+            |id| owned.contains(&partition_of(id.as_bytes(), shipments)),
+            |id, dropped| forgotten.push((id.to_string(), dropped)),
+        );
+        for (shipment_id, dropped) in forgotten {
+            let partition = partition_of(shipment_id.as_bytes(), shipments);
+            for event in dropped.iter().filter(|e| direct_subject(e).is_some()) {
+                self.write_by_shipment(partition, &event_key(event), None, None)?;
+            }
+            self.tombstone_unreachable(&dropped)?;
+            let links = Links {
+                forgotten: true,
+                ..Links::default()
+            };
+            self.send_links(&shipment_id, &links.encode_to_vec())?;
+            self.published.remove(&shipment_id);
+            self.links_written.remove(&shipment_id);
+            self.stats.forgotten.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Retention when nothing else happens: a transaction only when something is due.
+    pub(super) fn retire_if_due(&mut self) -> Result<(), ProcessError> {
+        if !self.retention.due(self.engine.watermark_millis()) {
+            return Ok(());
+        }
+        self.producer.begin()?;
+        match self.retire() {
+            Ok(()) => self
+                .producer
+                .commit(&self.positions()?, &self.group_metadata()?)?,
+            Err(error) => {
+                let _ = self.producer.abort();
+                return Err(error);
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn observe_latency(&mut self) {
+        if self.cycle_timestamps.is_empty() {
+            return;
+        }
+        let done = now_unix_millis();
+        for published_at in self.cycle_timestamps.drain(..) {
+            self.stats
+                .latency
+                .observe((done - published_at) as f64 / 1000.0);
+        }
+    }
+
+    pub(super) fn report(&mut self) {
+        self.stats
+            .held
+            .store(self.engine.events_held() as u64, Ordering::Relaxed);
+        if self.lag_at.elapsed() >= kouan_bus::timing::LAG_REPORT {
+            self.lag_at = Instant::now();
+            let lag: i64 = kouan_bus::follower::lag(&self.group).values().sum();
+            self.stats.lag.store(lag, Ordering::Relaxed);
+        }
+        if self.last_log.elapsed() >= Duration::from_secs(10) {
+            tracing::info!(
+                events = self.stats.events.load(Ordering::Relaxed),
+                published = self.stats.published.load(Ordering::Relaxed),
+                rejected = self.stats.rejected.load(Ordering::Relaxed),
+                held = self.engine.events_held(),
+                owned = ?self.owned,
+                "processing"
+            );
+            self.last_log = Instant::now();
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! The change log the feeds and webhooks read: every applied record in order, a bounded window
+//! of it kept, and cursors that resume after any token (catching up from the current records
+//! when the window has moved past them).
+
+use super::{State, Store};
+use crate::auth::Caller;
+use crate::position::Position;
+use crate::record::{AlertRecord, Origin, StatusRecord};
+use std::sync::Arc;
+
+/// What changed, as the feed and webhooks tell it.
+#[derive(Debug, Clone)]
+pub enum ChangeKind {
+    Status(Arc<StatusRecord>),
+    /// The shipment no longer has a status (a tombstone on `kouan.status`); carries the last
+    /// record so visibility can still be decided.
+    Removed(Arc<StatusRecord>),
+    Alert(Arc<AlertRecord>),
+}
+
+impl ChangeKind {
+    /// The shipper whose shipment this is about, for visibility.
+    pub fn shipper(&self) -> Option<&str> {
+        match self {
+            ChangeKind::Status(record) | ChangeKind::Removed(record) => record.shipper.as_deref(),
+            ChangeKind::Alert(alert) => alert.shipper.as_deref(),
+        }
+    }
+
+    pub fn shipment_id(&self) -> &str {
+        match self {
+            ChangeKind::Status(record) | ChangeKind::Removed(record) => &record.shipment_id,
+            ChangeKind::Alert(alert) => &alert.shipment_id,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(super) struct Change {
+    pub(super) seq: u64,
+    pub(super) origin: Origin,
+    pub(super) kind: ChangeKind,
+    /// The store's position right after this change.
+    pub(super) position: Position,
+}
+
+/// A change handed to a reader, with the token that resumes right after it.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub kind: ChangeKind,
+    pub token: String,
+}
+
+/// A reader's place in the change stream: what it has seen (`seen`) and where it is in this
+/// store's log. Built by [`Store::cursor`], advanced by [`Store::next_batch`].
+#[derive(Debug, Clone)]
+pub struct Cursor {
+    seen: Position,
+    next_seq: u64,
+    /// The next batch must first catch up from the current state (resume or gap).
+    fill: bool,
+}
+
+impl Cursor {
+    pub fn token(&self) -> String {
+        self.seen.encode()
+    }
+}
+
+impl Store {
+    /// Whether `caller` may see this change now: a shipment's visibility follows its current
+    /// record, so a shipment moved to another shipper stops showing to the first.
+    pub fn visible(&self, caller: &Caller, kind: &ChangeKind) -> bool {
+        if caller.is_operator() {
+            return true;
+        }
+        match kind {
+            ChangeKind::Alert(alert) => self.state.read().alert_visible(caller, alert),
+            other => caller.sees(other.shipper()),
+        }
+    }
+
+    /// A cursor at the live end (`from: None`) or resuming after a token.
+    pub fn cursor(&self, from: Option<Position>) -> Cursor {
+        let state = self.state.read();
+        match from {
+            None => Cursor {
+                seen: state.position.clone(),
+                next_seq: state.next_seq,
+                fill: false,
+            },
+            Some(seen) => Cursor {
+                seen,
+                next_seq: 0,
+                fill: true,
+            },
+        }
+    }
+
+    /// Up to about `max` changes after the cursor, oldest first, and moves the cursor past them.
+    /// Empty when the reader is at the live end.
+    pub fn next_batch(&self, cursor: &mut Cursor, max: usize) -> Vec<Item> {
+        let state = self.state.read();
+        let first_seq = state.log.front().map_or(state.next_seq, |c| c.seq);
+        if cursor.next_seq < first_seq {
+            // behind the log's start: catch up from the current records
+            cursor.fill = true;
+        }
+        let mut items = Vec::new();
+        if cursor.fill {
+            cursor.fill = false;
+            items = state.fill(&mut cursor.seen);
+            cursor.next_seq = first_seq;
+        }
+        let start = (cursor.next_seq - first_seq) as usize;
+        for change in state.log.range(start.min(state.log.len())..) {
+            cursor.next_seq = change.seq + 1;
+            if !cursor.seen.unseen(&change.origin) {
+                continue;
+            }
+            cursor.seen.join(&change.position);
+            items.push(Item {
+                kind: change.kind.clone(),
+                token: cursor.seen.encode(),
+            });
+            if items.len() >= max {
+                break;
+            }
+        }
+        items
+    }
+}
+
+impl State {
+    /// Catch-up for a reader whose unseen records fell off the log: the current record of
+    /// every shipment and alert it has not seen below the log's start, in (topic, partition,
+    /// offset) order, each with a token that resumes right after it. `seen` ends at the log's
+    /// start (or further, where the reader already was).
+    pub(super) fn fill(&self, seen: &mut Position) -> Vec<Item> {
+        let below_log = |origin: &Origin| seen.unseen(origin) && !self.trimmed.unseen(origin);
+        let mut missing: Vec<(Origin, ChangeKind)> = self
+            .shipments
+            .values()
+            .filter(|(_, record)| below_log(&record.origin))
+            .map(|(_, record)| (record.origin, ChangeKind::Status(record.clone())))
+            .chain(
+                self.alerts
+                    .values()
+                    .filter(|alert| below_log(&alert.origin))
+                    .map(|alert| (alert.origin, ChangeKind::Alert(alert.clone()))),
+            )
+            .collect();
+        missing.sort_by_key(|(origin, _)| *origin);
+        let target = {
+            let mut target = seen.clone();
+            target.join(&self.trimmed);
+            target
+        };
+        let mut items = Vec::with_capacity(missing.len());
+        for (origin, kind) in missing {
+            // partitions before this one are complete; this one up to the record
+            seen.join_before(&target, &origin);
+            seen.advance(&origin);
+            items.push(Item {
+                kind,
+                token: seen.encode(),
+            });
+        }
+        *seen = target;
+        items
+    }
+}

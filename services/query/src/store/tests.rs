@@ -1,0 +1,192 @@
+//! The store's change log and indexes, without Kafka.
+
+use super::*;
+use crate::auth::{Caller, Role};
+use crate::record::TopicId;
+use kouan_model::{Status, Timestamp, TransportStage};
+use prost::Message;
+
+fn record(id: &str, shipper: &str, stage: TransportStage, version: u64) -> Vec<u8> {
+    let status = Status {
+        shipper: Some(shipper.into()),
+        transport_stage: stage,
+        ..Status::empty(id)
+    };
+    let at = Timestamp::from_parts(1_790_000_000, 0, 0).unwrap();
+    status.to_proto(version, &at).encode_to_vec()
+}
+
+fn operator() -> Caller {
+    Caller {
+        name: "op".into(),
+        role: Role::Operator,
+    }
+}
+
+/// 3 partitions, 12 shipments, 5 versions each, applied in an interleaved order.
+fn filled(window: usize) -> (Store, Vec<(String, u64)>) {
+    let store = Store::new(window);
+    let mut next = [0i64; 3];
+    let mut applied = Vec::new();
+    for version in 1..=5u64 {
+        for i in 0..12 {
+            let partition = i % 3;
+            let origin = Origin {
+                topic: TopicId::Status,
+                partition: partition as i32,
+                offset: next[partition],
+            };
+            next[partition] += 1;
+            let id = format!("S{i:02}");
+            store
+                .apply_status(
+                    None,
+                    Some(&record(&id, "A", TransportStage::Booked, version)),
+                    origin,
+                )
+                .unwrap();
+            applied.push((id, version));
+        }
+    }
+    (store, applied)
+}
+
+fn drain(store: &Store, mut cursor: Cursor) -> Vec<Item> {
+    let mut items = Vec::new();
+    loop {
+        let batch = store.next_batch(&mut cursor, 7);
+        if batch.is_empty() {
+            return items;
+        }
+        items.extend(batch);
+    }
+}
+
+fn key(item: &Item) -> (String, u64) {
+    match &item.kind {
+        ChangeKind::Status(record) => (record.shipment_id.to_string(), record.version),
+        _ => panic!("only status changes here"),
+    }
+}
+
+#[test]
+fn resuming_from_any_token_gives_exactly_the_rest() {
+    let (store, applied) = filled(1_000);
+    let everything = drain(&store, store.cursor(Some(Position::default())));
+    assert_eq!(everything.iter().map(key).collect::<Vec<_>>(), applied);
+    for (at, item) in everything.iter().enumerate() {
+        let rest = drain(&store, store.cursor(Position::decode(&item.token)));
+        assert_eq!(
+            rest.iter().map(key).collect::<Vec<_>>(),
+            applied[at + 1..].to_vec(),
+            "after item {at}"
+        );
+    }
+    assert!(drain(&store, store.cursor(None)).is_empty(), "live end");
+}
+
+#[test]
+fn a_reader_behind_a_short_log_gets_the_latest_of_what_it_missed_once() {
+    let (store, applied) = filled(10);
+    let items = drain(&store, store.cursor(Some(Position::default())));
+    let keys: Vec<(String, u64)> = items.iter().map(key).collect();
+    let distinct: BTreeSet<&(String, u64)> = keys.iter().collect();
+    assert_eq!(distinct.len(), keys.len(), "nothing twice: {keys:?}");
+    // every shipment's latest version arrives, and the last 10 changes exactly
+    for i in 0..12 {
+        assert!(keys.contains(&(format!("S{i:02}"), 5)), "S{i:02}: {keys:?}");
+    }
+    assert_eq!(keys[keys.len() - 10..], applied[applied.len() - 10..]);
+    // and every token of the catch-up resumes exactly after itself
+    for (at, item) in items.iter().enumerate() {
+        let rest: Vec<(String, u64)> = drain(&store, store.cursor(Position::decode(&item.token)))
+            .iter()
+            .map(key)
+            .collect();
+        assert_eq!(rest, keys[at + 1..].to_vec(), "after item {at}");
+    }
+}
+
+#[test]
+fn lists_page_through_indexes_with_visibility() {
+    let store = Store::new(100);
+    for i in 0..30 {
+        let shipper = if i % 3 == 0 { "A" } else { "B" };
+        let stage = if i % 2 == 0 {
+            TransportStage::Arrived
+        } else {
+            TransportStage::Booked
+        };
+        let origin = Origin {
+            topic: TopicId::Status,
+            partition: 0,
+            offset: i,
+        };
+        store
+            .apply_status(
+                None,
+                Some(&record(&format!("S{i:02}"), shipper, stage, 1)),
+                origin,
+            )
+            .unwrap();
+    }
+    let shipper_a = Caller {
+        name: "a".into(),
+        role: Role::Shipper("A".into()),
+    };
+    let mut query = ListQuery {
+        transport_stage: Some("ARRIVED".into()),
+        limit: 2,
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    loop {
+        let (items, more) = store.list(&shipper_a, &query);
+        seen.extend(items.iter().map(|r| r.shipment_id.to_string()));
+        if !more {
+            break;
+        }
+        query.after = items.last().map(|r| r.shipment_id.to_string());
+    }
+    assert_eq!(seen, ["S00", "S06", "S12", "S18", "S24"]);
+    let all = ListQuery {
+        limit: 1000,
+        ..Default::default()
+    };
+    assert_eq!(store.list(&operator(), &all).0.len(), 30);
+    let other = ListQuery {
+        shipper: Some("B".into()),
+        limit: 1000,
+        ..Default::default()
+    };
+    assert!(store.list(&shipper_a, &other).0.is_empty());
+    // a tombstone removes the shipment from every index
+    let origin = Origin {
+        topic: TopicId::Status,
+        partition: 0,
+        offset: 30,
+    };
+    store.apply_status(Some(b"S00"), None, origin).unwrap();
+    assert!(store.get("S00").is_none());
+    assert_eq!(
+        store
+            .list(
+                &shipper_a,
+                &ListQuery {
+                    limit: 1000,
+                    ..Default::default()
+                }
+            )
+            .0
+            .len(),
+        9
+    );
+    // a record that does not decode changes nothing
+    let origin = Origin {
+        topic: TopicId::Status,
+        partition: 0,
+        offset: 31,
+    };
+    assert!(store.apply_status(None, Some(b"\xff\xff"), origin).is_err());
+    assert_eq!(store.counts().shipments, 29);
+}
