@@ -1,0 +1,11 @@
+//! `kouan serve` against the real broker, by capability: every endpoint's answers and errors
+//! ([`api`]), feed resume ([`feed`]), webhooks ([`webhooks`]) and shipper isolation
+//! ([`isolation`]). Status and alert records are published straight onto the topics
+//! ([`fixtures`]) so each test controls exactly what the store sees.
+
+mod analytics;
+mod api;
+mod feed;
+mod fixtures;
+mod isolation;
+mod webhooks;
