@@ -1,0 +1,95 @@
+//! The processor's core alone, without Kafka: events per CPU-second and bytes per active
+//! shipment.
+
+use kouan_emitter::simulator::{SimConfig, Simulator};
+use kouan_model::{ndjson, protobuf, Event, Timestamp};
+use kouan_processor::retention::Retention;
+use kouan_processor::Engine;
+use prost::Message as _;
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+pub(super) fn simulated(count: usize, seed: u64) -> Vec<Event> {
+    simulated_with(
+        count,
+        SimConfig {
+            seed,
+            ..SimConfig::default()
+        },
+    )
+}
+
+pub(super) fn simulated_with(count: usize, config: SimConfig) -> Vec<Event> {
+    Simulator::new(config)
+        .take(count)
+        .filter_map(|delivered| ndjson::decode_line(delivered.line.as_bytes()).ok())
+        .collect()
+}
+
+pub(super) fn thread_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+    // fields after the command name in parentheses: utime and stime are the 12th and 13th
+    let after = stat.rsplit(')').next().unwrap_or_default();
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = fields
+        .get(11)
+        .and_then(|f| f.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        + fields
+            .get(12)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0);
+    ticks / 100.0
+}
+
+pub(super) fn resident_bytes() -> f64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: f64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|f| f.parse().ok())
+        .unwrap_or(0.0);
+    pages * 4096.0
+}
+
+/// The runner's work without Kafka, in batches of 10,000 records (the runner's largest poll).
+pub(super) fn core_run(records: &[Vec<u8>]) -> (f64, f64, f64, usize) {
+    let before = resident_bytes();
+    let heap_before = crate::live_heap_bytes();
+    let started = thread_cpu_seconds();
+    let mut engine = Engine::new();
+    let mut retention = Retention::new(Duration::from_secs(30 * 86_400));
+    let mut published: HashMap<String, u64> = HashMap::new();
+    let zero = Timestamp::from_parts(0, 0, 0).expect("epoch");
+    let mut encoded = 0usize;
+    for chunk in records.chunks(10_000) {
+        let mut affected = BTreeSet::new();
+        for record in chunk {
+            if let Ok(event) = protobuf::decode_event(record) {
+                engine.apply(event, &mut affected);
+            }
+        }
+        for id in affected {
+            if let Some(status) = engine.refresh(&id) {
+                let (record, digest) = status.record(1, &zero);
+                if published.insert(id.clone(), digest) != Some(digest) {
+                    encoded += record.encode_to_vec().len();
+                    retention.note(&id, &status);
+                }
+            }
+        }
+        retention.sweep(&mut engine);
+    }
+    let cpu = thread_cpu_seconds() - started;
+    let shipments = engine.shipments().count();
+    let grown = resident_bytes() - before;
+    let heap = (crate::live_heap_bytes() - heap_before) as f64;
+    std::hint::black_box(encoded);
+    let per_shipment = |bytes: f64| bytes / shipments.max(1) as f64;
+    (
+        records.len() as f64 / cpu.max(1e-9),
+        per_shipment(grown),
+        per_shipment(heap),
+        shipments,
+    )
+}
