@@ -24,18 +24,7 @@ fn at(millis: i64) -> Timestamp {
 }
 
 fn milestone(code: &'static str, millis: i64, node: &str) -> Milestone {
-    Milestone {
-        code,
-        event_time: at(millis),
-        classifier: Classifier::Act,
-        location: Some(Location {
-            unlocode: node.into(),
-            facility: None,
-            name: None,
-        }),
-        source: "test".into(),
-        event_id: format!("{code}-{millis}"),
-    }
+    Milestone::actual_at(code, at(millis), node, "test", format!("{code}-{millis}"))
 }
 
 /// A westbound rail shipment at Małaszewicze since `since`.

@@ -56,9 +56,16 @@ impl Alert {
         if record.alert_id.is_empty() {
             return Err(Reject::missing("alertId"));
         }
+        // kept as UTC milliseconds: the instant must be writable in UTC too
         let millis = |field: &str, time: &Option<pb::Time>| {
             time.as_ref()
-                .map(|t| time_from_proto(field, t).map(|t| t.unix_millis()))
+                .map(|t| {
+                    let millis = time_from_proto(field, t)?.unix_millis();
+                    match Timestamp::from_unix_millis(millis) {
+                        Some(_) => Ok(millis),
+                        None => Err(Reject::new(field, "time out of range in UTC")),
+                    }
+                })
                 .transpose()
         };
         Ok(Alert {

@@ -52,6 +52,28 @@ pub struct Milestone {
 }
 
 impl Milestone {
+    /// An actual milestone at `unlocode`: what hand-made records (tests, benchmarks) are made of.
+    pub fn actual_at(
+        code: &'static str,
+        event_time: Timestamp,
+        unlocode: &str,
+        source: &str,
+        event_id: String,
+    ) -> Self {
+        Milestone {
+            code,
+            event_time,
+            classifier: Classifier::Act,
+            location: Some(Location {
+                unlocode: unlocode.to_string(),
+                facility: None,
+                name: None,
+            }),
+            source: source.to_string(),
+            event_id,
+        }
+    }
+
     /// A movement of the cargo (an equipment, transport or air event other than a booking), as
     /// opposed to a booking change or a customs decision.
     pub fn is_movement(&self) -> bool {

@@ -1,7 +1,6 @@
 //! Convergence: the streaming engine equals the reference for every shipment, field by field,
 //! whatever the order, duplication or partitioning of the input.
 
-use kouan_emitter::simulator::{SimConfig, Simulator};
 use kouan_model::Status;
 use kouan_model::*;
 use kouan_processor::{reference, Engine};
@@ -97,15 +96,7 @@ fn orderings(events: &[Event], seed: u64) -> Vec<(String, Vec<Event>)> {
 }
 
 fn simulated(seed: u64, lines: usize) -> Vec<Event> {
-    let config = SimConfig {
-        seed,
-        shipments_per_day: 300.0,
-        ..SimConfig::default()
-    };
-    Simulator::new(config)
-        .take(lines)
-        .map(|delivered| ndjson::decode_line(delivered.line.as_bytes()).unwrap())
-        .collect()
+    kouan_emitter::simulator::sample(seed, 300.0, lines)
 }
 
 #[test]

@@ -5,7 +5,6 @@
 //! delivery order, and the state per owner shrinks as owners are added.
 
 use kouan_bus::partitioner::partition_of;
-use kouan_emitter::simulator::{SimConfig, Simulator};
 use kouan_model::Status;
 use kouan_model::*;
 use kouan_processor::reference::direct_subject;
@@ -16,15 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, BTreeSet};
 
 fn simulated(seed: u64, lines: usize) -> Vec<Event> {
-    let config = SimConfig {
-        seed,
-        shipments_per_day: 300.0,
-        ..SimConfig::default()
-    };
-    Simulator::new(config)
-        .take(lines)
-        .filter_map(|delivered| ndjson::decode_line(delivered.line.as_bytes()).ok())
-        .collect()
+    kouan_emitter::simulator::sample(seed, 300.0, lines)
 }
 
 /// Streams `events` through `owners` partitioned engines in batches, announcing links between

@@ -29,6 +29,17 @@ pub use config::SimConfig;
 pub use delivery::Delivered;
 pub use truth::Anomaly;
 
+/// A reproducible sample: the first `count` valid events of the simulation seeded `seed` at
+/// `shipments_per_day`, everything else at its default.
+pub fn sample(seed: u64, shipments_per_day: f64, count: usize) -> Vec<kouan_model::Event> {
+    let config = SimConfig {
+        seed,
+        shipments_per_day,
+        ..SimConfig::default()
+    };
+    Simulator::new(config).events(count)
+}
+
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::cmp::Reverse;
@@ -91,6 +102,16 @@ impl Simulator {
             truth: VecDeque::new(),
             shipments: 0,
         }
+    }
+
+    /// The first `count` lines as validated events, in delivery order; lines made malformed on
+    /// purpose are skipped. What the processor's tests and benchmarks feed it.
+    pub fn events(self, count: usize) -> Vec<kouan_model::Event> {
+        self.take(count)
+            .filter_map(|delivered| {
+                kouan_model::ndjson::decode_line(delivered.line.as_bytes()).ok()
+            })
+            .collect()
     }
 
     /// Ground-truth anomalies of the waves generated so far, oldest first; drained by the caller.

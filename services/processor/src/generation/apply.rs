@@ -123,7 +123,6 @@ impl Generation<'_> {
     /// links other instances need.
     pub(super) fn publish_affected(&mut self) -> Result<(), ProcessError> {
         let now = now();
-        let status_topic = self.config.topics.status();
         for shipment_id in std::mem::take(&mut self.affected) {
             let partition = partition_of(shipment_id.as_bytes(), self.layout.shipments);
             if !self.owned.contains(&partition) || self.engine.is_forgotten(&shipment_id) {
@@ -139,45 +138,45 @@ impl Generation<'_> {
                     if previous.and_then(|p| p.digest) == Some(digest) {
                         continue;
                     }
-                    self.producer.send_placed(Placed {
-                        topic: &status_topic,
-                        partition,
-                        key: shipment_id.as_bytes(),
-                        payload: Some(&record.encode_to_vec()),
-                        timestamp: None,
-                        headers: None,
-                    })?;
-                    self.stats.published.fetch_add(1, Ordering::Relaxed);
-                    self.published.insert(
-                        shipment_id,
-                        Published {
-                            version,
-                            digest: Some(digest),
-                        },
-                    );
+                    let payload = record.encode_to_vec();
+                    let published = Published {
+                        version,
+                        digest: Some(digest),
+                    };
+                    self.publish_status(partition, shipment_id, Some(&payload), published)?;
                 }
                 None => {
                     if let Some(p) = previous.filter(|p| p.digest.is_some()) {
-                        self.producer.send_placed(Placed {
-                            topic: &status_topic,
-                            partition,
-                            key: shipment_id.as_bytes(),
-                            payload: None,
-                            timestamp: None,
-                            headers: None,
-                        })?;
-                        self.stats.published.fetch_add(1, Ordering::Relaxed);
-                        self.published.insert(
-                            shipment_id,
-                            Published {
-                                version: p.version + 1,
-                                digest: None,
-                            },
-                        );
+                        let published = Published {
+                            version: p.version + 1,
+                            digest: None,
+                        };
+                        self.publish_status(partition, shipment_id, None, published)?;
                     }
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Writes one record (or tombstone) of `kouan.status` and remembers what it published.
+    fn publish_status(
+        &mut self,
+        partition: i32,
+        shipment_id: String,
+        payload: Option<&[u8]>,
+        published: Published,
+    ) -> Result<(), ProcessError> {
+        self.producer.send_placed(Placed {
+            topic: &self.config.topics.status(),
+            partition,
+            key: shipment_id.as_bytes(),
+            payload,
+            timestamp: None,
+            headers: None,
+        })?;
+        self.stats.published.fetch_add(1, Ordering::Relaxed);
+        self.published.insert(shipment_id, published);
         Ok(())
     }
 

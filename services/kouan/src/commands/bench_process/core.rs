@@ -1,8 +1,8 @@
 //! The processor's core alone, without Kafka: events per CPU-second and bytes per active
 //! shipment.
 
-use kouan_emitter::simulator::{SimConfig, Simulator};
-use kouan_model::{ndjson, protobuf, Event, Timestamp};
+use kouan_emitter::simulator::SimConfig;
+use kouan_model::{protobuf, Event, Timestamp};
 use kouan_processor::retention::Retention;
 use kouan_processor::Engine;
 use prost::Message as _;
@@ -10,20 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 pub(super) fn simulated(count: usize, seed: u64) -> Vec<Event> {
-    simulated_with(
-        count,
-        SimConfig {
-            seed,
-            ..SimConfig::default()
-        },
-    )
-}
-
-pub(super) fn simulated_with(count: usize, config: SimConfig) -> Vec<Event> {
-    Simulator::new(config)
-        .take(count)
-        .filter_map(|delivered| ndjson::decode_line(delivered.line.as_bytes()).ok())
-        .collect()
+    kouan_emitter::simulator::sample(seed, SimConfig::default().shipments_per_day, count)
 }
 
 pub(super) fn thread_cpu_seconds() -> f64 {

@@ -1,8 +1,7 @@
 //! Publication-to-status latency at a steady rate, with the runner live.
 
-use super::core::*;
 use kouan_bus::{Publisher, Topics};
-use kouan_emitter::simulator::SimConfig;
+use kouan_emitter::simulator::{SimConfig, Simulator};
 use kouan_model::pb;
 use kouan_processor::runner::{self, ProcessConfig};
 use kouan_processor::stats::ProcessStats;
@@ -79,14 +78,14 @@ pub(super) fn latency(
     }
     let count = (rate * duration.as_secs_f64()) as usize;
     // a tidy stream: late links and reordering would measure the data's lateness, not ours
-    let events = simulated_with(
-        count,
+    let events = Simulator::new(
         SimConfig {
             seed: 2,
             ..SimConfig::default()
         }
         .tidy(),
-    );
+    )
+    .events(count);
     let publisher = Publisher::new(brokers)?;
     let sink = kouan_emitter::sink::EventSink::new(&publisher, topics);
     let mut published_at: HashMap<(String, String), Instant> = HashMap::with_capacity(events.len());
