@@ -296,6 +296,26 @@ pub struct ServeOptions {
     /// Memory one SQL query's operators may use, MiB.
     #[arg(long, default_value_t = 512, env = "KOUAN_SQL_MEMORY_MIB")]
     pub sql_memory_mib: usize,
+    /// SQL queries (and KPI requests) running at once; one more is answered 429.
+    #[arg(long, default_value_t = 4, env = "KOUAN_SQL_MAX_CONCURRENT")]
+    pub sql_max_concurrent: usize,
+    /// Webhook destinations allowed besides public addresses: a host name, an address or a CIDR
+    /// network (repeatable, or comma-separated in the environment). Loopback, private,
+    /// link-local and similar addresses are refused otherwise.
+    #[arg(long, env = "KOUAN_WEBHOOK_ALLOW", value_delimiter = ',')]
+    pub webhook_allow: Vec<String>,
+    /// Webhook subscriptions one shipper may hold.
+    #[arg(long, default_value_t = 20)]
+    pub max_subscriptions_per_shipper: usize,
+    /// A webhook destination failing every attempt this long is paused.
+    #[arg(long, default_value = "1day", value_parser = humantime::parse_duration)]
+    pub webhook_pause_after: std::time::Duration,
+    /// Open feeds (SSE) at most.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_feed_clients: usize,
+    /// `/metrics` answers only to an operator's bearer token.
+    #[arg(long, env = "KOUAN_PROTECT_METRICS")]
+    pub protect_metrics: bool,
 }
 
 #[derive(Debug, Args)]

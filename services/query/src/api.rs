@@ -36,6 +36,7 @@ pub struct AppState {
     pub cancel: CancellationToken,
     /// Set once the store has read the topics up to where they were at start-up.
     pub ready: Arc<std::sync::atomic::AtomicBool>,
+    pub http: crate::runner::HttpLimits,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -57,12 +58,20 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             middleware::authenticate,
         ));
+    let metrics_route = if state.http.protect_metrics {
+        Router::new().route("/metrics", get(metrics)).route_layer(
+            axum::middleware::from_fn_with_state(state.clone(), middleware::operator_only),
+        )
+    } else {
+        Router::new().route("/metrics", get(metrics))
+    };
     Router::new()
         .merge(v1)
-        .route("/metrics", get(metrics))
+        .merge(metrics_route)
         .route("/healthz", get(healthz))
         .route("/", get(crate::dashboard::page))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such route") })
+        .layer(axum::middleware::from_fn(middleware::json_errors))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::audit,

@@ -18,6 +18,9 @@ pub enum QueryError {
     SqlResources(String),
     #[error("{field}: {reason}")]
     BadRequest { field: String, reason: String },
+    /// A limit of the caller's reached (subscriptions, concurrent queries).
+    #[error("{0}")]
+    Quota(String),
     #[error(transparent)]
     Bus(#[from] kouan_bus::BusError),
     #[error("{context}: {source}")]

@@ -76,6 +76,10 @@ pub fn stream(
                         _ = cancel.cancelled() => return None,
                         changed = changes.changed() => if changed.is_err() { return None },
                     }
+                } else {
+                    // a batch of changes this caller may not see: let other tasks run before
+                    // the next one, so one feed cannot hold a worker (and the store) for long
+                    tokio::task::yield_now().await;
                 }
             }
         },

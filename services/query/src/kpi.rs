@@ -119,6 +119,7 @@ pub async fn clearance(
          FROM shipments WHERE {}{group_clause}",
         filters.join(" AND ")
     );
+    let _slot = engine.slot()?;
     let frame = engine
         .context()
         .sql(&sql)

@@ -8,6 +8,7 @@
 //! - [`sql`]: read-only, bounded SQL with JSON and Arrow IPC answers.
 //! - [`kpi`]: the clearance-time KPI over the snapshot.
 //! - [`feed`]: Server-Sent Events with `Last-Event-ID` resume.
+//! - [`destination`]: where webhooks may go (no loopback, private or metadata addresses).
 //! - [`webhook`]: signed, retried, ordered webhook deliveries; subscriptions on a topic.
 //! - [`metrics`]: Prometheus metrics.
 //! - [`dashboard`]: the embedded dashboard page.
@@ -17,6 +18,7 @@
 pub mod api;
 pub mod auth;
 pub mod dashboard;
+pub mod destination;
 pub mod error;
 pub mod feed;
 pub mod kpi;
@@ -32,9 +34,10 @@ pub mod webhook;
 pub use auth::{Auth, Caller, Role};
 pub use error::QueryError;
 pub use metrics::Metrics;
-pub use runner::{ServeConfig, Server};
+pub use runner::{HttpLimits, ServeConfig, Server};
 pub use sql::SqlLimits;
 pub use store::Store;
+pub use webhook::WebhookLimits;
 
 /// Wall-clock milliseconds since the epoch.
 pub fn now_millis() -> i64 {

@@ -21,6 +21,11 @@ impl Position {
         }
     }
 
+    /// Partitions named, per topic (status, alerts).
+    pub fn partitions(&self) -> (usize, usize) {
+        (self.status.len(), self.alerts.len())
+    }
+
     /// The next offset to read of a partition.
     pub fn next(&self, topic: TopicId, partition: i32) -> i64 {
         usize::try_from(partition)

@@ -9,7 +9,7 @@ use crate::record::{Origin, TopicId};
 use crate::snapshot::Snapshots;
 use crate::sql::{SqlEngine, SqlLimits};
 use crate::store::Store;
-use crate::webhook::{Subscription, Webhooks};
+use crate::webhook::{Subscription, WebhookLimits, Webhooks};
 use kouan_bus::{Follower, Publisher, Topics};
 use rdkafka::Message;
 use std::collections::BTreeMap;
@@ -26,6 +26,26 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     pub feed_window: usize,
     pub sql: SqlLimits,
+    pub webhooks: WebhookLimits,
+    pub http: HttpLimits,
+}
+
+/// What one client can take of the HTTP server.
+#[derive(Debug, Clone)]
+pub struct HttpLimits {
+    /// Open feeds (SSE) at most; one more is refused with 503.
+    pub max_feed_clients: usize,
+    /// `/metrics` answers only to an operator token.
+    pub protect_metrics: bool,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            max_feed_clients: 10_000,
+            protect_metrics: false,
+        }
+    }
 }
 
 /// A running query service.
@@ -55,6 +75,7 @@ impl Server {
             config.topics.subscriptions(),
             cancel.clone(),
             &metrics,
+            config.webhooks.clone(),
         ));
         let ready = Arc::new(AtomicBool::new(false));
         let listener = tokio::net::TcpListener::bind(config.listen)
@@ -117,6 +138,7 @@ impl Server {
                 metrics,
                 cancel,
                 ready,
+                http: config.http.clone(),
             },
             local_addr,
             listener,
@@ -187,6 +209,10 @@ fn follow(
         &[status_topic.clone(), alerts_topic.clone()],
         cancel,
     )?;
+    store.set_partitions(
+        kouan_bus::reader::partitions(follower.reader(), &status_topic)? as usize,
+        kouan_bus::reader::partitions(follower.reader(), &alerts_topic)? as usize,
+    );
     let started = Instant::now();
     let mut quiet_since = Instant::now();
     let mut refreshed_at = Instant::now();

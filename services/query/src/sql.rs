@@ -18,8 +18,12 @@ pub struct SqlLimits {
     /// Rows returned at most; a longer result is cut and marked truncated.
     pub max_rows: usize,
     pub timeout: Duration,
-    /// Memory for one query's operators (sorts, joins, aggregates), bytes.
+    /// Memory for the operators (sorts, joins, aggregates) of the queries running at once,
+    /// bytes: one pool, so concurrent queries share it rather than multiply it.
     pub memory: usize,
+    /// Queries running at once; one more is refused (429) rather than queued, so a burst cannot
+    /// pile up work the timeout would only cut later.
+    pub max_concurrent: usize,
 }
 
 impl Default for SqlLimits {
@@ -28,6 +32,7 @@ impl Default for SqlLimits {
             max_rows: 10_000,
             timeout: Duration::from_secs(10),
             memory: 512 << 20,
+            max_concurrent: 4,
         }
     }
 }
@@ -152,6 +157,7 @@ fn json_cells(column: &dyn Array, options: &FormatOptions) -> Vec<serde_json::Va
 pub struct SqlEngine {
     context: SessionContext,
     limits: SqlLimits,
+    running: tokio::sync::Semaphore,
 }
 
 impl SqlEngine {
@@ -178,7 +184,12 @@ impl SqlEngine {
                 )
                 .map_err(|e| QueryError::Sql(e.to_string()))?;
         }
-        Ok(Self { context, limits })
+        let running = tokio::sync::Semaphore::new(limits.max_concurrent.max(1));
+        Ok(Self {
+            context,
+            limits,
+            running,
+        })
     }
 
     pub fn context(&self) -> &SessionContext {
@@ -189,10 +200,21 @@ impl SqlEngine {
         &self.limits
     }
 
+    /// A slot among the queries allowed to run at once, held while the query runs.
+    pub fn slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>, QueryError> {
+        self.running.try_acquire().map_err(|_| {
+            QueryError::Quota(format!(
+                "sql: {} queries are running, the most allowed at once; try again shortly",
+                self.limits.max_concurrent
+            ))
+        })
+    }
+
     /// Runs one read-only query under the limits. Anything but a single query statement is
     /// `QueryError::NotAQuery`.
     pub async fn query(&self, sql: &str) -> Result<Answer, QueryError> {
         check_read_only(sql)?;
+        let _slot = self.slot()?;
         let options = SQLOptions::new()
             .with_allow_ddl(false)
             .with_allow_dml(false)
@@ -319,6 +341,21 @@ mod tests {
 
     fn engine(limits: SqlLimits) -> SqlEngine {
         SqlEngine::new(Arc::new(Snapshots::default()), limits).unwrap()
+    }
+
+    #[tokio::test]
+    async fn queries_beyond_the_concurrency_limit_are_refused_not_queued() {
+        let one = engine(SqlLimits {
+            max_concurrent: 1,
+            ..SqlLimits::default()
+        });
+        let running = one.slot().unwrap();
+        match one.query("SELECT 1").await {
+            Err(QueryError::Quota(message)) => assert!(message.contains("1 queries"), "{message}"),
+            other => panic!("{:?}", other.map(|a| a.rows())),
+        }
+        drop(running);
+        assert_eq!(one.query("SELECT 1").await.unwrap().rows(), 1);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

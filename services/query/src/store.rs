@@ -55,6 +55,9 @@ pub struct StoreCounts {
 
 pub struct Store {
     state: parking_lot::RwLock<State>,
+    /// Partitions of the status and alerts topics, once known: resume tokens naming more are
+    /// not ours (and would make every later token as large).
+    partitions: parking_lot::Mutex<Option<(usize, usize)>>,
     feed_window: usize,
     latest: tokio::sync::watch::Sender<u64>,
 }
@@ -74,8 +77,22 @@ impl Store {
         Self {
             state: Default::default(),
             feed_window: feed_window.max(1),
+            partitions: Default::default(),
             latest: tokio::sync::watch::channel(0).0,
         }
+    }
+
+    /// The partition counts of the topics followed (status, alerts).
+    pub fn set_partitions(&self, status: usize, alerts: usize) {
+        *self.partitions.lock() = Some((status, alerts));
+    }
+
+    /// Whether a resume token fits the topics: no more partitions than they have.
+    pub fn accepts(&self, position: &Position) -> bool {
+        let (status, alerts) = position.partitions();
+        self.partitions
+            .lock()
+            .is_none_or(|(max_status, max_alerts)| status <= max_status && alerts <= max_alerts)
     }
 
     /// Wakes when the log grows.

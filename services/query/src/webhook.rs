@@ -11,8 +11,16 @@
 //!
 //! Decisions: a new subscription starts at the present, not with history; it sees what its
 //! creator may see; only `status` changes are delivered (alerts go to the feed and the API).
+//!
+//! Limits ([`WebhookLimits`]): the callback must be a destination [`crate::destination`] allows
+//! (checked at creation and at every connection); the URL, the secret and each filter are at most
+//! [`MAX_FIELD_BYTES`]; a shipper has at most `per_shipper` subscriptions (an operator is not
+//! limited); a destination that has failed every attempt for `pause_after` is paused — delivery
+//! stops, the subscription shows `"state": "PAUSED"` with the last failure, and its owner deletes
+//! and recreates it once the receiver is back.
 
 use crate::auth::{Caller, Role};
+use crate::destination::{DestinationPolicy, GuardedResolver};
 use crate::error::QueryError;
 use crate::position::Position;
 use crate::store::{ChangeKind, Store};
@@ -27,6 +35,28 @@ use tokio_util::sync::CancellationToken;
 
 /// Changes per POST at most.
 pub const BATCH: usize = 100;
+/// Longest callback URL, secret and filter value, in bytes.
+pub const MAX_FIELD_BYTES: usize = 1024;
+
+/// What webhooks may do.
+#[derive(Debug, Clone)]
+pub struct WebhookLimits {
+    pub destinations: Arc<DestinationPolicy>,
+    /// Subscriptions one shipper may hold.
+    pub per_shipper: usize,
+    /// How long a destination may fail every attempt before its subscription is paused.
+    pub pause_after: Duration,
+}
+
+impl Default for WebhookLimits {
+    fn default() -> Self {
+        WebhookLimits {
+            destinations: Arc::new(DestinationPolicy::default()),
+            per_shipper: 20,
+            pause_after: Duration::from_secs(24 * 3600),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -46,6 +76,17 @@ pub struct Filters {
 impl Filters {
     fn check(&self) -> Result<(), QueryError> {
         use kouan_model::{CustomsState, ShipmentMode, TransportStage};
+        for (field, value) in [
+            ("filters.shipmentId", &self.shipment_id),
+            ("filters.shipper", &self.shipper),
+        ] {
+            if value.as_ref().is_some_and(|v| v.len() > MAX_FIELD_BYTES) {
+                return Err(QueryError::bad(
+                    field,
+                    format!("is longer than {MAX_FIELD_BYTES} bytes"),
+                ));
+            }
+        }
         let check = |field: &str, value: &Option<String>, known: &[&str]| match value {
             Some(v) if !known.contains(&v.as_str()) => Err(QueryError::bad(
                 field,
@@ -97,6 +138,17 @@ pub struct Subscription {
     pub created_at: String,
     /// Resume token of what has been delivered.
     pub cursor: String,
+    /// Set when delivery was paused: the destination failed every attempt for too long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused: Option<Paused>,
+}
+
+/// Why and since when a subscription's delivery is paused.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Paused {
+    pub paused_at: String,
+    pub last_failure: String,
 }
 
 impl Subscription {
@@ -117,6 +169,9 @@ impl Subscription {
             "callbackUrl": self.callback_url,
             "filters": self.filters,
             "createdAt": self.created_at,
+            "state": if self.paused.is_some() { "PAUSED" } else { "ACTIVE" },
+            "pausedAt": self.paused.as_ref().map(|p| &p.paused_at),
+            "lastFailure": self.paused.as_ref().map(|p| &p.last_failure),
         })
     }
 }
@@ -149,6 +204,7 @@ pub struct Webhooks {
     >,
     /// First and longest pause between retries.
     backoff: (Duration, Duration),
+    limits: WebhookLimits,
 }
 
 impl Webhooks {
@@ -158,10 +214,14 @@ impl Webhooks {
         topic: String,
         cancel: CancellationToken,
         metrics: &crate::metrics::Metrics,
+        limits: WebhookLimits,
     ) -> Self {
+        // no redirects and no proxies: either would reach an address the policy never saw
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .dns_resolver(Arc::new(GuardedResolver::new(limits.destinations.clone())))
             .build()
             .expect("an HTTP client");
         Self {
@@ -173,6 +233,7 @@ impl Webhooks {
             cancel,
             deliveries: metrics.webhook_deliveries.clone(),
             backoff: (Duration::from_millis(250), Duration::from_secs(60)),
+            limits,
         }
     }
 
@@ -184,11 +245,19 @@ impl Webhooks {
     }
 
     /// Validates and creates a subscription starting at the present.
-    pub fn create(
+    pub async fn create(
         self: &Arc<Self>,
         caller: &Caller,
         request: NewSubscription,
     ) -> Result<Subscription, QueryError> {
+        let too_long =
+            |field: &str| QueryError::bad(field, format!("is longer than {MAX_FIELD_BYTES} bytes"));
+        if request.callback_url.len() > MAX_FIELD_BYTES {
+            return Err(too_long("callbackUrl"));
+        }
+        if request.secret.len() > MAX_FIELD_BYTES {
+            return Err(too_long("secret"));
+        }
         let url = reqwest::Url::parse(&request.callback_url)
             .map_err(|e| QueryError::bad("callbackUrl", format!("is not a URL: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
@@ -200,6 +269,11 @@ impl Webhooks {
         if request.secret.len() < 16 {
             return Err(QueryError::bad("secret", "must be at least 16 characters"));
         }
+        self.limits
+            .destinations
+            .check(&url)
+            .await
+            .map_err(|reason| QueryError::bad("callbackUrl", reason))?;
         request.filters.check()?;
         if let (Some(own), Some(asked)) = (caller.shipper(), &request.filters.shipper) {
             if own != asked {
@@ -207,6 +281,20 @@ impl Webhooks {
                     "filters.shipper",
                     "a shipper can only subscribe to its own shipments",
                 ));
+            }
+        }
+        if let Some(shipper) = caller.shipper() {
+            let held = self
+                .running
+                .lock()
+                .values()
+                .filter(|r| r.subscription.shipper.as_deref() == Some(shipper))
+                .count();
+            if held >= self.limits.per_shipper {
+                return Err(QueryError::Quota(format!(
+                    "subscriptions: a shipper may hold at most {} (delete one first)",
+                    self.limits.per_shipper
+                )));
             }
         }
         let subscription = Subscription {
@@ -220,6 +308,7 @@ impl Webhooks {
                 .map(|t| t.to_rfc3339())
                 .unwrap_or_default(),
             cursor: self.store.position().encode(),
+            paused: None,
         };
         self.persist(&subscription)?;
         self.start(subscription.clone());
@@ -286,6 +375,9 @@ impl Webhooks {
         if let Some(previous) = previous {
             previous.stop.cancel();
         }
+        if subscription.paused.is_some() {
+            return;
+        }
         let webhooks = self.clone();
         tokio::spawn(async move { webhooks.deliver(subscription, stop).await });
     }
@@ -329,7 +421,7 @@ impl Webhooks {
                 .collect();
             if !records.is_empty() {
                 let body = format!("[{}]", records.join(","));
-                if !self.post(&subscription, body, &stop).await {
+                if !self.post(&mut subscription, body, &stop).await {
                     return;
                 }
                 subscription.cursor = cursor.token();
@@ -340,48 +432,90 @@ impl Webhooks {
         }
     }
 
-    /// POSTs until the receiver accepts; false when stopped first.
+    /// POSTs until the receiver accepts: true then; false when stopped first, or when the
+    /// destination failed every attempt for `pause_after` (the subscription is then paused).
     async fn post(
         &self,
-        subscription: &Subscription,
+        subscription: &mut Subscription,
         body: String,
         stop: &CancellationToken,
     ) -> bool {
         let signature = signature(&subscription.secret, body.as_bytes());
         let mut pause = self.backoff.0;
+        let failing_since = std::time::Instant::now();
         loop {
-            let attempt = self
-                .client
-                .post(&subscription.callback_url)
-                .header("Content-Type", "application/json")
-                .header("Notification-Signature", &signature)
-                .header("Subscription-ID", &subscription.id)
-                .body(body.clone())
-                .send()
-                .await;
-            let failure = match attempt {
-                Ok(response) if response.status().is_success() => {
-                    self.deliveries
-                        .get_or_create(&crate::metrics::ResultLabels {
-                            result: "ok".into(),
-                        })
-                        .inc();
+            let failure = match self.attempt(subscription, &body, &signature).await {
+                Ok(()) => {
+                    self.count("ok");
                     return true;
                 }
-                Ok(response) => format!("status {}", response.status().as_u16()),
-                Err(error) => error.to_string(),
+                Err(failure) => failure,
             };
-            self.deliveries
-                .get_or_create(&crate::metrics::ResultLabels {
-                    result: "failed".into(),
-                })
-                .inc();
+            self.count("failed");
+            if failing_since.elapsed() >= self.limits.pause_after {
+                self.pause(subscription, failure);
+                return false;
+            }
             tracing::warn!(subscription = subscription.id, %failure, retry_in_ms = pause.as_millis() as u64, "webhook delivery failed");
             tokio::select! {
                 _ = stop.cancelled() => return false,
                 _ = tokio::time::sleep(pause) => {}
             }
             pause = (pause * 2).min(self.backoff.1);
+        }
+    }
+
+    /// One POST; the failure as text. An address literal is checked here (names are checked by
+    /// the resolver at connection time), so a policy narrowed since creation holds too.
+    async fn attempt(
+        &self,
+        subscription: &Subscription,
+        body: &str,
+        signature: &str,
+    ) -> Result<(), String> {
+        let url = reqwest::Url::parse(&subscription.callback_url).map_err(|e| e.to_string())?;
+        if !matches!(url.host(), Some(url::Host::Domain(_))) {
+            self.limits.destinations.check(&url).await?;
+        }
+        let response = self
+            .client
+            .post(url)
+            .header("Content-Type", "application/json")
+            .header("Notification-Signature", signature)
+            .header("Subscription-ID", &subscription.id)
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|error| error.to_string())?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("status {}", response.status().as_u16()))
+        }
+    }
+
+    fn count(&self, result: &str) {
+        self.deliveries
+            .get_or_create(&crate::metrics::ResultLabels {
+                result: result.into(),
+            })
+            .inc();
+    }
+
+    /// Stops delivering to a destination that keeps failing, and says so where the owner looks.
+    fn pause(&self, subscription: &mut Subscription, failure: String) {
+        tracing::warn!(subscription = subscription.id, %failure, "webhook destination failing too long, delivery paused");
+        subscription.paused = Some(Paused {
+            paused_at: kouan_model::Timestamp::from_unix_millis(crate::now_millis())
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default(),
+            last_failure: failure,
+        });
+        if let Some(running) = self.running.lock().get_mut(&subscription.id) {
+            running.subscription = subscription.clone();
+        }
+        if let Err(error) = self.persist(subscription) {
+            tracing::warn!(%error, subscription = subscription.id, "pause not recorded");
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use super::analytics::{console, kpis, sql};
 use super::fixtures::*;
+use super::hardening::*;
 use kouan_e2e::*;
 use kouan_model::{CustomsState, ShipmentMode, TransportStage};
 use std::time::Duration;
@@ -20,7 +21,21 @@ fn every_endpoint_answers_and_refuses() {
     }
     publisher.flush(Duration::from_secs(30)).unwrap();
     let auth = write_auth_file(&dir.0);
-    let serve = Serve::start(&namespace, &auth, &["--sql-max-rows", "25"]);
+    let serve = Serve::start(
+        &namespace,
+        &auth,
+        &[
+            "--sql-max-rows",
+            "25",
+            "--webhook-allow",
+            "127.0.0.9",
+            "--max-subscriptions-per-shipper",
+            "2",
+            "--max-feed-clients",
+            "1",
+            "--protect-metrics",
+        ],
+    );
     unauthenticated_routes(&serve, &world, &namespace);
     authentication(&serve, &world, &namespace);
     lookups(&serve, &world, &namespace);
@@ -31,6 +46,11 @@ fn every_endpoint_answers_and_refuses() {
     console(&serve, &world, &namespace);
     subscriptions(&serve, &world, &namespace);
     routes_metrics_and_audit(&serve, &world, &namespace);
+    webhook_destinations(&serve);
+    webhook_limits(&serve);
+    feed_tokens_and_clients(&serve);
+    bodies_over_the_limit(&serve);
+    long_sql_in_the_audit_line(&serve);
 }
 
 /// Unauthenticated routes
@@ -197,15 +217,15 @@ fn subscriptions(serve: &Serve, _world: &World, _namespace: &str) {
             "callbackUrl",
         ),
         (
-            serde_json::json!({"callbackUrl": "http://127.0.0.1:9/hook", "secret": "short"}),
+            serde_json::json!({"callbackUrl": "http://127.0.0.9:9/hook", "secret": "short"}),
             "secret",
         ),
         (
-            serde_json::json!({"callbackUrl": "http://127.0.0.1:9/hook", "secret": "0123456789abcdef", "filters": {"mode": "SPACE"}}),
+            serde_json::json!({"callbackUrl": "http://127.0.0.9:9/hook", "secret": "0123456789abcdef", "filters": {"mode": "SPACE"}}),
             "filters.mode",
         ),
         (
-            serde_json::json!({"callbackUrl": "http://127.0.0.1:9/hook"}),
+            serde_json::json!({"callbackUrl": "http://127.0.0.9:9/hook"}),
             "secret",
         ),
     ] {
@@ -217,14 +237,14 @@ fn subscriptions(serve: &Serve, _world: &World, _namespace: &str) {
         serve,
         "/v1/subscriptions",
         &shipper0,
-        serde_json::json!({"callbackUrl": "http://127.0.0.1:9/hook", "secret": "0123456789abcdef", "filters": {"shipper": "SHIPPER-1"}}),
+        serde_json::json!({"callbackUrl": "http://127.0.0.9:9/hook", "secret": "0123456789abcdef", "filters": {"shipper": "SHIPPER-1"}}),
     );
     assert_eq!(status, 400, "{text}");
     let (status, text) = post_json(
         serve,
         "/v1/subscriptions",
         &shipper0,
-        serde_json::json!({"callbackUrl": "http://127.0.0.1:9/hook", "secret": "0123456789abcdef"}),
+        serde_json::json!({"callbackUrl": "http://127.0.0.9:9/hook", "secret": "0123456789abcdef"}),
     );
     assert_eq!(status, 201, "{text}");
     let created: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -262,7 +282,10 @@ fn routes_metrics_and_audit(serve: &Serve, _world: &World, _namespace: &str) {
     let operator = OPERATOR_TOKEN;
     let (status, body) = get(serve, "/v2/nothing", Some(operator));
     assert_eq!((status, error_of(&body).as_str()), (404, "no such route"));
-    let (status, metrics) = get(serve, "/metrics", None);
+    // --protect-metrics: an operator's token, as for the API
+    assert_eq!(get(serve, "/metrics", None).0, 401);
+    assert_eq!(get(serve, "/metrics", Some(&shipper_token(0))).0, 403);
+    let (status, metrics) = get(serve, "/metrics", Some(operator));
     assert_eq!(status, 200);
     assert!(
         metrics.contains(

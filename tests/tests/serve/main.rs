@@ -7,5 +7,6 @@ mod analytics;
 mod api;
 mod feed;
 mod fixtures;
+mod hardening;
 mod isolation;
 mod webhooks;

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 fn webhooks_are_signed_ordered_retried_and_survive_a_restart() {
     let (namespace, topics, publisher, dir) = setup("serve-webhook");
     let auth = write_auth_file(&dir.0);
-    let serve = Serve::start(&namespace, &auth, &[]);
+    // the receivers listen on loopback, which webhooks may reach only when allowed
+    let serve = Serve::start(&namespace, &auth, ALLOW_LOOPBACK);
     let hook = receiver();
     let secret = "a-webhook-secret-of-some-length";
     let (status, body) = post_json(
@@ -91,11 +92,55 @@ fn webhooks_are_signed_ordered_retried_and_survive_a_restart() {
     serve.service.terminate();
     drop(serve);
     publish(7..=8);
-    let serve = Serve::start(&namespace, &auth, &[]);
+    // the receivers listen on loopback, which webhooks may reach only when allowed
+    let serve = Serve::start(&namespace, &auth, ALLOW_LOOPBACK);
     let listed = get_json(&serve, "/v1/subscriptions", &shipper_token(1));
     assert_eq!(listed["items"][0]["id"], subscription);
     for versions in want.values_mut() {
         versions.extend([7, 8]);
     }
     await_delivered(&want);
+}
+
+#[test]
+fn a_destination_failing_too_long_is_paused_and_shown_so() {
+    let (namespace, topics, publisher, dir) = setup("serve-webhook-pause");
+    let auth = write_auth_file(&dir.0);
+    let mut args = ALLOW_LOOPBACK.to_vec();
+    args.extend(["--webhook-pause-after", "2s"]);
+    let serve = Serve::start(&namespace, &auth, &args);
+    // nothing listens there: every attempt fails
+    let closed = format!("http://127.0.0.1:{}/hooks", free_port());
+    let (status, body) = post_json(
+        &serve,
+        "/v1/subscriptions",
+        &shipper_token(1),
+        serde_json::json!({"callbackUrl": closed, "secret": "a-webhook-secret-of-some-length"}),
+    );
+    assert_eq!(status, 201, "{body}");
+    publish_status(&publisher, &topics, &simple("P1", 1, 0), 1);
+    publisher.flush(Duration::from_secs(30)).unwrap();
+    let started = Instant::now();
+    let listed = loop {
+        let listed = get_json(&serve, "/v1/subscriptions", &shipper_token(1));
+        if listed["items"][0]["state"] == "PAUSED" {
+            break listed;
+        }
+        assert_eq!(listed["items"][0]["state"], "ACTIVE", "{listed}");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "never paused: {listed}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let item = &listed["items"][0];
+    assert!(item["pausedAt"].is_string(), "{item}");
+    assert!(!item["lastFailure"].as_str().unwrap().is_empty(), "{item}");
+    // the pause is recorded on the topic: a restarted server still shows it
+    let mut serve = serve;
+    serve.service.terminate();
+    drop(serve);
+    let serve = Serve::start(&namespace, &auth, &args);
+    let listed = get_json(&serve, "/v1/subscriptions", &shipper_token(1));
+    assert_eq!(listed["items"][0]["state"], "PAUSED", "{listed}");
 }

@@ -173,6 +173,7 @@ pub async fn run(args: BenchServeArgs, cancel: CancellationToken) -> anyhow::Res
         String::new(),
         cancel.clone(),
         &metrics,
+        kouan_query::WebhookLimits::default(),
     ));
     let state = kouan_query::api::AppState {
         store: store.clone(),
@@ -182,6 +183,7 @@ pub async fn run(args: BenchServeArgs, cancel: CancellationToken) -> anyhow::Res
         metrics,
         cancel: cancel.clone(),
         ready: Arc::new(AtomicBool::new(true)),
+        http: kouan_query::HttpLimits::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;

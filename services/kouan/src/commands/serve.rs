@@ -3,7 +3,8 @@
 use crate::cli::{ServeArgs, ServeOptions};
 use anyhow::Context;
 use kouan_bus::Topics;
-use kouan_query::{Auth, Metrics, ServeConfig, Server, SqlLimits};
+use kouan_query::destination::DestinationPolicy;
+use kouan_query::{Auth, HttpLimits, Metrics, ServeConfig, Server, SqlLimits, WebhookLimits};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -52,6 +53,18 @@ pub async fn start(
             max_rows: options.sql_max_rows.max(1),
             timeout: options.sql_timeout,
             memory: options.sql_memory_mib.max(16) << 20,
+            max_concurrent: options.sql_max_concurrent.max(1),
+        },
+        webhooks: WebhookLimits {
+            destinations: Arc::new(
+                DestinationPolicy::new(&options.webhook_allow).map_err(anyhow::Error::msg)?,
+            ),
+            per_shipper: options.max_subscriptions_per_shipper,
+            pause_after: options.webhook_pause_after,
+        },
+        http: HttpLimits {
+            max_feed_clients: options.max_feed_clients,
+            protect_metrics: options.protect_metrics,
         },
     };
     Server::start(config, auth, metrics, cancel)

@@ -36,8 +36,15 @@ impl From<QueryError> for ApiError {
             | QueryError::NotAQuery(_)
             | QueryError::SqlTimeout(_)
             | QueryError::SqlResources(_) => StatusCode::BAD_REQUEST,
+            QueryError::Quota(_) => StatusCode::TOO_MANY_REQUESTS,
+            // the broker is away or refused: say so, not what it said
+            QueryError::Bus(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            tracing::error!(%error, "request failed on the broker");
+            return ApiError(status, "the broker is not available; try again".into());
+        }
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(%error, "request failed");
         }

@@ -101,14 +101,26 @@ pub async fn feed(
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
 ) -> Answer {
-    let from =
-        match headers.get("last-event-id").map(|v| v.to_str()) {
-            None => None,
-            Some(Ok(text)) => Some(Position::decode(text).ok_or_else(|| {
-                ApiError::bad_request("Last-Event-ID: not an event id of this feed")
-            })?),
-            Some(Err(_)) => return Err(ApiError::bad_request("Last-Event-ID: not text")),
-        };
+    let from = match headers.get("last-event-id").map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(text)) => Some(
+            Position::decode(text)
+                .filter(|position| state.store.accepts(position))
+                .ok_or_else(|| {
+                    ApiError::bad_request("Last-Event-ID: not an event id of this feed")
+                })?,
+        ),
+        Some(Err(_)) => return Err(ApiError::bad_request("Last-Event-ID: not text")),
+    };
+    if state.metrics.feed_clients.get() >= state.http.max_feed_clients as i64 {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "feed: {} clients are connected, the most allowed; try again later",
+                state.http.max_feed_clients
+            ),
+        ));
+    }
     let cursor = state.store.cursor(from);
     let stream = crate::feed::stream(
         state.store.clone(),
@@ -191,7 +203,7 @@ pub async fn create_subscription(
             "body: expected {{\"callbackUrl\", \"secret\", \"filters\"}}: {e}"
         ))
     })?;
-    let subscription = state.webhooks.create(&caller, request)?;
+    let subscription = state.webhooks.create(&caller, request).await?;
     Ok((
         StatusCode::CREATED,
         [(header::CONTENT_TYPE, "application/json")],

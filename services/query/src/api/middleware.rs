@@ -9,12 +9,33 @@ use crate::metrics::{RequestLabels, RouteLabels};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use std::time::Instant;
 
 /// The SQL text of a request, handed by the SQL handler to the audit line.
 #[derive(Clone)]
 pub struct AuditSql(pub String);
+
+/// SQL text kept in an audit line, bytes; the line also carries the whole text's length and
+/// SHA-256, so a long query is identified without filling the log.
+pub const AUDIT_SQL_BYTES: usize = 1024;
+
+/// At most `max` bytes of `text`, cut at a character boundary.
+fn cut(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
 
 /// The token of an `Authorization` value: the `Bearer` scheme, its name case-insensitive
 /// (RFC 7235).
@@ -52,6 +73,61 @@ pub async fn authenticate(
     Ok(response)
 }
 
+/// `/metrics` behind `--protect-metrics`: an operator's token, as for the API.
+pub async fn operator_only(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer_token);
+    match token.and_then(|token| state.auth.caller(token)) {
+        Some(caller) if caller.is_operator() => Ok(next.run(request).await),
+        Some(_) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "metrics are for operators only",
+        )),
+        None => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "metrics need an operator's bearer token",
+        )),
+    }
+}
+
+/// Every error answer in API.md's JSON form: the answers axum writes itself (a body over the
+/// limit: 413, a wrong method: 405, …) are plain text; their text becomes `{"error": …}`.
+pub async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !response.status().is_client_error() && !response.status().is_server_error() || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_string())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        parts
+            .status
+            .canonical_reason()
+            .unwrap_or("error")
+            .to_lowercase()
+    } else {
+        text
+    };
+    let mut answer = ApiError::new(parts.status, message).into_response();
+    // keep what the layers below attached (the caller for the audit line)
+    *answer.extensions_mut() = parts.extensions;
+    answer
+}
+
 /// One structured line per request, and the request metrics.
 pub async fn audit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -68,6 +144,14 @@ pub async fn audit(State(state): State<AppState>, request: Request, next: Next) 
         .extensions()
         .get::<AuditSql>()
         .map(|s| s.0.as_str());
+    let (sql_text, sql_bytes, sql_sha256) = match sql {
+        Some(sql) => (
+            Some(cut(sql, AUDIT_SQL_BYTES)),
+            Some(sql.len()),
+            Some(sha256_hex(sql)),
+        ),
+        None => (None, None, None),
+    };
     let elapsed = started.elapsed();
     if route != "/metrics" && route != "/healthz" {
         tracing::info!(
@@ -79,7 +163,9 @@ pub async fn audit(State(state): State<AppState>, request: Request, next: Next) 
             route,
             status,
             micros = elapsed.as_micros() as u64,
-            sql,
+            sql = sql_text,
+            sql_bytes,
+            sql_sha256,
             "api access"
         );
     }
@@ -103,6 +189,14 @@ pub async fn audit(State(state): State<AppState>, request: Request, next: Next) 
 #[cfg(test)]
 mod tests {
     use super::bearer_token;
+
+    #[test]
+    fn audited_sql_is_cut_at_a_character_boundary() {
+        let long = "é".repeat(1000);
+        let kept = super::cut(&long, super::AUDIT_SQL_BYTES);
+        assert!(kept.len() <= super::AUDIT_SQL_BYTES && long.starts_with(kept));
+        assert_eq!(super::cut("SELECT 1", 1024), "SELECT 1");
+    }
 
     #[test]
     fn the_bearer_scheme_is_case_insensitive() {
