@@ -316,6 +316,12 @@ pub struct ServeOptions {
     /// `/metrics` answers only to an operator's bearer token.
     #[arg(long, env = "KOUAN_PROTECT_METRICS")]
     pub protect_metrics: bool,
+    /// Time a client has to send a request's headers (and a kept-alive connection may stay idle).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub header_read_timeout: std::time::Duration,
+    /// Open HTTP connections at most; one more is closed at once.
+    #[arg(long, default_value_t = 20_000)]
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,7 @@
 //! - [`metrics`]: Prometheus metrics.
 //! - [`dashboard`]: the embedded dashboard page.
 //! - [`api`]: the axum router, auth and audit layers.
+//! - [`http_server`]: the HTTP/1.1 server loop with header deadlines and a connection cap.
 //! - [`runner`]: follows the topics and serves.
 
 pub mod api;
@@ -21,6 +22,7 @@ pub mod dashboard;
 pub mod destination;
 pub mod error;
 pub mod feed;
+pub mod http_server;
 pub mod kpi;
 pub mod metrics;
 pub mod position;

@@ -35,6 +35,11 @@ pub struct ServeConfig {
 pub struct HttpLimits {
     /// Open feeds (SSE) at most; one more is refused with 503.
     pub max_feed_clients: usize,
+    /// Time a client has to send a request's headers, and that a kept-alive connection may wait
+    /// for its next request.
+    pub header_read_timeout: Duration,
+    /// Open connections at most; one more is closed at once.
+    pub max_connections: usize,
     /// `/metrics` answers only to an operator token.
     pub protect_metrics: bool,
 }
@@ -44,6 +49,8 @@ impl Default for HttpLimits {
         HttpLimits {
             max_feed_clients: 10_000,
             protect_metrics: false,
+            header_read_timeout: Duration::from_secs(30),
+            max_connections: 20_000,
         }
     }
 }
@@ -150,20 +157,14 @@ impl Server {
     pub async fn serve(self) -> Result<(), QueryError> {
         let cancel = self.state.cancel.clone();
         let webhooks = self.state.webhooks.clone();
+        let limits = self.state.http.clone();
         let app = api::router(self.state);
         tracing::info!(listen = %self.local_addr, "serving");
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(async move { cancel.cancelled().await })
-            .await
-            .map_err(|source| QueryError::Io {
-                context: "serving HTTP".into(),
-                source,
-            });
+        crate::http_server::serve(self.listener, app, &limits, cancel).await;
         webhooks.flush();
         let followed = tokio::task::spawn_blocking(move || self.follower.join())
             .await
             .expect("joining the follower");
-        served?;
         followed.unwrap_or(Ok(()))
     }
 }

@@ -174,3 +174,79 @@ pub fn long_sql_in_the_audit_line(serve: &Serve) {
     assert_eq!(fields["sql_bytes"], sql.len() as u64, "{fields}");
     assert_eq!(fields["sql_sha256"].as_str().unwrap().len(), 64, "{fields}");
 }
+
+/// Whether the server closes `stream` (EOF or reset) within `within`, reading with a socket
+/// timeout rather than sleeping.
+fn closed_within(stream: &mut std::net::TcpStream, within: std::time::Duration) -> bool {
+    use std::io::Read;
+    stream.set_read_timeout(Some(within)).unwrap();
+    let mut buffer = [0u8; 512];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => return true,
+            // an answer (a 408, say) may come before the close
+            Ok(_) => continue,
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return false
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
+#[test]
+fn slow_clients_are_cut_off_and_connections_are_capped() {
+    use std::io::Write;
+    use std::net::TcpStream;
+    use std::time::Duration;
+    let (namespace, _topics, _publisher, dir) = setup("serve-http-limits");
+    let auth = write_auth_file(&dir.0);
+    let serve = Serve::start(
+        &namespace,
+        &auth,
+        &["--header-read-timeout", "1s", "--max-connections", "2"],
+    );
+    let address = serve
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    // half a request, then silence: disconnected after the header deadline
+    let mut half = TcpStream::connect(&address).unwrap();
+    half.write_all(b"GET /healthz HTTP/1.1\r\nHost: kouan\r\n")
+        .unwrap();
+    // a connection that says nothing at all
+    let mut silent = TcpStream::connect(&address).unwrap();
+    // a third while both are open: over the cap, closed at once
+    let mut third = TcpStream::connect(&address).unwrap();
+    assert!(
+        closed_within(&mut third, Duration::from_secs(5)),
+        "the third connection stayed open"
+    );
+    assert!(
+        closed_within(&mut half, Duration::from_secs(10)),
+        "a half-sent request stayed open"
+    );
+    assert!(
+        closed_within(&mut silent, Duration::from_secs(10)),
+        "a silent connection stayed open"
+    );
+    // with those gone, requests are served again
+    let started = std::time::Instant::now();
+    loop {
+        if let Ok(response) = client().get(format!("{}/healthz", serve.url)).send() {
+            assert_eq!(response.status().as_u16(), 200);
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the server never answered again"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

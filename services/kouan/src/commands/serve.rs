@@ -65,6 +65,8 @@ pub async fn start(
         http: HttpLimits {
             max_feed_clients: options.max_feed_clients,
             protect_metrics: options.protect_metrics,
+            header_read_timeout: options.header_read_timeout,
+            max_connections: options.max_connections,
         },
     };
     Server::start(config, auth, metrics, cancel)
