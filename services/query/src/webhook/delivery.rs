@@ -1,0 +1,153 @@
+//! The delivery task of one subscription: batches of the changes it may see, POSTed signed, in
+//! order, retried with backoff; its progress recorded on the topic; a destination failing too long
+//! paused.
+
+use super::*;
+
+use crate::position::Position;
+use crate::store::ChangeKind;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+impl Webhooks {
+    pub(super) async fn deliver(
+        self: Arc<Self>,
+        mut subscription: Subscription,
+        stop: CancellationToken,
+    ) {
+        let caller = subscription.caller();
+        let mut cursor = self.store.cursor(Some(
+            Position::decode(&subscription.cursor).unwrap_or_default(),
+        ));
+        let mut changes = self.store.subscribe();
+        let mut persisted = subscription.cursor.clone();
+        while !stop.is_cancelled() {
+            changes.borrow_and_update();
+            let items = self.store.next_batch(&mut cursor, BATCH);
+            if items.is_empty() {
+                if persisted != cursor.token() {
+                    // moved past changes it may not see: remember that too
+                    subscription.cursor = cursor.token();
+                    if self.persist(&subscription).is_ok() {
+                        persisted = subscription.cursor.clone();
+                    }
+                }
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    changed = changes.changed() => if changed.is_err() { return },
+                }
+                continue;
+            }
+            let now = crate::now_millis();
+            let records: Vec<String> = items
+                .iter()
+                .filter_map(|item| match &item.kind {
+                    ChangeKind::Status(record)
+                        if self.store.visible(&caller, &item.kind)
+                            && subscription.filters.matches(record) =>
+                    {
+                        Some(record.to_json(now))
+                    }
+                    _ => None,
+                })
+                .collect();
+            if !records.is_empty() {
+                let body = format!("[{}]", records.join(","));
+                if !self.post(&mut subscription, body, &stop).await {
+                    return;
+                }
+                subscription.cursor = cursor.token();
+                if self.persist(&subscription).is_ok() {
+                    persisted = subscription.cursor.clone();
+                }
+            }
+        }
+    }
+
+    /// POSTs until the receiver accepts: true then; false when stopped first, or when the
+    /// destination failed every attempt for `pause_after` (the subscription is then paused).
+    pub(super) async fn post(
+        &self,
+        subscription: &mut Subscription,
+        body: String,
+        stop: &CancellationToken,
+    ) -> bool {
+        let signature = signature(&subscription.secret, body.as_bytes());
+        let mut pause = self.backoff.0;
+        let failing_since = std::time::Instant::now();
+        loop {
+            let failure = match self.attempt(subscription, &body, &signature).await {
+                Ok(()) => {
+                    self.count("ok");
+                    return true;
+                }
+                Err(failure) => failure,
+            };
+            self.count("failed");
+            if failing_since.elapsed() >= self.limits.pause_after {
+                self.pause(subscription, failure);
+                return false;
+            }
+            tracing::warn!(subscription = subscription.id, %failure, retry_in_ms = pause.as_millis() as u64, "webhook delivery failed");
+            tokio::select! {
+                _ = stop.cancelled() => return false,
+                _ = tokio::time::sleep(pause) => {}
+            }
+            pause = (pause * 2).min(self.backoff.1);
+        }
+    }
+
+    /// One POST; the failure as text. An address literal is checked here (names are checked by
+    /// the resolver at connection time), so a policy narrowed since creation holds too.
+    pub(super) async fn attempt(
+        &self,
+        subscription: &Subscription,
+        body: &str,
+        signature: &str,
+    ) -> Result<(), String> {
+        let url = reqwest::Url::parse(&subscription.callback_url).map_err(|e| e.to_string())?;
+        if !matches!(url.host(), Some(url::Host::Domain(_))) {
+            self.limits.destinations.check(&url).await?;
+        }
+        let response = self
+            .client
+            .post(url)
+            .header("Content-Type", "application/json")
+            .header("Notification-Signature", signature)
+            .header("Subscription-ID", &subscription.id)
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|error| error.to_string())?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("status {}", response.status().as_u16()))
+        }
+    }
+
+    pub(super) fn count(&self, result: &str) {
+        self.deliveries
+            .get_or_create(&crate::metrics::ResultLabels {
+                result: result.into(),
+            })
+            .inc();
+    }
+
+    /// Stops delivering to a destination that keeps failing, and says so where the owner looks.
+    pub(super) fn pause(&self, subscription: &mut Subscription, failure: String) {
+        tracing::warn!(subscription = subscription.id, %failure, "webhook destination failing too long, delivery paused");
+        subscription.paused = Some(Paused {
+            paused_at: kouan_model::Timestamp::from_unix_millis(crate::now_millis())
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default(),
+            last_failure: failure,
+        });
+        if let Some(running) = self.running.lock().get_mut(&subscription.id) {
+            running.subscription = subscription.clone();
+        }
+        if let Err(error) = self.persist(subscription) {
+            tracing::warn!(%error, subscription = subscription.id, "pause not recorded");
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! A subscription: callback, secret, filters, its owner's visibility and how far it has been
+//! delivered — as the API takes it, as the topic keeps it, and as the API shows it.
+
+use super::MAX_FIELD_BYTES;
+use crate::auth::{Caller, Role};
+use crate::error::QueryError;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Filters {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shipment_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shipper: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transport_stage: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customs_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+}
+
+impl Filters {
+    pub(super) fn check(&self) -> Result<(), QueryError> {
+        use kouan_model::{CustomsState, ShipmentMode, TransportStage};
+        for (field, value) in [
+            ("filters.shipmentId", &self.shipment_id),
+            ("filters.shipper", &self.shipper),
+        ] {
+            if value.as_ref().is_some_and(|v| v.len() > MAX_FIELD_BYTES) {
+                return Err(QueryError::bad(
+                    field,
+                    format!("is longer than {MAX_FIELD_BYTES} bytes"),
+                ));
+            }
+        }
+        let check = |field: &str, value: &Option<String>, known: &[&str]| match value {
+            Some(v) if !known.contains(&v.as_str()) => Err(QueryError::bad(
+                field,
+                format!("`{v}` is not one of {}", known.join(", ")),
+            )),
+            _ => Ok(()),
+        };
+        let stages: Vec<&str> = TransportStage::ALL.iter().map(|s| s.code()).collect();
+        let customs: Vec<&str> = CustomsState::ALL.iter().map(|s| s.code()).collect();
+        let modes: Vec<&str> = ShipmentMode::ALL.iter().map(|s| s.code()).collect();
+        check("filters.transportStage", &self.transport_stage, &stages)?;
+        check("filters.customsStatus", &self.customs_status, &customs)?;
+        check("filters.mode", &self.mode, &modes)
+    }
+
+    pub(super) fn matches(&self, record: &crate::record::StatusRecord) -> bool {
+        let eq = |want: &Option<String>, have: Option<&str>| {
+            want.as_deref().is_none_or(|w| have == Some(w))
+        };
+        eq(&self.shipment_id, Some(&record.shipment_id))
+            && eq(&self.shipper, record.shipper.as_deref())
+            && eq(&self.transport_stage, Some(record.transport_stage().code()))
+            && eq(&self.customs_status, Some(record.customs_status().code()))
+            && eq(&self.mode, record.mode().map(|m| m.code()))
+    }
+}
+
+/// The body of `POST /v1/subscriptions`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewSubscription {
+    pub callback_url: String,
+    pub secret: String,
+    #[serde(default)]
+    pub filters: Filters,
+}
+
+/// A subscription as stored on the topic.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Subscription {
+    pub id: String,
+    pub callback_url: String,
+    pub secret: String,
+    pub filters: Filters,
+    /// `None`: an operator's; otherwise the shipper whose shipments it may see.
+    pub shipper: Option<String>,
+    pub owner: String,
+    pub created_at: String,
+    /// Resume token of what has been delivered.
+    pub cursor: String,
+    /// Set when delivery was paused: the destination failed every attempt for too long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused: Option<Paused>,
+}
+
+/// Why and since when a subscription's delivery is paused.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Paused {
+    pub paused_at: String,
+    pub last_failure: String,
+}
+
+impl Subscription {
+    pub(super) fn caller(&self) -> Caller {
+        Caller {
+            name: Arc::from(self.owner.as_str()),
+            role: match &self.shipper {
+                None => Role::Operator,
+                Some(shipper) => Role::Shipper(Arc::from(shipper.as_str())),
+            },
+        }
+    }
+
+    /// What the API shows: everything but the secret.
+    pub fn public_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "callbackUrl": self.callback_url,
+            "filters": self.filters,
+            "createdAt": self.created_at,
+            "state": if self.paused.is_some() { "PAUSED" } else { "ACTIVE" },
+            "pausedAt": self.paused.as_ref().map(|p| &p.paused_at),
+            "lastFailure": self.paused.as_ref().map(|p| &p.last_failure),
+        })
+    }
+}
+
+/// `sha256=<hex>` of the raw body under the subscription's secret.
+pub fn signature(secret: &str, body: &[u8]) -> String {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
