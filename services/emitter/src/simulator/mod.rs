@@ -22,6 +22,7 @@ pub mod malform;
 pub mod network;
 pub mod output;
 pub mod rail;
+mod rail_legs;
 pub mod truth;
 pub mod wave;
 
