@@ -1,5 +1,6 @@
 //! `kouan up --brokers B`: simulator, processor, alerter and API in one process put status records on
-//! the topic within seconds, and Ctrl-C (SIGINT) stops everything cleanly with exit code 0.
+//! the topic within seconds, Ctrl-C (SIGINT) stops everything cleanly with exit code 0, and the log
+//! written to a file is plain text.
 
 use kouan_bus::Topics;
 use kouan_e2e::*;
@@ -15,6 +16,8 @@ fn up_runs_the_pipeline_and_stops_cleanly_on_ctrl_c() {
         .output()
         .unwrap();
     assert!(created.status.success());
+    // stderr to a file, as a service manager would: plain text, no colour codes
+    let log = std::env::temp_dir().join(format!("{namespace}.log"));
     let mut child = kouan(&namespace)
         .args([
             "up",
@@ -28,7 +31,7 @@ fn up_runs_the_pipeline_and_stops_cleanly_on_ctrl_c() {
             "127.0.0.1:0",
         ])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
         .spawn()
         .unwrap();
     let started = Instant::now();
@@ -70,4 +73,11 @@ fn up_runs_the_pipeline_and_stops_cleanly_on_ctrl_c() {
         "{stdout}"
     );
     assert!(stdout.contains("status records published"), "{stdout}");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let _ = std::fs::remove_file(&log);
+    assert!(logged.contains("INFO"), "{logged}");
+    assert!(
+        !logged.contains('\u{1b}'),
+        "colour codes in a log that is not a terminal: {logged}"
+    );
 }
