@@ -1,4 +1,8 @@
-//! kouan's Kafka plumbing on rdkafka.
+//! kouan's Kafka plumbing on rdkafka: how every service reads and writes the topics of API.md.
+//! Producers write through the [`publisher`] (placed by the [`partitioner`] where co-partitioning
+//! matters, in transactions where a cycle must be exactly once); consumers either join a group
+//! ([`config::group_member`], the processor) or read outside one through the [`follower`] (the
+//! alerter, the query service, restores).
 //!
 //! - [`config`]: client settings, each named once.
 //! - [`topics`]: the topic names of API.md (under a configurable namespace) and idempotent creation.

@@ -1,6 +1,14 @@
 //! kouan's stream processor: events in, the full-process status of each shipment out
 //! (`shared/contract/STATUS.md`).
 //!
+//! Follow an event: the [`router`] reads it from an event topic (invalid ones go to the dead
+//! letters) and writes it to `kouan.internal.by-shipment` (a direct event, in its shipment's
+//! partition) or `kouan.internal.shared` (a container's or a conveyance's); the shipment stage
+//! ([`runner`], [`generation`]) applies it to the [`engine`], which finds the shipments it
+//! belongs to ([`belonging`]) and derives them again ([`derive`]); a changed status goes to `kouan.status`
+//! (`kouan_model::Status`) in the same transaction as the input offsets. [`restore`] reads the
+//! internal topics back after a restart; [`retention`] forgets finished shipments.
+//!
 //! Pure core (the status record it derives is `kouan_model::Status`):
 //! - [`versions`]: which version of an event counts (latest recordedTime, retractions).
 //! - [`belonging`]: which events belong to a shipment (links through units and conveyances).

@@ -80,6 +80,9 @@ impl Retention {
 
 /// When a finished shipment finished: delivery, or its last milestone when cancelled.
 pub fn finish_millis(status: &Status) -> Option<i64> {
+    if !status.is_finished() {
+        return None;
+    }
     match status.transport_stage {
         TransportStage::Delivered => status.delivered_at.map(|t| t.unix_millis()),
         TransportStage::Cancelled => status.milestones.last().map(|m| m.event_time.unix_millis()),

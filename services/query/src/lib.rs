@@ -1,5 +1,11 @@
 //! kouan's status store and query service (`kouan serve`, API.md).
 //!
+//! Follow a record: the [`runner`] reads `kouan.status` and `kouan.alerts` into the [`store`]
+//! (latest record per shipment and alert, indexes, change log); the [`snapshot`] turns the store
+//! into Arrow tables for [`sql`] and [`kpi`]; the [`api`] answers lookups and lists from the store,
+//! the [`feed`] and [`webhook`]s push its change log to shippers, each caller seeing only what
+//! [`auth`] allows.
+//!
 //! - [`auth`]: the auth file and who may see what.
 //! - [`record`]: a shipment's latest status record and an alert, with their JSON forms.
 //! - [`position`]: resume tokens — next offsets per topic partition.

@@ -191,6 +191,17 @@ fn read_subscriptions(
     Ok(latest.into_values().flatten().collect())
 }
 
+/// Shortest pause between two snapshot refreshes while records flow; a refresh that takes long
+/// (a replay) stretches it to four times its own duration.
+const REFRESH_EVERY: Duration = Duration::from_millis(200);
+/// No record for this long: the topics are quiet, refresh now (a lookup then sees the change
+/// at once) and, once caught up, the store is loaded.
+const QUIET: Duration = Duration::from_millis(50);
+/// Shortest pause between refreshes once quiet.
+const QUIET_REFRESH: Duration = Duration::from_millis(20);
+/// How long one poll of the topics waits: short, so refreshes and lag reports stay on time.
+const POLL: Duration = Duration::from_millis(20);
+
 /// Reads both topics into the store until cancelled; refreshes the snapshot at most every
 /// 200 ms, or less often while a refresh takes long (during a replay), and reports lag.
 fn follow(
@@ -217,14 +228,14 @@ fn follow(
     let started = Instant::now();
     let mut quiet_since = Instant::now();
     let mut refreshed_at = Instant::now();
-    let mut refresh_every = Duration::from_millis(200);
+    let mut refresh_every = REFRESH_EVERY;
     let mut lag_at = Instant::now();
     let mut read = 0u64;
     let labels = |topic: &str| TopicLabels {
         topic: topic.to_string(),
     };
     while !cancel.is_cancelled() {
-        if let Some(message) = follower.poll(Duration::from_millis(20)) {
+        if let Some(message) = follower.poll(POLL) {
             {
                 quiet_since = Instant::now();
                 read += 1;
@@ -253,15 +264,15 @@ fn follow(
                 }
             }
         }
-        let idle = quiet_since.elapsed() >= Duration::from_millis(50);
+        let idle = quiet_since.elapsed() >= QUIET;
         if refreshed_at.elapsed() >= refresh_every
-            || (idle && refreshed_at.elapsed() >= Duration::from_millis(20))
+            || (idle && refreshed_at.elapsed() >= QUIET_REFRESH)
         {
             let begun = Instant::now();
             if snapshots.refresh(store) {
                 let took = begun.elapsed();
                 metrics.snapshot_refresh.observe(took.as_secs_f64());
-                refresh_every = (took * 4).max(Duration::from_millis(200));
+                refresh_every = (took * 4).max(REFRESH_EVERY);
             }
             refreshed_at = Instant::now();
         }
