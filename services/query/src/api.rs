@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
             post(create_subscription).get(list_subscriptions),
         )
         .route("/v1/subscriptions/{id}", delete(delete_subscription))
+        .route("/v1/subscriptions/{id}/resume", post(resume_subscription))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::authenticate,

@@ -30,8 +30,21 @@ pub fn event(item: &Item, now_millis: i64) -> Event {
         .data(data)
 }
 
-/// Decrements the open-feeds gauge when the stream is dropped (client gone or shutdown).
-struct Open(prometheus_client::metrics::gauge::Gauge);
+/// One open feed, counted on the open-feeds gauge until dropped (client gone or shutdown).
+pub struct Open(prometheus_client::metrics::gauge::Gauge);
+
+impl Open {
+    /// Takes a slot among at most `max` open feeds; `None` when all are taken. The gauge is the
+    /// count itself: taking and checking are one atomic step, so a burst cannot overshoot.
+    pub fn take(gauge: &prometheus_client::metrics::gauge::Gauge, max: usize) -> Option<Open> {
+        let before = gauge.inc();
+        if before >= max as i64 {
+            gauge.dec();
+            return None;
+        }
+        Some(Open(gauge.clone()))
+    }
+}
 
 impl Drop for Open {
     fn drop(&mut self) {
@@ -45,11 +58,10 @@ pub fn stream(
     caller: Caller,
     cursor: Cursor,
     cancel: CancellationToken,
-    open: prometheus_client::metrics::gauge::Gauge,
+    open: Open,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
-    open.inc();
     let changes = store.subscribe();
-    let state = (store, caller, cursor, cancel, changes, Open(open));
+    let state = (store, caller, cursor, cancel, changes, open);
     futures::stream::unfold(
         state,
         |(store, caller, mut cursor, cancel, mut changes, open)| async move {

@@ -16,8 +16,8 @@
 //! (checked at creation and at every connection); the URL, the secret and each filter are at most
 //! [`MAX_FIELD_BYTES`]; a shipper has at most `per_shipper` subscriptions (an operator is not
 //! limited); a destination that has failed every attempt for `pause_after` is paused — delivery
-//! stops, the subscription shows `"state": "PAUSED"` with the last failure, and its owner deletes
-//! and recreates it once the receiver is back.
+//! stops, the subscription shows `"state": "PAUSED"` with the last failure, and its owner resumes
+//! it (`POST /v1/subscriptions/{id}/resume`) once the receiver is back, from where it stopped.
 //!
 //! - [`subscription`]: what a subscription is: callback, secret, filters, owner, progress.
 //! - [`delivery`]: the task per subscription: batches, signatures, retries, pausing.
@@ -201,6 +201,26 @@ impl Webhooks {
             .map(|r| r.subscription.clone())
             .filter(|s| caller.is_operator() || s.shipper.as_deref() == caller.shipper())
             .collect()
+    }
+
+    /// Resumes a paused subscription `caller` may see, from where its delivery stopped; `None`
+    /// when there is none. A subscription that is not paused is left as it is.
+    pub fn resume_paused(
+        self: &Arc<Self>,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<Option<Subscription>, QueryError> {
+        let found = self.running.lock().get(id).map(|r| r.subscription.clone());
+        let Some(mut subscription) =
+            found.filter(|s| caller.is_operator() || s.shipper.as_deref() == caller.shipper())
+        else {
+            return Ok(None);
+        };
+        if subscription.paused.take().is_some() {
+            self.persist(&subscription)?;
+            self.start(subscription.clone());
+        }
+        Ok(Some(subscription))
     }
 
     /// Deletes a subscription `caller` may see; false when there is none.

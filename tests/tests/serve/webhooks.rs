@@ -143,4 +143,19 @@ fn a_destination_failing_too_long_is_paused_and_shown_so() {
     let serve = Serve::start(&namespace, &auth, &args);
     let listed = get_json(&serve, "/v1/subscriptions", &shipper_token(1));
     assert_eq!(listed["items"][0]["state"], "PAUSED", "{listed}");
+    // its owner resumes it; another shipper cannot
+    let id = listed["items"][0]["id"].as_str().unwrap().to_string();
+    let resume = |token: &str| {
+        post_json(
+            &serve,
+            &format!("/v1/subscriptions/{id}/resume"),
+            token,
+            serde_json::json!({}),
+        )
+    };
+    assert_eq!(resume(&shipper_token(2)).0, 404);
+    let (status, body) = resume(&shipper_token(1));
+    assert_eq!(status, 200, "{body}");
+    let resumed: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(resumed["state"], "ACTIVE", "{resumed}");
 }

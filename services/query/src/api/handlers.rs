@@ -112,7 +112,9 @@ pub async fn feed(
         ),
         Some(Err(_)) => return Err(ApiError::bad_request("Last-Event-ID: not text")),
     };
-    if state.metrics.feed_clients.get() >= state.http.max_feed_clients as i64 {
+    let Some(open) =
+        crate::feed::Open::take(&state.metrics.feed_clients, state.http.max_feed_clients)
+    else {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             format!(
@@ -120,14 +122,14 @@ pub async fn feed(
                 state.http.max_feed_clients
             ),
         ));
-    }
+    };
     let cursor = state.store.cursor(from);
     let stream = crate::feed::stream(
         state.store.clone(),
         caller,
         cursor,
         state.cancel.clone(),
-        state.metrics.feed_clients.clone(),
+        open,
     );
     let sse = Sse::new(stream).keep_alive(KeepAlive::new().interval(FEED_KEEP_ALIVE));
     Ok(sse.into_response())
@@ -223,6 +225,17 @@ pub async fn list_subscriptions(
         .map(|s| s.public_json())
         .collect();
     Ok(json(serde_json::json!({ "items": items }).to_string()))
+}
+
+pub async fn resume_subscription(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Answer {
+    match state.webhooks.resume_paused(&caller, &id)? {
+        Some(subscription) => Ok(json(subscription.public_json().to_string())),
+        None => Err(ApiError::not_found("subscription")),
+    }
 }
 
 pub async fn delete_subscription(
