@@ -46,6 +46,26 @@ fn bearer_token(value: &str) -> Option<&str> {
         .then_some(token.trim())
 }
 
+/// The caller a request's bearer token names; 401 without a known one.
+fn caller_of(state: &AppState, request: &Request) -> Result<Caller, ApiError> {
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer_token)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "missing bearer token: send `Authorization: Bearer TOKEN`",
+            )
+        })?;
+    state
+        .auth
+        .caller(token)
+        .cloned()
+        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unknown token"))
+}
+
 /// Bearer-token check: 401 without a known token. The caller goes to the handler as a request
 /// extension and comes back on the response for [`audit`].
 pub async fn authenticate(
@@ -53,48 +73,27 @@ pub async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let token = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(bearer_token);
-    let Some(token) = token else {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "missing bearer token: send `Authorization: Bearer TOKEN`",
-        ));
-    };
-    let Some(caller) = state.auth.caller(token).cloned() else {
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unknown token"));
-    };
+    let caller = caller_of(&state, &request)?;
     request.extensions_mut().insert(caller.clone());
     let mut response = next.run(request).await;
     response.extensions_mut().insert(caller);
     Ok(response)
 }
 
-/// `/metrics` behind `--protect-metrics`: an operator's token, as for the API.
+/// `/metrics` behind `--protect-metrics`: an operator's token, as for the API (401 without a
+/// known token, 403 for a shipper's).
 pub async fn operator_only(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let token = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(bearer_token);
-    match token.and_then(|token| state.auth.caller(token)) {
-        Some(caller) if caller.is_operator() => Ok(next.run(request).await),
-        Some(_) => Err(ApiError::new(
+    if !caller_of(&state, &request)?.is_operator() {
+        return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "metrics are for operators only",
-        )),
-        None => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "metrics need an operator's bearer token",
-        )),
+        ));
     }
+    Ok(next.run(request).await)
 }
 
 /// Every error answer in API.md's JSON form: the answers axum writes itself (a body over the
