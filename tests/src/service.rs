@@ -35,6 +35,11 @@ impl Service {
     }
 
     /// SIGKILL: no chance to flush or say goodbye.
+    /// The process id, to look at the service from outside (its memory).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn kill_hard(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();

@@ -250,3 +250,88 @@ fn slow_clients_are_cut_off_and_connections_are_capped() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Resident memory of a process, bytes.
+fn resident_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse::<u64>()
+        .unwrap()
+        * 1024
+}
+
+#[test]
+fn the_sql_memory_bound_holds_for_the_whole_query() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+    const LIMIT_MIB: u64 = 32;
+    const MARGIN_MIB: u64 = 64;
+    let (namespace, topics, publisher, dir) = setup("serve-sql-memory");
+    for i in 0..2_000 {
+        publish_status(
+            &publisher,
+            &topics,
+            &simple(&format!("M{i:05}"), i % 3, i),
+            1,
+        );
+    }
+    publisher.flush(Duration::from_secs(30)).unwrap();
+    let auth = write_auth_file(&dir.0);
+    let serve = Serve::start(
+        &namespace,
+        &auth,
+        &["--sql-memory-mib", &LIMIT_MIB.to_string()],
+    );
+    let count = || {
+        let (_, body) = post_json(
+            &serve,
+            "/v1/sql",
+            OPERATOR_TOKEN,
+            serde_json::json!({"sql": "SELECT count(*) FROM shipments"}),
+        );
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["rows"][0][0].as_u64()
+    };
+    let started = std::time::Instant::now();
+    while count() != Some(2_000) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the store never had every record"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // the peak of the server's resident memory while the query runs, sampled from outside
+    let pid = serve.service.pid();
+    let before = resident_bytes(pid);
+    let peak = Arc::new(AtomicU64::new(before));
+    let running = Arc::new(AtomicBool::new(true));
+    let sampler = {
+        let (peak, running) = (peak.clone(), running.clone());
+        std::thread::spawn(move || {
+            while running.load(Ordering::Relaxed) {
+                peak.fetch_max(resident_bytes(pid), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    let (status, body) = post_json(
+        &serve,
+        "/v1/sql",
+        OPERATOR_TOKEN,
+        serde_json::json!({"sql": "SELECT length(string_agg(a.shipment_id || b.shipment_id || a.shipper, ',')) AS n FROM shipments a CROSS JOIN shipments b"}),
+    );
+    running.store(false, Ordering::Relaxed);
+    sampler.join().unwrap();
+    let grown_mib = peak.load(Ordering::Relaxed).saturating_sub(before) >> 20;
+    assert_eq!(status, 400, "{body}");
+    assert!(error_of(&body).starts_with("sql:"), "{body}");
+    assert!(
+        grown_mib <= LIMIT_MIB + MARGIN_MIB,
+        "the server grew {grown_mib} MiB for a query allowed {LIMIT_MIB} MiB"
+    );
+    // and it still answers
+    assert_eq!(count(), Some(2_000));
+}
