@@ -126,14 +126,10 @@ pub async fn clearance(
         .await
         .and_then(|frame| frame.with_param_values(params))
         .map_err(|e| QueryError::Sql(e.to_string()))?;
-    let batches = engine
-        .within_limits(async {
-            frame
-                .collect()
-                .await
-                .map_err(|e| QueryError::Sql(e.to_string()))
-        })
-        .await?;
+    let batches = tokio::time::timeout(engine.limits().timeout, frame.collect())
+        .await
+        .map_err(|_| QueryError::SqlTimeout(engine.limits().timeout))?
+        .map_err(|e| QueryError::Sql(e.to_string()))?;
     let answer = crate::sql::Answer {
         schema: batches
             .first()

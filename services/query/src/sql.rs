@@ -200,41 +200,6 @@ impl SqlEngine {
         &self.limits
     }
 
-    /// Runs a query's work under the time limit and a watch on the process's resident memory:
-    /// DataFusion's pool accounts for its operators' buffers but not for every allocation (a
-    /// `string_agg` over a cross join grows past it), so the process's growth since the query
-    /// began is sampled every [`RSS_SAMPLE`] and the query is stopped once it exceeds the memory
-    /// limit. Dropping the work cancels DataFusion's streams and frees what they hold.
-    pub async fn within_limits<T>(
-        &self,
-        work: impl std::future::Future<Output = Result<T, QueryError>>,
-    ) -> Result<T, QueryError> {
-        let baseline = resident_bytes();
-        let limit = self.limits.memory as u64;
-        let watch = async {
-            let Some(baseline) = baseline else {
-                return std::future::pending().await;
-            };
-            loop {
-                tokio::time::sleep(RSS_SAMPLE).await;
-                let grown = resident_bytes().unwrap_or(0).saturating_sub(baseline);
-                if grown > limit {
-                    return grown;
-                }
-            }
-        };
-        tokio::select! {
-            done = tokio::time::timeout(self.limits.timeout, work) => {
-                done.map_err(|_| QueryError::SqlTimeout(self.limits.timeout))?
-            }
-            grown = watch => Err(QueryError::SqlResources(format!(
-                "the server grew by {} MiB while the query ran, over the {} MiB allowed",
-                grown >> 20,
-                limit >> 20
-            ))),
-        }
-    }
-
     /// A slot among the queries allowed to run at once, held while the query runs.
     pub fn slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>, QueryError> {
         self.running.try_acquire().map_err(|_| {
@@ -268,7 +233,9 @@ impl SqlEngine {
             let batches = frame.collect().await.map_err(sql_error)?;
             Ok::<_, QueryError>((schema, batches))
         };
-        let (schema, batches) = self.within_limits(run).await?;
+        let (schema, batches) = tokio::time::timeout(self.limits.timeout, run)
+            .await
+            .map_err(|_| QueryError::SqlTimeout(self.limits.timeout))??;
         let mut kept = Vec::new();
         let mut rows = 0;
         let mut truncated = false;
@@ -290,17 +257,6 @@ impl SqlEngine {
             truncated,
         })
     }
-}
-
-/// How often a running query's memory is looked at.
-const RSS_SAMPLE: std::time::Duration = std::time::Duration::from_millis(20);
-
-/// The process's resident memory, bytes (Linux: `VmRSS` of `/proc/self/status`).
-fn resident_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
 }
 
 fn sql_error(error: datafusion::error::DataFusionError) -> QueryError {

@@ -263,6 +263,9 @@ fn resident_bytes(pid: u32) -> u64 {
         * 1024
 }
 
+/// The memory bound, measured from outside: a `string_agg` over a cross join (the probe of the
+/// issue) is refused, and the server's resident memory grows by at most the limit and a margin
+/// while it runs.
 #[test]
 fn the_sql_memory_bound_holds_for_the_whole_query() {
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
