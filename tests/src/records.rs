@@ -66,7 +66,10 @@ pub fn read_topic(
     let mut last_record = Instant::now();
     let mut records = Vec::new();
     while started.elapsed() < deadline {
-        if let Some(message) = follower.poll(kouan_bus::follower::POLL) {
+        let polled = follower
+            .try_poll(kouan_bus::follower::POLL)
+            .unwrap_or_else(|error| panic!("reading {topic}: {error}"));
+        if let Some(message) = polled {
             records.push(Record::from_message(&message));
             last_record = Instant::now();
         }

@@ -59,15 +59,29 @@ impl Follower {
     /// The next record, if one comes within `timeout`. Errors are logged, not returned:
     /// librdkafka reconnects by itself, and a broker away for a while is not the end of a reader.
     pub fn poll(&mut self, timeout: Duration) -> Option<BorrowedMessage<'_>> {
-        let result = self.reader.poll(timeout)?;
-        self.ends.observe(&self.reader, &result);
-        match result {
-            Ok(message) => Some(message),
-            Err(error) if is_end_of_partition(&error) => None,
+        match self.try_poll(timeout) {
+            Ok(message) => message,
             Err(error) => {
                 tracing::warn!(%error, "reading");
                 None
             }
+        }
+    }
+
+    /// [`poll`](Self::poll) with the client's errors returned, for callers that must not go on
+    /// past one (tests). End-of-partition signals are not errors.
+    pub fn try_poll(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Option<BorrowedMessage<'_>>, KafkaError> {
+        let Some(result) = self.reader.poll(timeout) else {
+            return Ok(None);
+        };
+        self.ends.observe(&self.reader, &result);
+        match result {
+            Ok(message) => Ok(Some(message)),
+            Err(error) if is_end_of_partition(&error) => Ok(None),
+            Err(error) => Err(error),
         }
     }
 

@@ -199,6 +199,17 @@ impl Body {
             Body::Customs(body) => body.status.code(),
         }
     }
+
+    /// A movement of the cargo: an equipment or transport event, or an air status other than a
+    /// booking (`BKD`) — not a booking change, not customs paperwork (STATUS.md `lastLocation`).
+    /// [`crate::status::is_movement_code`] is the same rule on a milestone's code.
+    pub fn is_movement(&self) -> bool {
+        match self {
+            Body::Transport(_) | Body::Equipment(_) => true,
+            Body::Air(body) => body.status != crate::AirStatus::Bkd,
+            Body::Shipment(_) | Body::Customs(_) => false,
+        }
+    }
 }
 
 impl Event {

@@ -86,7 +86,8 @@ impl Milestone {
     }
 }
 
-/// Whether a milestone code stands for a movement of the cargo (see [`Milestone::is_movement`]).
+/// Whether a milestone code stands for a movement of the cargo: [`crate::Body::is_movement`] on
+/// the code a milestone keeps of its body (the codes of the kinds do not overlap).
 pub fn is_movement_code(code: &str) -> bool {
     ShipmentEventType::from_code(code).is_none()
         && CustomsStatus::from_code(code).is_none()
@@ -176,4 +177,41 @@ impl Status {
 /// Hours from `from` to `to` (milliseconds since the epoch), rounded to two decimals.
 pub fn hours_between(from_millis: i64, to_millis: i64) -> f64 {
     ((to_millis - from_millis) as f64 / HOUR_MS * 100.0).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_movement_code;
+    use crate::*;
+
+    /// The milestone's rule agrees with the body's for every code of every kind.
+    #[test]
+    fn movement_by_code_is_movement_by_body() {
+        let codes =
+            |all: Vec<&'static str>, movement: bool| all.into_iter().map(move |c| (c, movement));
+        let expected = codes(
+            EquipmentEventType::ALL.iter().map(|c| c.code()).collect(),
+            true,
+        )
+        .chain(codes(
+            TransportEventType::ALL.iter().map(|c| c.code()).collect(),
+            true,
+        ))
+        .chain(codes(
+            ShipmentEventType::ALL.iter().map(|c| c.code()).collect(),
+            false,
+        ))
+        .chain(codes(
+            CustomsStatus::ALL.iter().map(|c| c.code()).collect(),
+            false,
+        ))
+        .chain(
+            AirStatus::ALL
+                .iter()
+                .map(|c| (c.code(), *c != AirStatus::Bkd)),
+        );
+        for (code, movement) in expected {
+            assert_eq!(is_movement_code(code), movement, "{code}");
+        }
+    }
 }

@@ -100,11 +100,6 @@ pub fn derive(shipment_id: &str, events: &[&Event]) -> Status {
         .find(|e| matches!(e.body, Body::Shipment(_)));
     let cancelled = matches!(latest_shipment_event.map(|e| &e.body),
         Some(Body::Shipment(s)) if s.kind == ShipmentEventType::Cancelled);
-    let is_movement = |e: &Event| match &e.body {
-        Body::Transport(_) | Body::Equipment(_) => true,
-        Body::Air(a) => a.status != AirStatus::Bkd,
-        _ => false,
-    };
     let moved_after_departure = departed_at.is_some_and(|departed| {
         actual.iter().any(|e| {
             matches!(
@@ -161,7 +156,7 @@ pub fn derive(shipment_id: &str, events: &[&Event]) -> Status {
     let movements: Vec<&Event> = actual
         .iter()
         .copied()
-        .filter(|e| is_movement(e) && e.location.is_some())
+        .filter(|e| e.body.is_movement() && e.location.is_some())
         .collect();
     let last_location = movements.last().and_then(|e| e.location.clone());
     let dwell_since = last_location.as_ref().map(|last| {
