@@ -50,7 +50,9 @@ impl KafkaBroker {
         let started = Instant::now();
         while self.started_lines() <= before {
             if let Some(exit) = child.try_wait().unwrap() {
-                panic!("the broker exited: {exit:?}");
+                let output =
+                    std::fs::read_to_string(self.dir.with_extension("out")).unwrap_or_default();
+                panic!("the broker exited: {exit:?}\n{output}");
             }
             assert!(
                 started.elapsed() < Duration::from_secs(120),
