@@ -1,105 +1,253 @@
-//! The alert lifecycle over status records: what each shipment is doing (from its latest
-//! record), which conditions hold at a given time, and the FIRING / RESOLVED updates that follow.
-//! Time is passed in, so the same code runs on wall-clock timers and in replayed tests.
+//! The alert lifecycle over status records: what each shipment went through and is going through
+//! (episodes read from its milestones), which of them break a rule at a given time, and the
+//! FIRING / RESOLVED updates that follow. Time is passed in — the pipeline's event-time clock in
+//! `kouan alert`, simulated time in tests — so the same code judges live and replayed streams.
+//!
+//! A record carries every milestone of its shipment, so the alerter judges the whole history each
+//! time, not only the moment the record shows: a dwell that began and ended between two records
+//! (a replay publishes one record per batch of events) is still seen, and raised and resolved at
+//! the times it happened. That is what makes a replay, a restart or a start on old topics give
+//! the alerts live operation gives.
 
 use crate::baseline::{BaselineKey, Baselines};
 use crate::rules::Rules;
-use kouan_model::{Alert, Status};
+use kouan_model::{Alert, Classifier, CustomsStatus, Milestone, Status};
 use kouan_model::{AlertKind, AlertState, CustomsState, Direction, ShipmentMode, TransportStage};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 const HOUR_MS: f64 = 3_600_000.0;
+
+/// Something a shipment went or is going through that a rule may judge: a dwell at a node, the
+/// wait for an awaited milestone, a customs hold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Episode {
+    pub kind: AlertKind,
+    pub node: String,
+    /// DWELL: the transport stage it waited in; otherwise what is awaited (NFD, RELEASED) or
+    /// CUSTOMS.
+    pub stage: String,
+    /// When it began (Unix milliseconds, event time).
+    pub since: i64,
+    /// When it ended; `None` while it lasts.
+    pub until: Option<i64>,
+}
+
+/// An episode's identity (kind, node, stage, since): at most one alert per episode, ever.
+type EpisodeKey = (AlertKind, String, String, i64);
+
+impl Episode {
+    fn key(&self) -> EpisodeKey {
+        (self.kind, self.node.clone(), self.stage.clone(), self.since)
+    }
+}
 
 /// What the alerter keeps of a shipment's latest record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Watched {
     pub shipper: Option<String>,
     pub mode: String,
-    pub stage: TransportStage,
-    /// Where it is and since when, unless it has left (its last movement is a departure).
-    pub dwelling: Option<(String, i64)>,
-    /// The last departure seen, to close a dwell.
-    pub departed: Option<(String, i64)>,
     pub finished: bool,
-    /// When it was delivered: the end of its last dwell.
-    pub delivered_at: Option<i64>,
-    pub air_import_arrival: Option<(String, i64)>,
-    pub notified: bool,
-    pub import_arrival: Option<(String, i64)>,
-    pub released: bool,
-    pub customs: CustomsState,
-    /// Where customs acts: the port of entry for imports, else the origin.
-    pub customs_node: String,
-    /// When the latest SUSPENDED or REJECTED came.
-    pub customs_since: Option<i64>,
+    /// The partition of `kouan.status` the record came from: its clock is that partition's.
+    pub partition: i32,
+    pub episodes: Vec<Episode>,
 }
 
 impl Watched {
-    pub fn from_status(status: &Status) -> Self {
-        let ms = |t: &Option<kouan_model::Timestamp>| t.map(|t| t.unix_millis());
-        let dwelling = status
-            .waiting()
-            .map(|(node, since)| (node.to_string(), since.unix_millis()));
-        let departed = status
-            .last_movement()
-            .filter(|_| status.is_moving())
-            .and_then(|m| {
-                Some((
-                    m.location.as_ref()?.unlocode.clone(),
-                    m.event_time.unix_millis(),
-                ))
-            });
-        let import = status.direction == Some(Direction::Import);
-        let arrival = match (import, &status.port_of_entry, ms(&status.arrived_at)) {
-            (true, Some(port), Some(at)) => Some((port.clone(), at)),
-            _ => None,
-        };
-        let customs_since = status
-            .milestones
-            .iter()
-            .rev()
-            .find(|m| matches!(m.code, "SUSPENDED" | "REJECTED"))
-            .map(|m| m.event_time.unix_millis());
+    pub fn from_status(status: &Status, partition: i32) -> Self {
+        let mut episodes = dwells(status);
+        episodes.extend(awaited(status));
+        episodes.extend(customs_troubles(status));
         Watched {
             shipper: status.shipper.clone(),
             mode: status.mode.map_or("UNKNOWN", |m| m.code()).to_string(),
-            stage: status.transport_stage,
-            dwelling,
-            departed,
             finished: status.is_finished(),
-            delivered_at: ms(&status.delivered_at),
-            air_import_arrival: arrival
-                .clone()
-                .filter(|_| status.mode == Some(ShipmentMode::Air)),
-            notified: status
-                .milestones
-                .iter()
-                .any(|m| matches!(m.code, "NFD" | "DLV")),
-            import_arrival: arrival,
-            // a two-step declaration shows DECLARED again after its release (the complete
-            // declaration): released is released
-            released: status.customs_status == CustomsState::Released
-                || status
-                    .milestones
-                    .iter()
-                    .any(|m| matches!(m.code, "RELEASED" | "CLOSED")),
-            customs: status.customs_status,
-            customs_node: status.customs_node().unwrap_or_default().to_string(),
-            customs_since,
+            partition,
+            episodes,
         }
     }
 }
 
-/// A condition that holds now.
-#[derive(Debug, Clone, PartialEq)]
-struct Condition {
-    kind: AlertKind,
-    node: String,
-    stage: String,
-    observed_hours: f64,
+fn millis(milestone: &Milestone) -> i64 {
+    milestone.event_time.unix_millis()
+}
+
+/// The dwells at each node, from the runs of actual movements at one UN/LOCODE: a dwell begins
+/// with the first movement there and ends with a departure from there, the first movement
+/// elsewhere or the delivery; the last one lasts while the record says it waits there
+/// ([`Status::waiting`], the contract's `dwellSince`).
+fn dwells(status: &Status) -> Vec<Episode> {
+    let movements: Vec<&Milestone> = status
+        .milestones
+        .iter()
+        .filter(|m| m.classifier == Classifier::Act && m.location.is_some() && m.is_movement())
+        .collect();
+    let node = |m: &Milestone| {
+        m.location
+            .as_ref()
+            .map_or("", |l| l.unlocode.as_str())
+            .to_string()
+    };
+    let mut runs: Vec<(String, i64, Option<i64>)> = Vec::new();
+    for movement in &movements {
+        let here = node(movement);
+        match runs.last_mut() {
+            Some((at, _, end)) if *at == here => {
+                if end.is_none() && movement.is_departure() {
+                    *end = Some(millis(movement));
+                }
+            }
+            last => {
+                if let Some((_, _, end)) = last {
+                    end.get_or_insert(millis(movement));
+                }
+                let end = movement.is_departure().then(|| millis(movement));
+                runs.push((here, millis(movement), end));
+            }
+        }
+    }
+    let waiting = status.waiting();
+    runs.into_iter()
+        .filter_map(|(node, since, end)| {
+            let until = match end {
+                Some(end) => Some(end),
+                // only the last run can be open: each later run ended the one before
+                None => match waiting {
+                    Some((at, dwell_since)) if at == node => {
+                        return Some(Episode {
+                            kind: AlertKind::Dwell,
+                            stage: stage_at(status, dwell_since.unix_millis())
+                                .code()
+                                .to_string(),
+                            node,
+                            since: dwell_since.unix_millis(),
+                            until: None,
+                        })
+                    }
+                    // finished: the last dwell ended with the delivery (a cancellation ends
+                    // nothing worth learning)
+                    _ => Some(status.delivered_at?.unix_millis()),
+                },
+            };
+            Some(Episode {
+                kind: AlertKind::Dwell,
+                stage: stage_at(status, since).code().to_string(),
+                node,
+                since,
+                until,
+            })
+        })
+        .collect()
+}
+
+/// The transport stage the shipment was in when a dwell began at `at` (STATUS.md's stage rule
+/// applied to the record's own times).
+fn stage_at(status: &Status, at: i64) -> TransportStage {
+    let reached = |t: &Option<kouan_model::Timestamp>| t.is_some_and(|t| t.unix_millis() <= at);
+    if reached(&status.arrived_at) {
+        TransportStage::Arrived
+    } else if status.departed_at.is_some_and(|d| d.unix_millis() < at) {
+        TransportStage::InTransit
+    } else if reached(&status.departed_at) {
+        TransportStage::Departed
+    } else if reached(&status.received_at) {
+        TransportStage::Received
+    } else {
+        TransportStage::Booked
+    }
+}
+
+/// The first actual milestone with one of `codes`.
+fn first_of(status: &Status, codes: &[&str]) -> Option<i64> {
+    status
+        .milestones
+        .iter()
+        .filter(|m| m.classifier == Classifier::Act && codes.contains(&m.code))
+        .map(millis)
+        .min()
+}
+
+/// Waits for a milestone due after an import's arrival: the air notification (NFD, or the
+/// delivery itself) and the customs release. Each ends when it comes, or with the delivery.
+fn awaited(status: &Status) -> Vec<Episode> {
+    let (true, Some(port), Some(arrived)) = (
+        status.direction == Some(Direction::Import),
+        &status.port_of_entry,
+        status.arrived_at,
+    ) else {
+        return Vec::new();
+    };
+    let arrived = arrived.unix_millis();
+    let delivered = status.delivered_at.map(|t| t.unix_millis());
+    let cancelled = status.transport_stage == TransportStage::Cancelled;
+    let wait = |stage: &str, came: Option<i64>| {
+        let until = came.or(delivered);
+        (until.is_some() || !cancelled).then(|| Episode {
+            kind: AlertKind::MissingMilestone,
+            node: port.clone(),
+            stage: stage.to_string(),
+            since: arrived,
+            until,
+        })
+    };
+    let mut episodes = Vec::new();
+    if status.mode == Some(ShipmentMode::Air) {
+        episodes.extend(wait("NFD", first_of(status, &["NFD", "DLV"])));
+    }
+    // a two-step declaration shows DECLARED again after its release: released is released
+    episodes.extend(wait("RELEASED", first_of(status, &["RELEASED", "CLOSED"])));
+    episodes
+}
+
+/// Customs holds and rejections: each begins with a SUSPENDED or REJECTED and ends with the next
+/// customs decision that is neither; the last one lasts while the record's customs state says so.
+fn customs_troubles(status: &Status) -> Vec<Episode> {
+    let node = status.customs_node().unwrap_or_default().to_string();
+    let decisions: Vec<(i64, CustomsState)> = status
+        .milestones
+        .iter()
+        .filter(|m| m.classifier == Classifier::Act)
+        .filter_map(|m| Some((millis(m), CustomsStatus::from_code(m.code)?.state())))
+        .collect();
+    let trouble = |state: CustomsState| match state {
+        CustomsState::Held => Some(AlertKind::CustomsHold),
+        CustomsState::Rejected => Some(AlertKind::CustomsRejected),
+        _ => None,
+    };
+    let mut episodes: Vec<Episode> = Vec::new();
+    for (at, state) in decisions {
+        let open = episodes.last_mut().filter(|e| e.until.is_none());
+        match (open, trouble(state)) {
+            (Some(open), Some(kind)) if open.kind == kind => {}
+            (open, kind) => {
+                if let Some(open) = open {
+                    open.until = Some(at);
+                }
+                if let Some(kind) = kind {
+                    episodes.push(Episode {
+                        kind,
+                        node: node.clone(),
+                        stage: "CUSTOMS".into(),
+                        since: at,
+                        until: None,
+                    });
+                }
+            }
+        }
+    }
+    // the record's state decides whether the last one still lasts (and when it began: the latest
+    // SUSPENDED or REJECTED)
+    if let Some(last) = episodes.last_mut().filter(|e| e.until.is_none()) {
+        if trouble(status.customs_status) != Some(last.kind) || status.is_finished() {
+            last.until = Some(status.delivered_at.map_or(last.since, |t| t.unix_millis()));
+        }
+    }
+    episodes
+}
+
+/// What a rule says of an episode: the hours beyond which it is an anomaly, and why.
+struct Judgement {
     threshold_hours: f64,
     baseline: String,
-    since: i64,
 }
 
 pub struct Alerter {
@@ -108,6 +256,11 @@ pub struct Alerter {
     watched: HashMap<String, Watched>,
     /// FIRING alerts by (shipment, node, kind).
     open: BTreeMap<(String, String, AlertKind), Alert>,
+    /// Per shipment, the episodes already judged over (raised and resolved, or ended within
+    /// their threshold) and the dwells already learned: each counts once, however many records
+    /// repeat it.
+    judged: HashMap<String, BTreeSet<EpisodeKey>>,
+    learned: HashMap<String, BTreeSet<EpisodeKey>>,
 }
 
 impl Alerter {
@@ -118,17 +271,26 @@ impl Alerter {
             baselines,
             watched: HashMap::new(),
             open: BTreeMap::new(),
+            judged: HashMap::new(),
+            learned: HashMap::new(),
         }
     }
 
-    /// Takes over alerts that are already FIRING on the topic (after a restart), so that they
-    /// are updated or resolved rather than raised again.
+    /// Takes over the alerts already on the topic (after a restart): FIRING ones are updated or
+    /// resolved rather than raised again, RESOLVED ones are episodes over, not raised again when
+    /// the records are read anew.
     pub fn adopt(&mut self, alert: Alert) {
         let key = (alert.shipment_id.clone(), alert.node.clone(), alert.kind);
         if alert.state == AlertState::Firing {
             self.open.insert(key, alert);
         } else {
             self.open.remove(&key);
+            self.judged.entry(alert.shipment_id).or_default().insert((
+                alert.kind,
+                alert.node,
+                alert.stage,
+                alert.started_at_millis,
+            ));
         }
     }
 
@@ -136,219 +298,263 @@ impl Alerter {
         self.open.values()
     }
 
-    /// A new record of a shipment: learns completed dwells, then re-evaluates it at `now`.
+    /// A new record of a shipment (from partition 0): see [`Alerter::observe_in`].
     pub fn observe(&mut self, status: &Status, now: i64) -> Vec<Alert> {
-        self.remember(status);
-        self.evaluate(&status.shipment_id, now)
+        self.observe_in(status, 0, now)
     }
 
-    /// Takes a record without evaluating it: the replay of `kouan.status` at start-up, whose
-    /// intermediate records must teach the baselines but not raise alerts that are long over.
-    pub fn remember(&mut self, status: &Status) {
-        let next = Watched::from_status(status);
-        if let Some(previous) = self.watched.get(&status.shipment_id) {
-            if let Some((node, since)) = &previous.dwelling {
-                // the dwell ended: the shipment left (a departure there) or showed up elsewhere
-                let ended = match (&next.departed, &next.dwelling) {
-                    (Some((from, at)), _) if from == node => Some(*at),
-                    (_, Some((elsewhere, at))) if elsewhere != node => Some(*at),
-                    _ if !previous.finished => next.delivered_at,
-                    _ => None,
-                };
-                if let Some(ended) = ended {
-                    let key: BaselineKey = (
-                        node.clone(),
-                        previous.mode.clone(),
-                        previous.stage.code().to_string(),
-                    );
-                    self.baselines.observe(key, *since, ended);
-                }
+    /// A new record of a shipment from `partition`: learns its completed dwells, then judges it
+    /// at `now` (the partition's clock).
+    pub fn observe_in(&mut self, status: &Status, partition: i32, now: i64) -> Vec<Alert> {
+        let watched = Watched::from_status(status, partition);
+        let id = &status.shipment_id;
+        let learned = self.learned.entry(id.clone()).or_default();
+        for dwell in watched
+            .episodes
+            .iter()
+            .filter(|e| e.kind == AlertKind::Dwell)
+        {
+            let Some(until) = dwell.until else { continue };
+            if learned.insert(dwell.key()) {
+                let key: BaselineKey = (
+                    dwell.node.clone(),
+                    watched.mode.clone(),
+                    dwell.stage.clone(),
+                );
+                self.baselines.observe(key, dwell.since, until);
             }
         }
-        self.watched.insert(status.shipment_id.clone(), next);
+        self.watched.insert(id.clone(), watched);
+        self.evaluate(id, now)
     }
 
-    /// The timer: re-evaluates every shipment still under way at `now`.
+    /// The timer at one `now` for every partition: see [`Alerter::tick_by`].
     pub fn tick(&mut self, now: i64) -> Vec<Alert> {
-        let with_open_alerts: HashSet<&String> = self.open.keys().map(|(id, _, _)| id).collect();
-        let due: Vec<String> = self
+        self.tick_by(|_| now)
+    }
+
+    /// The timer: re-judges every shipment still under way (or with an alert open) at its
+    /// partition's `now`, so a shipment that goes silent still alerts; then lets go of finished
+    /// shipments with nothing open.
+    pub fn tick_by(&mut self, now_of: impl Fn(i32) -> i64) -> Vec<Alert> {
+        let with_open_alerts: BTreeSet<&String> = self.open.keys().map(|(id, _, _)| id).collect();
+        let due: Vec<(String, i32)> = self
             .watched
             .iter()
             .filter(|(id, watched)| !watched.finished || with_open_alerts.contains(id))
-            .map(|(id, _)| id.clone())
+            .map(|(id, watched)| (id.clone(), watched.partition))
             .collect();
         let updates: Vec<Alert> = due
             .into_iter()
-            .flat_map(|id| self.evaluate(&id, now))
+            .flat_map(|(id, partition)| self.evaluate(&id, now_of(partition)))
             .collect();
-        // a finished shipment with nothing open has nothing more to say: let it go
-        let with_open_alerts: HashSet<String> =
+        let with_open_alerts: BTreeSet<String> =
             self.open.keys().map(|(id, _, _)| id.clone()).collect();
-        self.watched
-            .retain(|id, watched| !watched.finished || with_open_alerts.contains(id));
+        let gone: Vec<String> = self
+            .watched
+            .iter()
+            .filter(|(id, watched)| watched.finished && !with_open_alerts.contains(*id))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in gone {
+            self.watched.remove(&id);
+            self.judged.remove(&id);
+            self.learned.remove(&id);
+        }
         updates
     }
 
-    fn conditions(&self, watched: &Watched, now: i64) -> Vec<Condition> {
-        let hours = |since: i64| (now - since) as f64 / HOUR_MS;
-        let mut holding = Vec::new();
-        if let (Some((node, since)), false) = (&watched.dwelling, watched.finished) {
-            let key: BaselineKey = (
-                node.clone(),
-                watched.mode.clone(),
-                watched.stage.code().to_string(),
-            );
-            let (threshold, baseline) = match self.baselines.learned(&key) {
-                Some(learned) => (
-                    learned.threshold_hours(self.rules.dwell_z),
-                    learned.describe(),
-                ),
-                None => (self.rules.cold_start_dwell_hours, "cold start".to_string()),
-            };
-            let (threshold, baseline) = match self.rules.node_sla_hours.get(node) {
-                Some(sla) if *sla < threshold => (*sla, format!("sla {sla}h at {node}")),
-                _ => (threshold, baseline),
-            };
-            if hours(*since) > threshold {
-                holding.push(Condition {
-                    kind: AlertKind::Dwell,
-                    node: node.clone(),
-                    stage: watched.stage.code().to_string(),
-                    observed_hours: hours(*since),
-                    threshold_hours: threshold,
-                    baseline,
-                    since: *since,
-                });
-            }
-        }
-        if let (Some((node, arrived)), false) = (
-            &watched.air_import_arrival,
-            watched.notified || watched.finished,
-        ) {
-            let sla = self.rules.air_nfd_within_hours;
-            if hours(*arrived) > sla {
-                holding.push(Condition {
-                    kind: AlertKind::MissingMilestone,
-                    node: node.clone(),
-                    stage: "NFD".into(),
-                    observed_hours: hours(*arrived),
-                    threshold_hours: sla,
-                    baseline: format!("sla NFD within {sla}h of arrival"),
-                    since: *arrived,
-                });
-            }
-        }
-        if let (Some((node, arrived)), false) = (&watched.import_arrival, watched.released) {
-            let sla = self.rules.import_release_within_hours;
-            if hours(*arrived) > sla {
-                holding.push(Condition {
-                    kind: AlertKind::MissingMilestone,
-                    node: node.clone(),
-                    stage: "RELEASED".into(),
-                    observed_hours: hours(*arrived),
-                    threshold_hours: sla,
-                    baseline: format!("sla release within {sla}h of arrival"),
-                    since: *arrived,
-                });
-            }
-        }
-        let customs = match watched.customs {
-            CustomsState::Held => Some(AlertKind::CustomsHold),
-            CustomsState::Rejected => Some(AlertKind::CustomsRejected),
-            _ => None,
+    fn judge(&self, watched: &Watched, episode: &Episode) -> Judgement {
+        let fixed = |hours: f64, why: String| Judgement {
+            threshold_hours: hours,
+            baseline: why,
         };
-        if let (Some(kind), Some(since)) = (customs, watched.customs_since) {
-            holding.push(Condition {
-                kind,
-                node: watched.customs_node.clone(),
-                stage: "CUSTOMS".into(),
-                observed_hours: hours(since).max(0.0),
-                threshold_hours: 0.0,
-                baseline: "rule".into(),
-                since,
-            });
+        match (episode.kind, episode.stage.as_str()) {
+            (AlertKind::Dwell, stage) => {
+                let key: BaselineKey = (
+                    episode.node.clone(),
+                    watched.mode.clone(),
+                    stage.to_string(),
+                );
+                let judgement = match self.baselines.learned(&key) {
+                    Some(learned) => fixed(
+                        learned.threshold_hours(self.rules.dwell_z),
+                        learned.describe(),
+                    ),
+                    None => fixed(self.rules.cold_start_dwell_hours, "cold start".to_string()),
+                };
+                match self.rules.node_sla_hours.get(&episode.node) {
+                    Some(sla) if *sla < judgement.threshold_hours => {
+                        fixed(*sla, format!("sla {sla}h at {}", episode.node))
+                    }
+                    _ => judgement,
+                }
+            }
+            (AlertKind::MissingMilestone, "NFD") => {
+                let sla = self.rules.air_nfd_within_hours;
+                fixed(sla, format!("sla NFD within {sla}h of arrival"))
+            }
+            (AlertKind::MissingMilestone, _) => {
+                let sla = self.rules.import_release_within_hours;
+                fixed(sla, format!("sla release within {sla}h of arrival"))
+            }
+            // a hold or a rejection is an alert at once
+            (AlertKind::CustomsHold | AlertKind::CustomsRejected, _) => fixed(0.0, "rule".into()),
         }
-        holding
     }
 
     fn evaluate(&mut self, shipment_id: &str, now: i64) -> Vec<Alert> {
         let Some(watched) = self.watched.get(shipment_id) else {
             return Vec::new();
         };
-        let conditions = self.conditions(watched, now);
+        let hours = |from: i64, to: i64| (to - from) as f64 / HOUR_MS;
+        let customs =
+            |kind: AlertKind| matches!(kind, AlertKind::CustomsHold | AlertKind::CustomsRejected);
+        // what holds now: lasting episodes past their threshold (a dwell ends with the shipment)
+        let mut holding = Vec::new();
+        let mut over = Vec::new();
+        for episode in &watched.episodes {
+            let judgement = self.judge(watched, episode);
+            match episode.until {
+                None if customs(episode.kind)
+                    || (!watched.finished
+                        && hours(episode.since, now) > judgement.threshold_hours) =>
+                {
+                    holding.push((episode.clone(), judgement))
+                }
+                None => {}
+                Some(until) => over.push((episode.clone(), until, judgement)),
+            }
+        }
         let shipper = watched.shipper.clone();
+        let judged = self.judged.entry(shipment_id.to_string()).or_default();
         let mut updates = Vec::new();
+
         // resolve what no longer holds
         let open_here: Vec<(String, String, AlertKind)> = self
             .open
-            .keys()
-            .filter(|(id, _, _)| id == shipment_id)
-            .cloned()
+            .range((shipment_id.to_string(), String::new(), AlertKind::Dwell)..)
+            .take_while(|((id, _, _), _)| id == shipment_id)
+            .map(|(key, _)| key.clone())
             .collect();
         for key in open_here {
-            if conditions
+            if holding
                 .iter()
-                .any(|c| c.node == key.1 && c.kind == key.2)
+                .any(|(e, _)| e.node == key.1 && e.kind == key.2)
             {
                 continue;
             }
             let mut alert = self.open.remove(&key).expect("listed");
+            judged.insert((
+                alert.kind,
+                alert.node.clone(),
+                alert.stage.clone(),
+                alert.started_at_millis,
+            ));
             alert.state = AlertState::Resolved;
             alert.updated_at_millis = now;
             alert.resolved_at_millis = Some(now);
             alert.message = format!("{} resolved", alert.message);
             updates.push(alert);
         }
+
         // raise or update what holds
-        for condition in conditions {
-            let key = (
-                shipment_id.to_string(),
-                condition.node.clone(),
-                condition.kind,
-            );
+        for (episode, judgement) in holding {
+            let observed_hours = hours(episode.since, now).max(0.0);
+            let key = (shipment_id.to_string(), episode.node.clone(), episode.kind);
             match self.open.get_mut(&key) {
                 Some(alert) => {
-                    if condition.observed_hours - alert.observed_hours
-                        >= self.rules.update_every_hours
-                    {
-                        alert.observed_hours = condition.observed_hours;
-                        alert.threshold_hours = condition.threshold_hours;
-                        alert.baseline = condition.baseline;
+                    if observed_hours - alert.observed_hours >= self.rules.update_every_hours {
+                        alert.observed_hours = observed_hours;
+                        alert.threshold_hours = judgement.threshold_hours;
+                        alert.baseline = judgement.baseline;
                         alert.updated_at_millis = now;
                         updates.push(alert.clone());
                     }
                 }
                 None => {
-                    let alert = Alert {
-                        alert_id: alert_id(shipment_id, &condition.node, condition.kind),
-                        shipment_id: shipment_id.to_string(),
-                        shipper: shipper.clone(),
-                        kind: condition.kind,
-                        state: AlertState::Firing,
-                        message: format!(
-                            "{} {} at {} ({}): {:.1}h against {:.1}h",
-                            shipment_id,
-                            condition.kind.code().to_lowercase().replace('_', " "),
-                            condition.node,
-                            condition.stage,
-                            condition.observed_hours,
-                            condition.threshold_hours
-                        ),
-                        node: condition.node,
-                        stage: condition.stage,
-                        observed_hours: condition.observed_hours,
-                        threshold_hours: condition.threshold_hours,
-                        baseline: condition.baseline,
-                        started_at_millis: condition.since,
-                        updated_at_millis: now,
-                        resolved_at_millis: None,
-                    };
+                    let alert = raised(
+                        shipment_id,
+                        &shipper,
+                        &episode,
+                        judgement,
+                        observed_hours,
+                        now,
+                    );
                     self.open.insert(key, alert.clone());
                     updates.push(alert);
                 }
             }
         }
+
+        // episodes over that broke their rule while nobody was looking (between two records):
+        // raised and resolved at the times they happened
+        for (episode, until, judgement) in over {
+            let key = episode.key();
+            let alert_key = (shipment_id.to_string(), episode.node.clone(), episode.kind);
+            if judged.contains(&key) || self.open.contains_key(&alert_key) {
+                continue;
+            }
+            let lasted = hours(episode.since, until);
+            if !customs(episode.kind) && lasted <= judgement.threshold_hours {
+                // within its threshold; it may still be judged again under a tighter baseline
+                // only if a later record changes it, which gives it a new identity
+                judged.insert(key);
+                continue;
+            }
+            judged.insert(key);
+            let due_at = episode.since + (judgement.threshold_hours * HOUR_MS) as i64;
+            let mut alert = raised(
+                shipment_id,
+                &shipper,
+                &episode,
+                judgement,
+                lasted,
+                due_at.min(until),
+            );
+            updates.push(alert.clone());
+            alert.state = AlertState::Resolved;
+            alert.updated_at_millis = until;
+            alert.resolved_at_millis = Some(until);
+            alert.message = format!("{} resolved", alert.message);
+            updates.push(alert);
+        }
         updates
+    }
+}
+
+/// A new FIRING alert for an episode.
+fn raised(
+    shipment_id: &str,
+    shipper: &Option<String>,
+    episode: &Episode,
+    judgement: Judgement,
+    observed_hours: f64,
+    now: i64,
+) -> Alert {
+    Alert {
+        alert_id: alert_id(shipment_id, &episode.node, episode.kind),
+        shipment_id: shipment_id.to_string(),
+        shipper: shipper.clone(),
+        kind: episode.kind,
+        state: AlertState::Firing,
+        message: format!(
+            "{} {} at {} ({}): {:.1}h against {:.1}h",
+            shipment_id,
+            episode.kind.code().to_lowercase().replace('_', " "),
+            episode.node,
+            episode.stage,
+            observed_hours,
+            judgement.threshold_hours
+        ),
+        node: episode.node.clone(),
+        stage: episode.stage.clone(),
+        observed_hours,
+        threshold_hours: judgement.threshold_hours,
+        baseline: judgement.baseline,
+        started_at_millis: episode.since,
+        updated_at_millis: now,
+        resolved_at_millis: None,
     }
 }
 

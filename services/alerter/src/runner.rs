@@ -1,14 +1,17 @@
-//! The Kafka runner of `kouan alert`: status records in, alerts out, timers on the wall clock.
+//! The Kafka runner of `kouan alert`: status records in, alerts out, on the pipeline's
+//! event-time clock ([`kouan_bus::event_clock`], from the watermark the processor stamps on each
+//! status record).
 //!
-//! On start it reads `kouan.alerts` to adopt the alerts still FIRING (so a restart neither loses
-//! nor repeats one), replays `kouan.status` into the baselines and the watched shipments without
-//! raising anything, then evaluates everything once at the current time and goes live: every new
-//! record is evaluated as it comes, and every shipment still under way is re-evaluated each
-//! `tick`, so a shipment that goes silent still alerts. One instance runs per cluster.
+//! On start it reads `kouan.alerts` and adopts what is there (FIRING alerts are updated or
+//! resolved, not raised again; RESOLVED ones are episodes over), then reads `kouan.status` from
+//! the beginning and on: each record is judged at its partition's clock as it comes, and every
+//! shipment still under way is re-judged on a timer, so a shipment that goes silent still alerts.
+//! A restart reads the compacted topics again (one record per shipment and per alert, not all
+//! history). One instance runs per cluster.
 
 use crate::alerter::Alerter;
 use crate::rules::Rules;
-use kouan_bus::{follower, BusError, Follower, Publisher, Topics};
+use kouan_bus::{follower, headers, BusError, EventClock, Follower, Publisher, Topics};
 use kouan_model::{Alert, PublishedStatus, Status};
 use prost::Message as _;
 use rdkafka::Message;
@@ -16,6 +19,10 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
+
+/// The timer's period in event time while history is read faster than it happened: fine enough
+/// that a silent shipment's alert is raised within a quarter of an hour of when it was due.
+pub const EVENT_TICK_MILLIS: i64 = 15 * 60_000;
 
 #[derive(Debug, Clone)]
 pub struct AlertConfig {
@@ -87,18 +94,6 @@ pub fn run(
         &[config.topics.status()],
         cancel,
     )?;
-    status_reader.catch_up(cancel, |message| {
-        if let Some(status) = decode_status(message) {
-            stats.records.fetch_add(1, Ordering::Relaxed);
-            alerter.remember(&status);
-        }
-    })?;
-    tracing::info!(
-        adopted = alerter.firing().count(),
-        records = stats.records.load(Ordering::Relaxed),
-        "replay done, alerting"
-    );
-
     let publish = |alerts: Vec<crate::Alert>, alerter: &Alerter| -> Result<(), BusError> {
         for alert in alerts {
             let record = alert.to_proto().encode_to_vec();
@@ -121,22 +116,43 @@ pub fn run(
             .store(alerter.firing().count() as u64, Ordering::Relaxed);
         Ok(())
     };
-    let updates = alerter.tick(now_millis());
-    publish(updates, &alerter)?;
-    let mut last_tick = Instant::now();
+    // The replay at start and live operation are one loop: every record is judged at its
+    // partition's event-time clock, and the timer runs every `tick` of wall time or every
+    // EVENT_TICK of event time, whichever comes first — so history read fast gives the alerts it
+    // gave when it happened.
+    let mut clock = EventClock::new();
+    let mut replaying = true;
+    let mut last_tick = (Instant::now(), i64::MIN);
     while !cancel.is_cancelled() {
         let mut updates = Vec::new();
+        let wall = now_millis();
         if let Some(message) = status_reader.poll(follower::POLL) {
+            if let Some(watermark) = headers::watermark_of(&message) {
+                clock.observe(message.partition(), watermark, wall);
+            }
             if let Some(status) = decode_status(&message) {
                 stats.records.fetch_add(1, Ordering::Relaxed);
-                updates.extend(alerter.observe(&status, now_millis()));
+                let now = clock.now_in(message.partition(), wall);
+                updates.extend(alerter.observe_in(&status, message.partition(), now));
             }
         }
-        if last_tick.elapsed() >= config.tick {
-            updates.extend(alerter.tick(now_millis()));
-            last_tick = Instant::now();
+        let furthest = clock.now(wall);
+        if last_tick.0.elapsed() >= config.tick
+            || furthest.saturating_sub(last_tick.1) >= EVENT_TICK_MILLIS
+        {
+            updates.extend(alerter.tick_by(|partition| clock.now_in(partition, wall)));
+            last_tick = (Instant::now(), furthest);
         }
         publish(updates, &alerter)?;
+        if replaying && status_reader.caught_up() {
+            replaying = false;
+            tracing::info!(
+                firing = alerter.firing().count(),
+                records = stats.records.load(Ordering::Relaxed),
+                behind_hours = clock.behind_millis(wall) / 3_600_000,
+                "replay done, alerting"
+            );
+        }
     }
     publisher.flush(kouan_bus::timing::FLUSH)?;
     Ok(())

@@ -150,7 +150,7 @@ fn customs_holds_alert_at_once_and_adopted_alerts_are_not_raised_again() {
     // a restarted alerter adopts what the topic says is FIRING and raises nothing new
     let mut restarted = Alerter::new(Rules::default());
     restarted.adopt(fired[0].clone());
-    restarted.remember(&held);
+    assert!(restarted.observe(&held, T0 + 4 * HOUR).is_empty());
     assert!(restarted.tick(T0 + 4 * HOUR).is_empty());
 
     milestones.push(milestone("RELEASED", T0 + 5 * HOUR, "CNZZP"));
@@ -162,5 +162,73 @@ fn customs_holds_alert_at_once_and_adopted_alerts_are_not_raised_again() {
     assert_eq!(
         (released[0].alert_id.as_str(), released[0].state),
         (fired[0].alert_id.as_str(), AlertState::Resolved)
+    );
+}
+
+#[test]
+fn a_dwell_seen_only_after_it_ended_is_raised_and_resolved_at_its_times() {
+    // the first record comes after the shipment already left (a replay publishes one record per
+    // batch of events): 200 hours at Małaszewicze, more than the cold-start 168
+    let mut milestones = arrived();
+    milestones.push(milestone("DEPARTED", T0 + 200 * HOUR, "PLMAW"));
+    let mut left = at_malaszewicze(milestones.clone(), CustomsState::Released);
+    left.dwell_since = None;
+    let mut alerter = Alerter::new(Rules::default());
+    let updates = alerter.observe(&left, T0 + 210 * HOUR);
+    let states: Vec<(&str, AlertState, i64)> = updates
+        .iter()
+        .map(|a| (a.alert_id.as_str(), a.state, a.updated_at_millis))
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            (
+                "ZZHH0000000001/PLMAW/DWELL",
+                AlertState::Firing,
+                T0 + 168 * HOUR
+            ),
+            (
+                "ZZHH0000000001/PLMAW/DWELL",
+                AlertState::Resolved,
+                T0 + 200 * HOUR
+            ),
+        ]
+    );
+    assert_eq!(updates[0].started_at_millis, T0);
+    assert_eq!(updates[1].resolved_at_millis, Some(T0 + 200 * HOUR));
+    assert_eq!(alerter.firing().count(), 0);
+    // the same record again, or a later one repeating the history, raises nothing
+    assert!(alerter.observe(&left, T0 + 211 * HOUR).is_empty());
+    milestones.push(milestone("ARRIVED", T0 + 300 * HOUR, "DEDUI"));
+    let mut further = at_malaszewicze(milestones, CustomsState::Released);
+    further.dwell_since = Some(at(T0 + 300 * HOUR));
+    assert!(alerter.observe(&further, T0 + 301 * HOUR).is_empty());
+
+    // a restarted alerter that adopted the resolved alert does not raise it again either
+    let mut restarted = Alerter::new(Rules::default());
+    restarted.adopt(updates[1].clone());
+    assert!(restarted.observe(&further, T0 + 302 * HOUR).is_empty());
+}
+
+#[test]
+fn a_customs_hold_lifted_before_the_first_record_is_still_an_alert() {
+    let mut milestones = arrived();
+    milestones.push(milestone("SUSPENDED", T0 + 2 * HOUR, "CNZZP"));
+    milestones.push(milestone("RELEASED", T0 + 7 * HOUR, "CNZZP"));
+    let mut alerter = Alerter::new(Rules::default());
+    let updates = alerter.observe(
+        &at_malaszewicze(milestones, CustomsState::Released),
+        T0 + 8 * HOUR,
+    );
+    let states: Vec<(AlertKind, AlertState, i64)> = updates
+        .iter()
+        .map(|a| (a.kind, a.state, a.updated_at_millis))
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            (AlertKind::CustomsHold, AlertState::Firing, T0 + 2 * HOUR),
+            (AlertKind::CustomsHold, AlertState::Resolved, T0 + 7 * HOUR),
+        ]
     );
 }

@@ -15,13 +15,15 @@
 //! - [`partitioner`]: Kafka's default partitioner, to place records by shipment explicitly.
 //! - [`batch`]: a cycle's batch of records and the positions its transaction commits.
 //! - [`timing`]: every wait of the Kafka clients, named once.
-//! - [`headers`]: the record headers kouan writes (dead-letter reasons).
+//! - [`headers`]: the record headers kouan writes (dead-letter reasons, the status watermark).
+//! - [`event_clock`]: the pipeline's "now" from the watermarks on `kouan.status`.
 //! - [`error`]: the crate's error type.
 
 pub mod batch;
 pub mod config;
 pub mod embedded;
 pub mod error;
+pub mod event_clock;
 pub mod follower;
 pub mod headers;
 pub mod partitioner;
@@ -32,6 +34,7 @@ pub mod topics;
 
 pub use embedded::EmbeddedBroker;
 pub use error::BusError;
+pub use event_clock::EventClock;
 pub use follower::Follower;
 pub use publisher::{DeliveryReport, Placed, Publisher};
 pub use topics::Topics;

@@ -71,7 +71,7 @@ pub fn stream(
                 changes.borrow_and_update();
                 let items = store.next_batch(&mut cursor, BATCH);
                 let at_end = items.is_empty();
-                let now = crate::now_millis();
+                let now = store.now_millis();
                 let events: Vec<Result<Event, Infallible>> = items
                     .iter()
                     .filter(|item| store.visible(&caller, &item.kind))

@@ -251,6 +251,11 @@ fn follow(
                     offset: message.offset(),
                 };
                 metrics.records.get_or_create(&labels(topic)).inc();
+                if which == TopicId::Status {
+                    if let Some(watermark) = kouan_bus::headers::watermark_of(&message) {
+                        store.observe_watermark(origin.partition, watermark);
+                    }
+                }
                 let applied = match which {
                     TopicId::Status => store.apply_status(message.key(), message.payload(), origin),
                     TopicId::Alerts => match message.payload() {

@@ -60,6 +60,10 @@ pub struct Store {
     partitions: parking_lot::Mutex<Option<(usize, usize)>>,
     feed_window: usize,
     latest: tokio::sync::watch::Sender<u64>,
+    /// The pipeline's "now" from the watermarks on the status records (see
+    /// [`kouan_bus::event_clock`]): dwell hours are measured against it, so while the pipeline
+    /// catches up they are those of the time it has reached, not of today.
+    clock: parking_lot::Mutex<kouan_bus::EventClock>,
 }
 
 /// Rows of one snapshot refresh: the chunks that changed with their records, and the alerts
@@ -79,7 +83,26 @@ impl Store {
             feed_window: feed_window.max(1),
             partitions: Default::default(),
             latest: tokio::sync::watch::channel(0).0,
+            clock: Default::default(),
         }
+    }
+
+    /// A status record of `partition` carried the processor's `watermark`.
+    pub fn observe_watermark(&self, partition: i32, watermark: i64) {
+        self.clock
+            .lock()
+            .observe(partition, watermark, crate::now_millis());
+    }
+
+    /// The pipeline's now (Unix milliseconds): event time while it catches up, the wall clock
+    /// once it has caught up.
+    pub fn now_millis(&self) -> i64 {
+        self.clock.lock().now(crate::now_millis())
+    }
+
+    /// How far the pipeline's now is behind the wall clock, in milliseconds.
+    pub fn behind_millis(&self) -> i64 {
+        self.clock.lock().behind_millis(crate::now_millis())
     }
 
     /// The partition counts of the topics followed (status, alerts).

@@ -173,7 +173,11 @@ impl Generation<'_> {
             key: shipment_id.as_bytes(),
             payload,
             timestamp: None,
-            headers: None,
+            // how far this instance has got in event time: the readers' clock (see
+            // kouan_bus::event_clock; none before any actual event was seen)
+            headers: Some(self.engine.watermark_millis())
+                .filter(|&watermark| watermark > 0)
+                .map(kouan_bus::headers::watermark_headers),
         })?;
         self.stats.published.fetch_add(1, Ordering::Relaxed);
         self.published.insert(shipment_id, published);

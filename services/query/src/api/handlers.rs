@@ -44,7 +44,7 @@ pub async fn get_shipment(
 ) -> Answer {
     match state.store.get(&id) {
         Some(record) if caller.sees(record.shipper.as_deref()) => {
-            Ok(json(record.to_json(crate::now_millis())))
+            Ok(json(record.to_json(state.store.now_millis())))
         }
         // another shipper's shipment is as unknown as a missing one
         _ => Err(ApiError::not_found("shipment")),
@@ -58,7 +58,7 @@ pub async fn list_shipments(
 ) -> Answer {
     let query = params::shipment_list(raw)?;
     let (items, more) = state.store.list(&caller, &query);
-    let now = crate::now_millis();
+    let now = state.store.now_millis();
     let next = more
         .then(|| items.last().map(|r| &*r.shipment_id))
         .flatten();
@@ -92,7 +92,7 @@ pub async fn network(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Answer {
-    let body = state.store.network(&caller, crate::now_millis());
+    let body = state.store.network(&caller);
     Ok(json(body.to_string()))
 }
 

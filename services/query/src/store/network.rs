@@ -4,12 +4,20 @@ use super::Store;
 use crate::auth::Caller;
 use std::collections::BTreeMap;
 
+/// Behind the wall clock by more than this, the pipeline is catching up (a live pipeline trails
+/// by its latency, seconds).
+pub const CATCHING_UP_MILLIS: i64 = 5 * 60_000;
+
 impl Store {
     /// Where the caller's active shipments are now (the dashboard's network view): per node the
     /// shipments waiting there with their current dwell, and the shipments moving between
     /// nodes by mode, by the model's [`Status::waiting`](kouan_model::Status::waiting) and
     /// [`Status::is_moving`](kouan_model::Status::is_moving). Finished shipments are left out.
-    pub fn network(&self, caller: &Caller, now_millis: i64) -> serde_json::Value {
+    /// Dwell hours are measured at the pipeline's now, which `pipeline` reports with how far it
+    /// is behind the wall clock (the dashboard's "catching up" banner).
+    pub fn network(&self, caller: &Caller) -> serde_json::Value {
+        let now_millis = self.now_millis();
+        let behind_millis = self.behind_millis();
         let state = self.state.read();
         let mut nodes: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
         let mut moving: BTreeMap<&'static str, u64> = BTreeMap::new();
@@ -52,6 +60,12 @@ impl Store {
             "moving": moving,
             "stages": stages,
             "firingAlerts": firing,
+            "pipeline": {
+                "now": kouan_model::Timestamp::from_unix_millis(now_millis)
+                    .map(|t| t.to_string()),
+                "behindHours": kouan_model::status::hours_between(now_millis, now_millis + behind_millis),
+                "catchingUp": behind_millis >= CATCHING_UP_MILLIS,
+            },
         })
     }
 }

@@ -1,0 +1,141 @@
+//! The pipeline's "now": event time while the pipeline is behind, the wall clock once it is
+//! caught up and quiet.
+//!
+//! The processor stamps its event-time watermark on every status record
+//! ([`crate::headers::WATERMARK`]). A reader of `kouan.status` keeps, per partition, the latest
+//! watermark and the wall-clock moment it saw it; the partition's clock is that watermark plus the
+//! wall time since, never past the wall clock (and never backwards). So:
+//!
+//! - replaying history (catch-up, restart, a start on old topics), the clock follows the records:
+//!   a dwell is measured against the time the pipeline has reached, not against today;
+//! - live, the clock trails the wall clock by the pipeline's latency (seconds);
+//! - between records it runs on with the wall clock from where the records left it (a stalled
+//!   processor or a broker restart costs its seconds, not a jump to today);
+//! - when the sources have been quiet for [`QUIET_MILLIS`] (no record of the partition moved it),
+//!   the pipeline is as far as it will get: the clock is the wall clock, so a shipment that goes
+//!   silent still ages and alerts.
+//!
+//! A partition that never carried a watermark (records written before it was stamped, or by hand)
+//! runs on the wall clock. The clock is per partition because a reader fetches partitions
+//! unevenly: one partition may be read days of event time ahead of another during a replay, and
+//! a shipment is judged by the clock of the records it comes with.
+
+use std::collections::BTreeMap;
+
+/// How long without a record that moves a partition's watermark before its clock is the wall
+/// clock: longer than a processor's restart or a broker's, far shorter than any rule's threshold.
+pub const QUIET_MILLIS: i64 = 120_000;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Mark {
+    /// The partition's clock when it last moved forward on a record.
+    base: i64,
+    /// The wall-clock moment of that.
+    seen_at: i64,
+}
+
+impl Mark {
+    fn now(&self, wall: i64) -> i64 {
+        if wall - self.seen_at >= QUIET_MILLIS {
+            return wall.max(self.base);
+        }
+        let running = self.base.saturating_add(wall - self.seen_at).min(wall);
+        running.max(self.base)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EventClock {
+    partitions: BTreeMap<i32, Mark>,
+}
+
+impl EventClock {
+    pub fn new() -> Self {
+        EventClock::default()
+    }
+
+    /// A record of `partition` carried `watermark` and was read at `wall` (Unix milliseconds).
+    pub fn observe(&mut self, partition: i32, watermark: i64, wall: i64) {
+        let current = self.partitions.get(&partition).map(|mark| mark.now(wall));
+        if current.is_none_or(|current| watermark > current) {
+            self.partitions.insert(
+                partition,
+                Mark {
+                    base: watermark,
+                    seen_at: wall,
+                },
+            );
+        }
+    }
+
+    /// The clock of `partition` at `wall`.
+    pub fn now_in(&self, partition: i32, wall: i64) -> i64 {
+        self.partitions
+            .get(&partition)
+            .map_or(wall, |mark| mark.now(wall))
+    }
+
+    /// The pipeline's clock at `wall`: the slowest partition's (what every shipment has
+    /// reached), or the wall clock when no record carried a watermark.
+    pub fn now(&self, wall: i64) -> i64 {
+        self.partitions
+            .values()
+            .map(|mark| mark.now(wall))
+            .min()
+            .unwrap_or(wall)
+    }
+
+    /// How far the pipeline's clock is behind the wall clock, in milliseconds (0 when caught up).
+    pub fn behind_millis(&self, wall: i64) -> i64 {
+        (wall - self.now(wall)).max(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR: i64 = 3_600_000;
+    const DAY: i64 = 24 * HOUR;
+    const WALL: i64 = 1_780_000_000_000;
+
+    #[test]
+    fn without_watermarks_it_is_the_wall_clock() {
+        let clock = EventClock::new();
+        assert_eq!(clock.now(WALL), WALL);
+        assert_eq!(clock.now_in(3, WALL), WALL);
+        assert_eq!(clock.behind_millis(WALL), 0);
+    }
+
+    #[test]
+    fn replaying_it_follows_the_records_per_partition() {
+        let mut clock = EventClock::new();
+        clock.observe(0, WALL - 30 * DAY, WALL);
+        clock.observe(1, WALL - 28 * DAY, WALL);
+        assert_eq!(clock.now_in(0, WALL), WALL - 30 * DAY);
+        assert_eq!(clock.now_in(1, WALL), WALL - 28 * DAY);
+        assert_eq!(clock.now_in(2, WALL), WALL, "a partition never stamped");
+        assert_eq!(clock.now(WALL), WALL - 30 * DAY, "the slowest partition");
+        assert_eq!(clock.behind_millis(WALL), 30 * DAY);
+        // a second later a record two days further on arrives
+        clock.observe(0, WALL - 28 * DAY, WALL + 1000);
+        assert_eq!(clock.now_in(0, WALL + 1000), WALL - 28 * DAY);
+    }
+
+    #[test]
+    fn quiet_it_runs_on_with_the_wall_clock_up_to_it_and_never_back() {
+        let mut clock = EventClock::new();
+        clock.observe(0, WALL - 2 * HOUR, WALL);
+        // a stall of a minute: a minute on from where the records left it
+        assert_eq!(clock.now_in(0, WALL + 60_000), WALL - 2 * HOUR + 60_000);
+        // a record with an older watermark does not move it back
+        clock.observe(0, WALL - 3 * HOUR, WALL + 60_000);
+        assert_eq!(clock.now_in(0, WALL + 60_000), WALL - 2 * HOUR + 60_000);
+        // quiet: as far as it will get
+        assert_eq!(clock.now_in(0, WALL + QUIET_MILLIS), WALL + QUIET_MILLIS);
+        assert_eq!(clock.behind_millis(WALL + HOUR), 0);
+        // a watermark ahead of the wall clock (a source dated ahead, within tolerance) is kept
+        clock.observe(0, WALL + 10 * HOUR, WALL + 6 * HOUR);
+        assert_eq!(clock.now_in(0, WALL + 6 * HOUR), WALL + 10 * HOUR);
+    }
+}
