@@ -72,7 +72,7 @@ fn up_runs_the_pipeline_and_stops_cleanly_on_ctrl_c() {
             && stdout.contains(" operator\n"),
         "{stdout}"
     );
-    assert!(stdout.contains("status records published"), "{stdout}");
+    assert!(stdout.contains(" status records"), "{stdout}");
     let logged = std::fs::read_to_string(&log).unwrap();
     let _ = std::fs::remove_file(&log);
     assert!(logged.contains("INFO"), "{logged}");
@@ -80,4 +80,126 @@ fn up_runs_the_pipeline_and_stops_cleanly_on_ctrl_c() {
         !logged.contains('\u{1b}'),
         "colour codes in a log that is not a terminal: {logged}"
     );
+}
+
+/// The first look: 30 days of history caught up as fast as the pipeline takes it, with progress
+/// lines and then "caught up", and a network with traffic on every corridor — rail shipments
+/// waiting at a border station, at Małaszewicze and at European terminals, air and rail on the
+/// move — measured at the pipeline's now, which has reached the present.
+#[test]
+fn up_catches_up_thirty_days_and_shows_every_corridor() {
+    use std::io::BufRead;
+    let namespace = unique_namespace("up-first-look");
+    let created = kouan(&namespace)
+        .args(["topics", "create", "--brokers", &brokers()])
+        .output()
+        .unwrap();
+    assert!(created.status.success());
+    let mut child = kouan(&namespace)
+        .args([
+            "up",
+            "--brokers",
+            &brokers(),
+            "--history",
+            "30days",
+            "--shipments-per-day",
+            "300",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (lines, received) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let (mut url, mut token, mut progress) = (None, None, 0);
+    let caught_up = loop {
+        let line = received
+            .recv_timeout(Duration::from_secs(300))
+            .expect("kouan up reports until it has caught up");
+        if let Some(at) = line.strip_prefix("kouan up: dashboard and API at ") {
+            url = Some(at.trim_end_matches('/').to_string());
+        }
+        if line.trim_end().ends_with(" operator") {
+            token = line.split_whitespace().next().map(str::to_string);
+        }
+        if line.starts_with("kouan up: catching up: ") {
+            progress += 1;
+            assert!(line.contains(" events published, "), "{line}");
+        }
+        if line.starts_with("kouan up: caught up in ") {
+            break line;
+        }
+    };
+    assert!(progress >= 1, "progress lines while catching up");
+    let (url, token) = (url.unwrap(), token.unwrap());
+    rustls::crypto::ring::default_provider()
+        .install_default()
+        .ok();
+    let network: serde_json::Value = serde_json::from_str(
+        &reqwest::blocking::Client::new()
+            .get(format!("{url}/v1/network"))
+            .bearer_auth(&token)
+            .send()
+            .unwrap()
+            .text()
+            .unwrap(),
+    )
+    .unwrap();
+    let waiting: std::collections::BTreeMap<String, u64> = network["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["location"].as_str().unwrap().to_string(),
+                n["shipments"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let any_of = |nodes: &[&str]| {
+        nodes
+            .iter()
+            .any(|n| waiting.get(*n).is_some_and(|c| *c > 0))
+    };
+    assert!(
+        any_of(&["KZDOS", "MNZMU", "CNMZL", "RUZAB", "CNAKA", "CNERL"]),
+        "a border station: {waiting:?}"
+    );
+    assert!(any_of(&["PLMAW"]), "Małaszewicze: {waiting:?}");
+    assert!(
+        any_of(&["DEDUI", "DEHAM"]),
+        "European rail terminals: {waiting:?}"
+    );
+    assert!(any_of(&["CNCGO"]) && any_of(&["CNZZP"]), "{waiting:?}");
+    assert!(
+        network["moving"]["AIR"].as_u64().unwrap_or(0) > 0,
+        "{network}"
+    );
+    assert!(
+        network["moving"]["RAIL"].as_u64().unwrap_or(0) > 0,
+        "{network}"
+    );
+    assert_eq!(
+        network["pipeline"]["catchingUp"], false,
+        "{caught_up}: {network}"
+    );
+
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
 }

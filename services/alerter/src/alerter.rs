@@ -261,6 +261,12 @@ pub struct Alerter {
     /// repeat it.
     judged: HashMap<String, BTreeSet<EpisodeKey>>,
     learned: HashMap<String, BTreeSet<EpisodeKey>>,
+    /// When each shipment next needs judging without a new record (a lasting episode reaches
+    /// its threshold, an open alert is due an update), in time order: the timer judges only
+    /// those, not every shipment under way.
+    schedule: BTreeSet<(i64, String)>,
+    due: HashMap<String, i64>,
+    partitions: BTreeSet<i32>,
 }
 
 impl Alerter {
@@ -273,6 +279,9 @@ impl Alerter {
             open: BTreeMap::new(),
             judged: HashMap::new(),
             learned: HashMap::new(),
+            schedule: BTreeSet::new(),
+            due: HashMap::new(),
+            partitions: BTreeSet::new(),
         }
     }
 
@@ -325,7 +334,8 @@ impl Alerter {
             }
         }
         self.watched.insert(id.clone(), watched);
-        self.evaluate(id, now)
+        self.partitions.insert(partition);
+        self.judge_and_schedule(id, now)
     }
 
     /// The timer at one `now` for every partition: see [`Alerter::tick_by`].
@@ -333,10 +343,41 @@ impl Alerter {
         self.tick_by(|_| now)
     }
 
-    /// The timer: re-judges every shipment still under way (or with an alert open) at its
-    /// partition's `now`, so a shipment that goes silent still alerts; then lets go of finished
-    /// shipments with nothing open.
+    /// The timer: judges the shipments that are due at their partition's `now` (`now_of`), so a
+    /// shipment that goes silent still alerts, and only those.
     pub fn tick_by(&mut self, now_of: impl Fn(i32) -> i64) -> Vec<Alert> {
+        let Some(latest) = self.partitions.iter().map(|&p| now_of(p)).max() else {
+            return Vec::new();
+        };
+        let mut updates = Vec::new();
+        let mut not_yet = Vec::new();
+        while let Some((due, id)) = self.schedule.first().cloned() {
+            if due > latest {
+                break;
+            }
+            self.schedule.pop_first();
+            let Some(partition) = self.watched.get(&id).map(|w| w.partition) else {
+                self.due.remove(&id);
+                continue;
+            };
+            let now = now_of(partition);
+            if due > now {
+                // its partition is behind the others: later
+                not_yet.push((due, id));
+                continue;
+            }
+            self.due.remove(&id);
+            updates.extend(self.judge_and_schedule(&id, now));
+        }
+        self.schedule.extend(not_yet);
+        updates
+    }
+
+    /// Judges every shipment still under way (or with an alert open) at its partition's now,
+    /// then lets go of finished shipments with nothing open. The timer's schedule follows each
+    /// threshold as it was when the shipment was last judged; a sweep catches the thresholds
+    /// that baselines have since lowered. Also the way to drop what is over.
+    pub fn sweep(&mut self, now_of: impl Fn(i32) -> i64) -> Vec<Alert> {
         let with_open_alerts: BTreeSet<&String> = self.open.keys().map(|(id, _, _)| id).collect();
         let due: Vec<(String, i32)> = self
             .watched
@@ -346,7 +387,7 @@ impl Alerter {
             .collect();
         let updates: Vec<Alert> = due
             .into_iter()
-            .flat_map(|(id, partition)| self.evaluate(&id, now_of(partition)))
+            .flat_map(|(id, partition)| self.judge_and_schedule(&id, now_of(partition)))
             .collect();
         let with_open_alerts: BTreeSet<String> =
             self.open.keys().map(|(id, _, _)| id.clone()).collect();
@@ -360,8 +401,50 @@ impl Alerter {
             self.watched.remove(&id);
             self.judged.remove(&id);
             self.learned.remove(&id);
+            if let Some(due) = self.due.remove(&id) {
+                self.schedule.remove(&(due, id));
+            }
         }
         updates
+    }
+
+    /// Judges a shipment at `now` and schedules when it next needs judging.
+    fn judge_and_schedule(&mut self, shipment_id: &str, now: i64) -> Vec<Alert> {
+        let updates = self.evaluate(shipment_id, now);
+        let next = self.next_due(shipment_id, now);
+        if let Some(due) = self.due.remove(shipment_id) {
+            self.schedule.remove(&(due, shipment_id.to_string()));
+        }
+        if let Some(next) = next {
+            self.due.insert(shipment_id.to_string(), next);
+            self.schedule.insert((next, shipment_id.to_string()));
+        }
+        updates
+    }
+
+    /// The earliest time after `now` at which judging the shipment again could change something
+    /// without a new record: a lasting episode passes its threshold, or an open alert has grown
+    /// enough to be re-published.
+    fn next_due(&self, shipment_id: &str, now: i64) -> Option<i64> {
+        let watched = self.watched.get(shipment_id)?;
+        let update_every = (self.rules.update_every_hours * HOUR_MS) as i64;
+        watched
+            .episodes
+            .iter()
+            .filter(|episode| episode.until.is_none())
+            .filter_map(|episode| {
+                let key = (shipment_id.to_string(), episode.node.clone(), episode.kind);
+                match self.open.get(&key) {
+                    Some(alert) => Some(alert.updated_at_millis + update_every),
+                    None if watched.finished => None,
+                    None => {
+                        let threshold = self.judge(watched, episode).threshold_hours;
+                        Some(episode.since + (threshold * HOUR_MS) as i64 + 1)
+                    }
+                }
+            })
+            .map(|due| due.max(now + 1))
+            .min()
     }
 
     fn judge(&self, watched: &Watched, episode: &Episode) -> Judgement {

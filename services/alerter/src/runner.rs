@@ -20,21 +20,23 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
-/// The timer's period in event time while history is read faster than it happened: fine enough
-/// that a silent shipment's alert is raised within a quarter of an hour of when it was due.
-pub const EVENT_TICK_MILLIS: i64 = 15 * 60_000;
+/// How often every shipment under way is judged again, in event time, while history is read
+/// faster than it happened (the schedule covers the rest; see [`Alerter::sweep`]).
+pub const SWEEP_EVENT_MILLIS: i64 = 24 * 3_600_000;
 
 #[derive(Debug, Clone)]
 pub struct AlertConfig {
     pub brokers: String,
     pub topics: Topics,
     pub rules: Rules,
-    /// How often every open dwell and overdue milestone is re-checked.
+    /// How often every shipment under way is judged again in full (the timer judges the ones due
+    /// as they fall due).
     pub tick: Duration,
 }
 
 #[derive(Debug, Default)]
 pub struct AlertStats {
+    /// Status records read, tombstones and unreadable ones included.
     pub records: AtomicU64,
     pub published: AtomicU64,
     pub firing: AtomicU64,
@@ -117,12 +119,11 @@ pub fn run(
         Ok(())
     };
     // The replay at start and live operation are one loop: every record is judged at its
-    // partition's event-time clock, and the timer runs every `tick` of wall time or every
-    // EVENT_TICK of event time, whichever comes first — so history read fast gives the alerts it
-    // gave when it happened.
+    // partition's event-time clock, and so is the timer — so history read fast gives the alerts
+    // it gave when it happened.
     let mut clock = EventClock::new();
     let mut replaying = true;
-    let mut last_tick = (Instant::now(), i64::MIN);
+    let mut last_sweep = (Instant::now(), i64::MIN);
     while !cancel.is_cancelled() {
         let mut updates = Vec::new();
         let wall = now_millis();
@@ -130,18 +131,21 @@ pub fn run(
             if let Some(watermark) = headers::watermark_of(&message) {
                 clock.observe(message.partition(), watermark, wall);
             }
+            stats.records.fetch_add(1, Ordering::Relaxed);
             if let Some(status) = decode_status(&message) {
-                stats.records.fetch_add(1, Ordering::Relaxed);
                 let now = clock.now_in(message.partition(), wall);
                 updates.extend(alerter.observe_in(&status, message.partition(), now));
             }
         }
+        // the timer: shipments due now (cheap: a look at the schedule's head), and a sweep of
+        // every shipment under way every `tick` of wall time or SWEEP_EVENT_MILLIS of event time
+        updates.extend(alerter.tick_by(|partition| clock.now_in(partition, wall)));
         let furthest = clock.now(wall);
-        if last_tick.0.elapsed() >= config.tick
-            || furthest.saturating_sub(last_tick.1) >= EVENT_TICK_MILLIS
+        if last_sweep.0.elapsed() >= config.tick
+            || furthest.saturating_sub(last_sweep.1) >= SWEEP_EVENT_MILLIS
         {
-            updates.extend(alerter.tick_by(|partition| clock.now_in(partition, wall)));
-            last_tick = (Instant::now(), furthest);
+            updates.extend(alerter.sweep(|partition| clock.now_in(partition, wall)));
+            last_sweep = (Instant::now(), furthest);
         }
         publish(updates, &alerter)?;
         if replaying && status_reader.caught_up() {

@@ -33,6 +33,7 @@ fn run(
     let mut updates = Vec::new();
     let mut affected = BTreeSet::new();
     let mut next_tick = i64::MIN;
+    let mut next_sweep = i64::MIN;
     let mut now = 0;
     let batch = match pace {
         Pace::Live => 200,
@@ -57,6 +58,10 @@ fn run(
             updates.extend(alerter.tick(now));
             next_tick = now + tick;
         }
+        if now >= next_sweep && (pace == Pace::Live || index % batch == batch - 1) {
+            updates.extend(alerter.sweep(|_| now));
+            next_sweep = now + DAY;
+        }
     }
     let truth = simulator.take_truth().collect();
     (updates, truth, now)
@@ -74,7 +79,7 @@ fn quality(pace: Pace) -> Quality {
         shipments_per_day: 300.0,
         ..SimConfig::default()
     };
-    let (updates, truth, end) = run(config, 220_000, 6 * HOUR, pace);
+    let (updates, truth, end) = run(config, 220_000, 10 * 60_000, pace);
     let fired: HashSet<(String, String)> = updates
         .iter()
         .filter(|alert| alert.state == AlertState::Firing)

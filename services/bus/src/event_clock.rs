@@ -37,10 +37,9 @@ struct Mark {
 impl Mark {
     fn now(&self, wall: i64) -> i64 {
         if wall - self.seen_at >= QUIET_MILLIS {
-            return wall.max(self.base);
+            return wall;
         }
-        let running = self.base.saturating_add(wall - self.seen_at).min(wall);
-        running.max(self.base)
+        self.base.saturating_add(wall - self.seen_at).min(wall)
     }
 }
 
@@ -56,6 +55,9 @@ impl EventClock {
 
     /// A record of `partition` carried `watermark` and was read at `wall` (Unix milliseconds).
     pub fn observe(&mut self, partition: i32, watermark: i64, wall: i64) {
+        // nothing has happened after now: a watermark ahead of the wall clock (a source dated
+        // ahead, within the processor's tolerance) counts as now
+        let watermark = watermark.min(wall);
         let current = self.partitions.get(&partition).map(|mark| mark.now(wall));
         if current.is_none_or(|current| watermark > current) {
             self.partitions.insert(
@@ -134,8 +136,9 @@ mod tests {
         // quiet: as far as it will get
         assert_eq!(clock.now_in(0, WALL + QUIET_MILLIS), WALL + QUIET_MILLIS);
         assert_eq!(clock.behind_millis(WALL + HOUR), 0);
-        // a watermark ahead of the wall clock (a source dated ahead, within tolerance) is kept
+        // a watermark ahead of the wall clock (a source dated ahead, within tolerance) is now
         clock.observe(0, WALL + 10 * HOUR, WALL + 6 * HOUR);
-        assert_eq!(clock.now_in(0, WALL + 6 * HOUR), WALL + 10 * HOUR);
+        assert_eq!(clock.now_in(0, WALL + 6 * HOUR), WALL + 6 * HOUR);
+        assert_eq!(clock.now_in(0, WALL + 7 * HOUR), WALL + 7 * HOUR);
     }
 }

@@ -153,16 +153,19 @@ pub struct UpArgs {
     /// it keeps a few MB per partition and nothing survives the process).
     #[arg(long, env = "KOUAN_BROKERS")]
     pub brokers: Option<String>,
-    /// Simulator pace while it catches up with the present, events/s.
-    #[arg(long, default_value_t = 2000.0)]
-    pub rate: f64,
+    /// Simulator pace while it catches up with the present, events/s; without it, as fast as
+    /// the pipeline takes them.
+    #[arg(long)]
+    pub rate: Option<f64>,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// How far back the simulation starts before following the wall clock.
-    #[arg(long, default_value = "2days", value_parser = humantime::parse_duration)]
+    /// How far back the simulation starts before following the wall clock: 30 days put trains
+    /// on every stretch of the rail corridors (their trips take 10–25 days).
+    #[arg(long, default_value = "30days", value_parser = humantime::parse_duration)]
     pub history: std::time::Duration,
-    /// Shipments booked per simulated day.
-    #[arg(long, default_value_t = 5000.0)]
+    /// Shipments booked per simulated day (2,000 a day over 30 days is ~650,000 events, which a
+    /// 2-core machine catches up in under a minute).
+    #[arg(long, default_value_t = 2000.0)]
     pub shipments_per_day: f64,
     /// Tokens as for `serve`; without it an operator token and one token per simulated
     /// shipper are generated and printed.

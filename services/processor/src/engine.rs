@@ -77,7 +77,10 @@ impl Engine {
         if event.classifier() == Classifier::Act
             && event_millis <= recorded_millis.saturating_add(WATERMARK_TOLERANCE_MILLIS)
         {
-            self.watermark_millis = self.watermark_millis.max(event_millis);
+            // an event its source recorded before it happened (a clock ahead, a time zone
+            // mislabelled) tells that the source has got as far as its recording, no further
+            let reported = event_millis.min(event.recorded_time().unix_millis());
+            self.watermark_millis = self.watermark_millis.max(reported);
         }
         let Offer::Changed { previous, current } = self.versions.offer(event) else {
             return;

@@ -277,9 +277,11 @@ impl<'a> Generation<'a> {
                 continue; // revoked while this batch was read: its new owner reads it again
             }
             self.apply_owned(message)?;
+            self.stats.applied.fetch_add(1, Ordering::Relaxed);
         }
         for message in &shared {
             self.apply_shared(message)?;
+            self.stats.applied.fetch_add(1, Ordering::Relaxed);
         }
         self.publish_affected()?;
         self.retire()?;

@@ -13,6 +13,8 @@ pub struct ProcessStats {
     pub latency: LatencyHistogram,
     pub rejected: AtomicU64,
     pub published: AtomicU64,
+    /// By-shipment and shared records the shipment stage applied live (to pace `kouan up`).
+    pub applied: AtomicU64,
     pub forgotten: AtomicU64,
     /// Set once the start-up replay is over and records are being published live.
     pub live: AtomicBool,

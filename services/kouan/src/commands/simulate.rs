@@ -8,6 +8,7 @@ use kouan_emitter::simulator::{SimConfig, Simulator};
 use kouan_emitter::sink::EventSink;
 use kouan_model::{ndjson, Timestamp};
 use std::io::{BufWriter, Write};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -101,10 +102,36 @@ pub async fn run(
     kouan_bus::topics::ensure_topics(&brokers, &topics)
         .await
         .context("making sure the topics exist")?;
-    tokio::task::spawn_blocking(move || publish(&brokers, &topics, config, &args, &cancel))
-        .await
-        .context("simulator task")??;
+    let progress = Progress::default();
+    tokio::task::spawn_blocking(move || {
+        publish(&brokers, &topics, config, &args, &progress, &cancel)
+    })
+    .await
+    .context("simulator task")??;
     Ok(0)
+}
+
+/// How far the publishing has got, for `kouan up`'s progress lines.
+#[derive(Debug)]
+pub struct Progress {
+    /// Lines published (valid events and malformed lines alike).
+    pub lines: AtomicU64,
+    /// Set when a live simulator first had to wait for the wall clock: history is all out.
+    pub reached_present: AtomicBool,
+    /// Lines it may publish so far: `kouan up` holds the simulator back while the pipeline
+    /// behind it has a backlog (the embedded broker keeps only 5 MB per partition, so a reader
+    /// further behind than that would skip records).
+    pub limit: AtomicU64,
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Progress {
+            lines: AtomicU64::new(0),
+            reached_present: AtomicBool::new(false),
+            limit: AtomicU64::new(u64::MAX),
+        }
+    }
 }
 
 /// Publishes in delivery order at `rate` lines per second (and no faster than `speed` simulated
@@ -114,6 +141,7 @@ pub fn publish(
     topics: &Topics,
     config: SimConfig,
     args: &SimulateArgs,
+    progress: &Progress,
     cancel: &CancellationToken,
 ) -> anyhow::Result<()> {
     let publisher = Publisher::new(brokers).context("creating producer")?;
@@ -150,8 +178,14 @@ pub fn publish(
                 if ahead <= 0 {
                     break;
                 }
+                progress.reached_present.store(true, Ordering::Relaxed);
                 std::thread::sleep(Duration::from_millis(ahead.min(200) as u64));
             }
+        }
+        while progress.lines.load(Ordering::Relaxed) >= progress.limit.load(Ordering::Relaxed)
+            && !cancel.is_cancelled()
+        {
+            std::thread::sleep(Duration::from_millis(1));
         }
         match ndjson::decode_line(delivered.line.as_bytes()) {
             Ok(event) => {
@@ -163,6 +197,7 @@ pub fn publish(
                 rejected += 1;
             }
         }
+        progress.lines.fetch_add(1, Ordering::Relaxed);
         pending_truth.extend(simulator.take_truth());
         if let Some(file) = truth_file.as_mut() {
             pending_truth.retain(|anomaly| {

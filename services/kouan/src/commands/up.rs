@@ -45,7 +45,7 @@ pub async fn run(args: UpArgs, topics: Topics, cancel: CancellationToken) -> any
         .expect("now is in range");
     let simulate = SimulateArgs {
         brokers: Some(brokers.clone()),
-        rate: args.rate,
+        rate: args.rate.unwrap_or(f64::INFINITY),
         duration: Duration::ZERO,
         out: None,
         truth: None,
@@ -65,6 +65,8 @@ pub async fn run(args: UpArgs, topics: Topics, cancel: CancellationToken) -> any
         },
     };
     let sim_config = super::simulate::sim_config(&simulate.scenario)?;
+    let history_events = count_history(sim_config.clone(), kouan_alerter::runner::now_millis());
+    let sim_progress = Arc::new(super::simulate::Progress::default());
     let process_stats = Arc::new(ProcessStats::default());
     let alert_stats = Arc::new(AlertStats::default());
     let process = ProcessConfig {
@@ -84,9 +86,9 @@ pub async fn run(args: UpArgs, topics: Topics, cancel: CancellationToken) -> any
     // one token for every task: the first to fail stops the rest
     let mut tasks = JoinSet::new();
     {
-        let (cancel, topics) = (cancel.clone(), topics.clone());
+        let (cancel, topics, progress) = (cancel.clone(), topics.clone(), sim_progress.clone());
         tasks.spawn_blocking(move || {
-            super::simulate::publish(&brokers, &topics, sim_config, &simulate, &cancel)
+            super::simulate::publish(&brokers, &topics, sim_config, &simulate, &progress, &cancel)
                 .context("simulator")
         });
     }
@@ -116,6 +118,12 @@ pub async fn run(args: UpArgs, topics: Topics, cancel: CancellationToken) -> any
         }
     };
     let metrics = Arc::new(kouan_query::Metrics::new());
+    let served_status = metrics
+        .records
+        .get_or_create(&kouan_query::metrics::TopicLabels {
+            topic: topics.status(),
+        })
+        .clone();
     metrics
         .registry()
         .register_collector(Box::new(crate::pipeline_metrics::PipelineCollector {
@@ -132,6 +140,34 @@ pub async fn run(args: UpArgs, topics: Topics, cancel: CancellationToken) -> any
         cancel.clone(),
     )
     .await?;
+    {
+        // pace the simulator by the pipeline's backlog (see `Progress::limit`)
+        let (cancel, progress, process, alert) = (
+            cancel.clone(),
+            sim_progress.clone(),
+            process_stats.clone(),
+            alert_stats.clone(),
+        );
+        let served = served_status.clone();
+        tasks.spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_millis(10));
+            while !cancel.is_cancelled() {
+                every.tick().await;
+                let backlog = Backlog {
+                    published: progress.lines.load(Ordering::Relaxed),
+                    routed: process.events.load(Ordering::Relaxed)
+                        + process.rejected.load(Ordering::Relaxed),
+                    applied: process.applied.load(Ordering::Relaxed),
+                    statuses: process.published.load(Ordering::Relaxed),
+                    statuses_read: alert.records.load(Ordering::Relaxed).min(served.get()),
+                };
+                progress
+                    .limit
+                    .store(backlog.published + backlog.headroom(), Ordering::Relaxed);
+            }
+            Ok(())
+        });
+    }
     let url = format!("http://{}/", server.local_addr);
     tasks.spawn(async move { server.serve().await.context("query service") });
     println!("kouan up: simulator, processor, alerter and API running; Ctrl-C stops");
@@ -145,17 +181,50 @@ pub async fn run(args: UpArgs, topics: Topics, cancel: CancellationToken) -> any
         }
     }
 
-    let mut report = tokio::time::interval(Duration::from_secs(10));
+    // While history is caught up: a progress line every 2 s (events published of the total,
+    // processed, status records read by the alerter and the API, time left); then one line
+    // saying how long it took; then the 10 s summary.
+    let catch_up_started = std::time::Instant::now();
+    let mut catching_up = true;
+    let mut report = tokio::time::interval(Duration::from_secs(2));
+    let mut last_summary = std::time::Instant::now();
     let mut failure = None;
     loop {
         tokio::select! {
             _ = report.tick() => {
-                println!(
-                    "kouan up: {} events processed, {} status records published, {} alerts firing",
-                    process_stats.events.load(Ordering::Relaxed),
-                    process_stats.published.load(Ordering::Relaxed),
-                    alert_stats.firing.load(Ordering::Relaxed),
-                );
+                let pipeline = Pipeline {
+                    published: sim_progress.lines.load(Ordering::Relaxed),
+                    reached_present: sim_progress.reached_present.load(Ordering::Relaxed),
+                    history: history_events.get().copied(),
+                    processed: process_stats.events.load(Ordering::Relaxed)
+                        + process_stats.rejected.load(Ordering::Relaxed),
+                    processor_quiet: process_stats.quiet.load(Ordering::Relaxed)
+                        && process_stats.router_quiet.load(Ordering::Relaxed),
+                    statuses: process_stats.published.load(Ordering::Relaxed),
+                    alerter_read: alert_stats.records.load(Ordering::Relaxed),
+                    api_read: served_status.get(),
+                };
+                let elapsed = catch_up_started.elapsed();
+                if catching_up && pipeline.caught_up() {
+                    catching_up = false;
+                    println!(
+                        "kouan up: caught up in {:.1} s: {} events, {} status records, {} alerts firing; following the present",
+                        elapsed.as_secs_f64(),
+                        pipeline.processed,
+                        pipeline.statuses,
+                        alert_stats.firing.load(Ordering::Relaxed),
+                    );
+                } else if catching_up {
+                    println!("kouan up: {}", pipeline.progress(elapsed));
+                } else if last_summary.elapsed() >= Duration::from_secs(10) {
+                    last_summary = std::time::Instant::now();
+                    println!(
+                        "kouan up: {} events processed, {} status records published, {} alerts firing",
+                        process_stats.events.load(Ordering::Relaxed),
+                        process_stats.published.load(Ordering::Relaxed),
+                        alert_stats.firing.load(Ordering::Relaxed),
+                    );
+                }
             }
             finished = tasks.join_next() => {
                 match finished {
@@ -200,4 +269,91 @@ fn random_token(prefix: &str) -> String {
     let bytes: [u8; 12] = rand::random();
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     format!("{prefix}-{hex}")
+}
+
+/// How many events the simulator delivers between its start and `until`: the size of the
+/// history to catch up, counted on a thread of its own (the simulator is deterministic, so a
+/// second one with the same configuration delivers the same events).
+fn count_history(
+    config: kouan_emitter::simulator::SimConfig,
+    until: i64,
+) -> Arc<std::sync::OnceLock<u64>> {
+    let count = Arc::new(std::sync::OnceLock::new());
+    let result = count.clone();
+    std::thread::spawn(move || {
+        let delivered = kouan_emitter::simulator::Simulator::new(config)
+            .take_while(|line| line.at_unix_millis <= until)
+            .count() as u64;
+        let _ = result.set(delivered);
+    });
+    count
+}
+
+/// Where each stage of `kouan up` is while history is caught up.
+struct Pipeline {
+    published: u64,
+    reached_present: bool,
+    history: Option<u64>,
+    processed: u64,
+    processor_quiet: bool,
+    statuses: u64,
+    alerter_read: u64,
+    api_read: u64,
+}
+
+impl Pipeline {
+    /// Every stage has taken everything: the simulator follows the present, the processor has
+    /// read every event published and has nothing left, and the alerter and the API have read
+    /// every status record it published.
+    fn caught_up(&self) -> bool {
+        self.reached_present
+            && self.processed >= self.published
+            && self.processor_quiet
+            && self.alerter_read >= self.statuses
+            && self.api_read >= self.statuses
+    }
+
+    fn progress(&self, elapsed: Duration) -> String {
+        let total = self
+            .history
+            .map_or("counting".to_string(), |n| n.to_string());
+        let left = match self.history {
+            Some(total) if self.processed > 0 && total > self.processed => {
+                let rate = self.processed as f64 / elapsed.as_secs_f64().max(0.001);
+                format!("~{:.0} s left", (total - self.processed) as f64 / rate)
+            }
+            Some(_) => "finishing".to_string(),
+            None => "estimating".to_string(),
+        };
+        format!(
+            "catching up: {} of {} events published, {} processed, {} status records (alerter read {}, API read {}); {}",
+            self.published, total, self.processed, self.statuses, self.alerter_read, self.api_read, left
+        )
+    }
+}
+
+/// What the stages behind the simulator have not taken yet.
+struct Backlog {
+    published: u64,
+    routed: u64,
+    applied: u64,
+    statuses: u64,
+    statuses_read: u64,
+}
+
+/// Events the pipeline may have in flight: a few MB per partition of the embedded broker.
+const EVENT_WINDOW: u64 = 20_000;
+/// Status records the alerter and the API may be behind (status records are larger).
+const STATUS_WINDOW: u64 = 6_000;
+
+impl Backlog {
+    /// How many more events the simulator may publish now.
+    fn headroom(&self) -> u64 {
+        if self.statuses.saturating_sub(self.statuses_read) >= STATUS_WINDOW {
+            return 0;
+        }
+        let routing = self.published.saturating_sub(self.routed);
+        let applying = self.routed.saturating_sub(self.applied);
+        EVENT_WINDOW.saturating_sub(routing.max(applying))
+    }
 }
