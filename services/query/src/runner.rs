@@ -9,10 +9,9 @@ use crate::record::{Origin, TopicId};
 use crate::snapshot::Snapshots;
 use crate::sql::{SqlEngine, SqlLimits};
 use crate::store::Store;
-use crate::webhook::{Subscription, WebhookLimits, Webhooks};
+use crate::webhook::{WebhookLimits, Webhooks};
 use kouan_bus::{Follower, Publisher, Topics};
 use rdkafka::Message;
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -96,21 +95,52 @@ impl Server {
             source,
         })?;
 
+        // every subscription and its progress, before the first request; then the topic and
+        // the deliverers' group are followed on their own thread
         let subscriptions = {
-            let (brokers, topic, cancel) = (
+            let (webhooks, brokers, topic, cancel) = (
+                webhooks.clone(),
                 config.brokers.clone(),
                 config.topics.subscriptions(),
                 cancel.clone(),
             );
-            tokio::task::spawn_blocking(move || read_subscriptions(&brokers, &topic, &cancel))
-                .await
-                .expect("subscription reader does not panic")?
+            tokio::task::spawn_blocking(move || {
+                crate::webhook::deliverers::load(&webhooks, &brokers, &topic, &cancel)
+            })
+            .await
+            .expect("subscription reader does not panic")?
         };
         tracing::info!(
-            subscriptions = subscriptions.len(),
+            subscriptions = webhooks.len(),
             "webhook subscriptions loaded"
         );
-        webhooks.resume(subscriptions);
+        {
+            let (webhooks, brokers, topic, cancel) = (
+                webhooks.clone(),
+                config.brokers.clone(),
+                config.topics.subscriptions(),
+                cancel.clone(),
+            );
+            std::thread::Builder::new()
+                .name("kouan-webhooks".into())
+                .spawn(move || {
+                    let followed = crate::webhook::deliverers::follow(
+                        webhooks,
+                        subscriptions,
+                        &brokers,
+                        &topic,
+                        &cancel,
+                    );
+                    if let Err(error) = followed {
+                        tracing::error!(%error, "webhook subscriptions follower failed, stopping");
+                        cancel.cancel();
+                    }
+                })
+                .map_err(|source| QueryError::Io {
+                    context: "starting the webhooks thread".into(),
+                    source,
+                })?;
+        }
 
         let follower = {
             let (store, snapshots, metrics, ready, cancel) = (
@@ -167,28 +197,6 @@ impl Server {
             .expect("joining the follower");
         followed.unwrap_or(Ok(()))
     }
-}
-
-fn read_subscriptions(
-    brokers: &str,
-    topic: &str,
-    cancel: &CancellationToken,
-) -> Result<Vec<Subscription>, QueryError> {
-    let mut follower = Follower::from_beginning(
-        brokers,
-        "kouan-serve-subscriptions",
-        &[topic.to_string()],
-        cancel,
-    )?;
-    let mut latest: BTreeMap<Vec<u8>, Option<Subscription>> = BTreeMap::new();
-    follower.catch_up(cancel, |message| {
-        let Some(key) = message.key() else { return };
-        let value = message
-            .payload()
-            .and_then(|p| serde_json::from_slice::<Subscription>(p).ok());
-        latest.insert(key.to_vec(), value);
-    })?;
-    Ok(latest.into_values().flatten().collect())
 }
 
 /// Shortest pause between two snapshot refreshes while records flow; a refresh that takes long

@@ -4,10 +4,17 @@
 //! `Subscription-ID`. A failed POST (no answer or a non-2xx status) is retried with exponential
 //! backoff, the same batch again, so changes reach the receiver in order and none is skipped.
 //!
-//! Subscriptions, with how far each has been delivered, live on the compacted topic
-//! `<ns>.internal.subscriptions` (key: subscription id, value: JSON; a tombstone deletes), so
-//! they survive a restart and delivery resumes where it stopped (at least once: a batch whose
-//! success was not yet recorded is sent again).
+//! Subscriptions live on the compacted topic `<ns>.internal.subscriptions`: key `ID` holds the
+//! subscription as created (JSON; a tombstone deletes it), key `ID/progress` how far it has been
+//! delivered and whether it is paused. Every `serve` replica follows the whole topic, so a
+//! subscription created, deleted or resumed on any replica shows on every one within moments,
+//! and the per-shipper quota counts them all. Exactly one replica delivers each subscription:
+//! the replicas are members of one consumer group over the topic (`<topic>.deliverers`), and
+//! the member assigned the partition of a subscription's id (Kafka's default partitioner) delivers
+//! it — Kafka, not kouan, decides, and a replica that dies (kill -9) loses its partitions when its
+//! 6 s session expires; the replica that gets them resumes from the recorded progress, in order,
+//! nothing skipped (at least once: a batch whose progress was not yet recorded is sent again).
+//! Only the deliverer writes progress; a progress record of a deleted subscription is ignored.
 //!
 //! Decisions: a new subscription starts at the present, not with history; it sees what its
 //! creator may see; only `status` changes are delivered (alerts go to the feed and the API).
@@ -21,11 +28,13 @@
 //!
 //! - [`subscription`]: what a subscription is: callback, secret, filters, owner, progress.
 //! - [`delivery`]: the task per subscription: batches, signatures, retries, pausing.
+//! - [`deliverers`]: following the topic and the group that decides who delivers what.
 
+pub mod deliverers;
 mod delivery;
 mod subscription;
 
-pub use subscription::{signature, Filters, NewSubscription, Paused, Subscription};
+pub use subscription::{signature, Filters, NewSubscription, Paused, Progress, Subscription};
 
 use crate::auth::Caller;
 use crate::destination::{DestinationPolicy, GuardedResolver};
@@ -62,19 +71,33 @@ impl Default for WebhookLimits {
     }
 }
 
-struct Running {
-    subscription: Subscription,
-    stop: CancellationToken,
+/// The key of a subscription's progress record.
+pub fn progress_key(id: &str) -> String {
+    format!("{id}/progress")
 }
 
-/// The live subscriptions and their delivery tasks.
+/// Which partitions of the subscriptions topic this replica's group member holds.
+#[derive(Debug, Clone, Default)]
+struct Assignment {
+    partitions: std::collections::BTreeSet<i32>,
+    of: i32,
+}
+
+/// Every subscription on the topic, and the delivery tasks of the ones this replica delivers.
 pub struct Webhooks {
     store: Arc<Store>,
+    runtime: tokio::runtime::Handle,
+    known: parking_lot::Mutex<BTreeMap<String, Subscription>>,
+    /// Progress records read before their subscription's record.
+    early_progress: parking_lot::Mutex<BTreeMap<String, Progress>>,
+    /// `None` until the group has assigned partitions (nothing is delivered before).
+    assignment: parking_lot::Mutex<Option<Assignment>>,
     /// `None` only in benchmarks without a broker: subscriptions cannot be created there.
     publisher: Option<Arc<Publisher>>,
     topic: String,
     client: reqwest::Client,
-    running: parking_lot::Mutex<BTreeMap<String, Running>>,
+    /// Delivery tasks by subscription id.
+    running: parking_lot::Mutex<BTreeMap<String, CancellationToken>>,
     cancel: CancellationToken,
     deliveries: prometheus_client::metrics::family::Family<
         crate::metrics::ResultLabels,
@@ -104,6 +127,10 @@ impl Webhooks {
             .expect("an HTTP client");
         Self {
             store,
+            runtime: tokio::runtime::Handle::current(),
+            known: Default::default(),
+            early_progress: Default::default(),
+            assignment: Default::default(),
             publisher,
             topic,
             client,
@@ -115,10 +142,114 @@ impl Webhooks {
         }
     }
 
-    /// Subscriptions read back from the topic at start-up; their delivery resumes.
-    pub fn resume(self: &Arc<Self>, subscriptions: Vec<Subscription>) {
-        for subscription in subscriptions {
-            self.start(subscription);
+    /// A record of the subscriptions topic, read by [`deliverers`]: a subscription created or
+    /// deleted, or its progress.
+    pub fn apply_record(self: &Arc<Self>, key: &[u8], payload: Option<&[u8]>) {
+        let Ok(key) = std::str::from_utf8(key) else {
+            return;
+        };
+        if let Some(id) = key.strip_suffix("/progress") {
+            let progress = payload.and_then(|p| serde_json::from_slice::<Progress>(p).ok());
+            {
+                let mut known = self.known.lock();
+                match (progress, known.get_mut(id)) {
+                    (Some(progress), Some(subscription)) => {
+                        subscription.cursor = progress.cursor;
+                        subscription.paused = progress.paused;
+                    }
+                    // the two keys may sit in different partitions: progress can be read first
+                    (Some(progress), None) => {
+                        self.early_progress.lock().insert(id.to_string(), progress);
+                    }
+                    (None, _) => {
+                        self.early_progress.lock().remove(id);
+                    }
+                }
+            }
+            self.reconcile(id);
+            return;
+        }
+        match payload.and_then(|p| serde_json::from_slice::<Subscription>(p).ok()) {
+            Some(mut subscription) => {
+                // progress read before (or recorded here) is newer than the creation's cursor
+                if let Some(progress) = self.early_progress.lock().remove(key) {
+                    subscription.cursor = progress.cursor;
+                    subscription.paused = progress.paused;
+                }
+                self.known
+                    .lock()
+                    .entry(key.to_string())
+                    .or_insert(subscription);
+                self.reconcile(key);
+            }
+            None => {
+                let was_delivered_here = self.running.lock().contains_key(key);
+                self.known.lock().remove(key);
+                self.reconcile(key);
+                if was_delivered_here {
+                    // its deliverer clears its progress (the task is stopped: nothing follows)
+                    if let Some(publisher) = &self.publisher {
+                        let _ = publisher.send_tombstone(&self.topic, progress_key(key).as_bytes());
+                    }
+                }
+            }
+        }
+    }
+
+    /// The group assigned this replica `partitions` of the `of` partitions of the topic: it
+    /// delivers the subscriptions whose ids fall in them, and stops the others.
+    pub fn set_assignment(self: &Arc<Self>, partitions: std::collections::BTreeSet<i32>, of: i32) {
+        tracing::info!(?partitions, of, "webhook deliveries assigned");
+        *self.assignment.lock() = Some(Assignment { partitions, of });
+        let ids: Vec<String> = self
+            .known
+            .lock()
+            .keys()
+            .chain(self.running.lock().keys())
+            .cloned()
+            .collect();
+        for id in ids {
+            self.reconcile(&id);
+        }
+    }
+
+    /// Whether this replica delivers subscription `id`.
+    fn delivers(&self, id: &str) -> bool {
+        self.assignment.lock().as_ref().is_some_and(|assignment| {
+            assignment.of > 0
+                && assignment
+                    .partitions
+                    .contains(&kouan_bus::partitioner::partition_of(
+                        id.as_bytes(),
+                        assignment.of,
+                    ))
+        })
+    }
+
+    /// Starts or stops the delivery of `id` to match what is known and assigned: delivered here
+    /// when it exists, is not paused and its partition is this replica's.
+    fn reconcile(self: &Arc<Self>, id: &str) {
+        let wanted = self
+            .known
+            .lock()
+            .get(id)
+            .filter(|s| s.paused.is_none() && self.delivers(id))
+            .cloned();
+        let mut running = self.running.lock();
+        match wanted {
+            Some(subscription) if !running.contains_key(id) => {
+                let stop = self.cancel.child_token();
+                running.insert(id.to_string(), stop.clone());
+                let webhooks = self.clone();
+                self.runtime
+                    .spawn(async move { webhooks.deliver(subscription, stop).await });
+            }
+            Some(_) => {}
+            None => {
+                if let Some(stop) = running.remove(id) {
+                    stop.cancel();
+                }
+            }
         }
     }
 
@@ -163,10 +294,10 @@ impl Webhooks {
         }
         if let Some(shipper) = caller.shipper() {
             let held = self
-                .running
+                .known
                 .lock()
                 .values()
-                .filter(|r| r.subscription.shipper.as_deref() == Some(shipper))
+                .filter(|s| s.shipper.as_deref() == Some(shipper))
                 .count();
             if held >= self.limits.per_shipper {
                 return Err(QueryError::Quota(format!(
@@ -189,17 +320,30 @@ impl Webhooks {
             paused: None,
         };
         self.persist(&subscription)?;
-        self.start(subscription.clone());
+        // shown here at once; its deliverer starts when it reads the record
+        self.known
+            .lock()
+            .insert(subscription.id.clone(), subscription.clone());
+        self.reconcile(&subscription.id);
         Ok(subscription)
+    }
+
+    /// How many subscriptions exist (`is_empty`: none).
+    pub fn len(&self) -> usize {
+        self.known.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Subscriptions `caller` may see: an operator all, a shipper its own.
     pub fn list(&self, caller: &Caller) -> Vec<Subscription> {
-        self.running
+        self.known
             .lock()
             .values()
-            .map(|r| r.subscription.clone())
             .filter(|s| caller.is_operator() || s.shipper.as_deref() == caller.shipper())
+            .cloned()
             .collect()
     }
 
@@ -210,45 +354,66 @@ impl Webhooks {
         caller: &Caller,
         id: &str,
     ) -> Result<Option<Subscription>, QueryError> {
-        let found = self.running.lock().get(id).map(|r| r.subscription.clone());
+        let found = self.known.lock().get(id).cloned();
         let Some(mut subscription) =
             found.filter(|s| caller.is_operator() || s.shipper.as_deref() == caller.shipper())
         else {
             return Ok(None);
         };
         if subscription.paused.take().is_some() {
-            self.persist(&subscription)?;
-            self.start(subscription.clone());
+            // the deliverer, wherever it is, resumes when it reads this
+            self.persist_progress(&subscription)?;
+            if let Some(known) = self.known.lock().get_mut(id) {
+                known.paused = None;
+            }
+            self.reconcile(id);
         }
         Ok(Some(subscription))
     }
 
-    /// Deletes a subscription `caller` may see; false when there is none.
-    pub fn delete(&self, caller: &Caller, id: &str) -> Result<bool, QueryError> {
-        let mut running = self.running.lock();
-        let Some(found) = running.get(id) else {
-            return Ok(false);
-        };
-        if !caller.is_operator() && found.subscription.shipper.as_deref() != caller.shipper() {
+    /// Deletes a subscription `caller` may see; false when there is none. Every replica stops
+    /// showing it when it reads the tombstone; its deliverer stops delivering.
+    pub fn delete(self: &Arc<Self>, caller: &Caller, id: &str) -> Result<bool, QueryError> {
+        let visible = self
+            .known
+            .lock()
+            .get(id)
+            .is_some_and(|s| caller.is_operator() || s.shipper.as_deref() == caller.shipper());
+        if !visible {
             return Ok(false);
         }
         if let Some(publisher) = &self.publisher {
             publisher.send_tombstone(&self.topic, id.as_bytes())?;
         }
-        let removed = running.remove(id).expect("present");
-        removed.stop.cancel();
+        self.known.lock().remove(id);
+        self.reconcile(id);
         Ok(true)
     }
 
+    fn publisher(&self) -> Result<&Publisher, QueryError> {
+        self.publisher.as_deref().ok_or_else(|| {
+            QueryError::bad("subscriptions", "this server has no broker to keep them")
+        })
+    }
+
+    /// Writes a new subscription.
     fn persist(&self, subscription: &Subscription) -> Result<(), QueryError> {
-        let Some(publisher) = &self.publisher else {
-            return Err(QueryError::bad(
-                "subscriptions",
-                "this server has no broker to keep them",
-            ));
-        };
         let value = serde_json::to_vec(subscription).expect("subscriptions serialize");
-        publisher.send(&self.topic, Some(subscription.id.as_bytes()), &value, None)?;
+        self.publisher()?
+            .send(&self.topic, Some(subscription.id.as_bytes()), &value, None)?;
+        Ok(())
+    }
+
+    /// Writes how far a subscription has been delivered and whether it is paused.
+    fn persist_progress(&self, subscription: &Subscription) -> Result<(), QueryError> {
+        let progress = Progress {
+            cursor: subscription.cursor.clone(),
+            paused: subscription.paused.clone(),
+        };
+        let value = serde_json::to_vec(&progress).expect("progress serializes");
+        let key = progress_key(&subscription.id);
+        self.publisher()?
+            .send(&self.topic, Some(key.as_bytes()), &value, None)?;
         Ok(())
     }
 
@@ -259,25 +424,6 @@ impl Webhooks {
                 tracing::warn!(%error, "subscriptions not all written at shutdown");
             }
         }
-    }
-
-    fn start(self: &Arc<Self>, subscription: Subscription) {
-        let stop = self.cancel.child_token();
-        let previous = self.running.lock().insert(
-            subscription.id.clone(),
-            Running {
-                subscription: subscription.clone(),
-                stop: stop.clone(),
-            },
-        );
-        if let Some(previous) = previous {
-            previous.stop.cancel();
-        }
-        if subscription.paused.is_some() {
-            return;
-        }
-        let webhooks = self.clone();
-        tokio::spawn(async move { webhooks.deliver(subscription, stop).await });
     }
 }
 

@@ -164,6 +164,10 @@ pub fn long_sql_in_the_audit_line(serve: &Serve) {
         serde_json::json!({ "sql": sql }),
     );
     assert_eq!(status, 200, "{body}");
+    // the audit line may reach the log a moment after the answer
+    serve
+        .service
+        .await_log(marker, std::time::Duration::from_secs(10));
     let line = serve
         .service
         .last_log_line(marker)

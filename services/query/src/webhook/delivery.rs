@@ -28,7 +28,7 @@ impl Webhooks {
                 if persisted != cursor.token() {
                     // moved past changes it may not see: remember that too
                     subscription.cursor = cursor.token();
-                    if self.persist(&subscription).is_ok() {
+                    if !stop.is_cancelled() && self.persist_progress(&subscription).is_ok() {
                         persisted = subscription.cursor.clone();
                     }
                 }
@@ -57,7 +57,7 @@ impl Webhooks {
                     return;
                 }
                 subscription.cursor = cursor.token();
-                if self.persist(&subscription).is_ok() {
+                if !stop.is_cancelled() && self.persist_progress(&subscription).is_ok() {
                     persisted = subscription.cursor.clone();
                 }
             }
@@ -143,10 +143,12 @@ impl Webhooks {
                 .unwrap_or_default(),
             last_failure: failure,
         });
-        if let Some(running) = self.running.lock().get_mut(&subscription.id) {
-            running.subscription = subscription.clone();
+        if let Some(known) = self.known.lock().get_mut(&subscription.id) {
+            known.paused = subscription.paused.clone();
         }
-        if let Err(error) = self.persist(subscription) {
+        // the task ends here: a resume starts a new one
+        self.running.lock().remove(&subscription.id);
+        if let Err(error) = self.persist_progress(subscription) {
             tracing::warn!(%error, subscription = subscription.id, "pause not recorded");
         }
     }

@@ -94,6 +94,16 @@ pub struct Subscription {
     pub paused: Option<Paused>,
 }
 
+/// How far a subscription has been delivered, and whether it is paused: the `ID/progress` record,
+/// written by its deliverer alone.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Progress {
+    pub cursor: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused: Option<Paused>,
+}
+
 /// Why and since when a subscription's delivery is paused.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
