@@ -111,8 +111,17 @@ fn up_catches_up_thirty_days_and_shows_every_corridor() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let (lines, received) = std::sync::mpsc::channel();
+    // killed whatever happens, a failed assertion included
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
     let stdout = child.stdout.take().unwrap();
+    let mut child = KillOnDrop(child);
+    let (lines, received) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in std::io::BufReader::new(stdout)
             .lines()
@@ -124,10 +133,12 @@ fn up_catches_up_thirty_days_and_shows_every_corridor() {
         }
     });
     let (mut url, mut token, mut progress) = (None, None, 0);
+    let mut last = String::new();
     let caught_up = loop {
         let line = received
             .recv_timeout(Duration::from_secs(300))
-            .expect("kouan up reports until it has caught up");
+            .unwrap_or_else(|_| panic!("kouan up did not catch up; last said: {last}"));
+        last = line.clone();
         if let Some(at) = line.strip_prefix("kouan up: dashboard and API at ") {
             url = Some(at.trim_end_matches('/').to_string());
         }
@@ -197,9 +208,9 @@ fn up_catches_up_thirty_days_and_shows_every_corridor() {
     );
 
     let interrupted = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-INT", &child.0.id().to_string()])
         .status()
         .unwrap();
     assert!(interrupted.success());
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(child.0.wait().unwrap().code(), Some(0));
 }

@@ -61,6 +61,8 @@ pub(crate) struct Generation<'a> {
     cycle_timestamps: Vec<i64>,
     last_log: Instant,
     lag_at: Instant,
+    /// Status records of the open transaction: counted as published once it commits.
+    uncommitted_published: u64,
 }
 
 impl<'a> Generation<'a> {
@@ -87,7 +89,10 @@ impl<'a> Generation<'a> {
         let mut records = 0u64;
         shared.catch_up(cancel, |message| {
             records += 1;
-            restore::apply_shared(&mut engine, message, &mut ignored);
+            let change = restore::apply_shared(&mut engine, message, &mut ignored);
+            if matches!(change, SharedChange::Event | SharedChange::Stale(_)) {
+                stats.applied.fetch_add(1, Ordering::Relaxed);
+            }
         })?;
         tracing::info!(
             records,
@@ -120,6 +125,7 @@ impl<'a> Generation<'a> {
             cycle_timestamps: Vec::new(),
             last_log: Instant::now(),
             lag_at: Instant::now(),
+            uncommitted_published: 0,
         })
     }
 
@@ -137,8 +143,14 @@ impl<'a> Generation<'a> {
                 continue;
             }
             self.producer.begin()?;
+            self.uncommitted_published = 0;
             match self.cycle(batch, shared) {
-                Ok(offsets) => self.producer.commit(&offsets, &self.group_metadata()?)?,
+                Ok(offsets) => {
+                    self.producer.commit(&offsets, &self.group_metadata()?)?;
+                    self.stats
+                        .published
+                        .fetch_add(self.uncommitted_published, Ordering::Relaxed);
+                }
                 Err(error) => {
                     let _ = self.producer.abort();
                     return Err(error);
@@ -277,11 +289,9 @@ impl<'a> Generation<'a> {
                 continue; // revoked while this batch was read: its new owner reads it again
             }
             self.apply_owned(message)?;
-            self.stats.applied.fetch_add(1, Ordering::Relaxed);
         }
         for message in &shared {
             self.apply_shared(message)?;
-            self.stats.applied.fetch_add(1, Ordering::Relaxed);
         }
         self.publish_affected()?;
         self.retire()?;

@@ -12,8 +12,10 @@ pub struct ProcessStats {
     /// being handed to the producer; observed per live event.
     pub latency: LatencyHistogram,
     pub rejected: AtomicU64,
+    /// Status records (tombstones included) of committed transactions: what readers see.
     pub published: AtomicU64,
-    /// By-shipment and shared records the shipment stage applied live (to pace `kouan up`).
+    /// Routed events (by-shipment and shared) the shipment stage applied live: beside `events`,
+    /// what it has not taken yet (`kouan up` paces itself and says when it caught up by it).
     pub applied: AtomicU64,
     pub forgotten: AtomicU64,
     /// Set once the start-up replay is over and records are being published live.

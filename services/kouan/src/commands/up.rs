@@ -198,6 +198,7 @@ pub async fn run(args: UpArgs, topics: Topics, cancel: CancellationToken) -> any
                     history: history_events.get().copied(),
                     processed: process_stats.events.load(Ordering::Relaxed)
                         + process_stats.rejected.load(Ordering::Relaxed),
+                    applied: process_stats.applied.load(Ordering::Relaxed),
                     processor_quiet: process_stats.quiet.load(Ordering::Relaxed)
                         && process_stats.router_quiet.load(Ordering::Relaxed),
                     statuses: process_stats.published.load(Ordering::Relaxed),
@@ -295,6 +296,7 @@ struct Pipeline {
     reached_present: bool,
     history: Option<u64>,
     processed: u64,
+    applied: u64,
     processor_quiet: bool,
     statuses: u64,
     alerter_read: u64,
@@ -303,11 +305,12 @@ struct Pipeline {
 
 impl Pipeline {
     /// Every stage has taken everything: the simulator follows the present, the processor has
-    /// read every event published and has nothing left, and the alerter and the API have read
-    /// every status record it published.
+    /// routed every event published and applied every event routed and has nothing left, and
+    /// the alerter and the API have read every status record it committed.
     fn caught_up(&self) -> bool {
         self.reached_present
             && self.processed >= self.published
+            && self.applied >= self.processed
             && self.processor_quiet
             && self.alerter_read >= self.statuses
             && self.api_read >= self.statuses

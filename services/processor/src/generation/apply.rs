@@ -10,6 +10,7 @@ impl Generation<'_> {
         let Some(payload) = message.payload() else {
             return Ok(());
         };
+        self.stats.applied.fetch_add(1, Ordering::Relaxed);
         let Ok(event) = protobuf::decode_event(payload) else {
             tracing::warn!(
                 partition = message.partition(),
@@ -52,7 +53,12 @@ impl Generation<'_> {
     }
 
     pub(super) fn apply_shared(&mut self, message: &OwnedMessage) -> Result<(), ProcessError> {
-        match restore::apply_shared(&mut self.engine, message, &mut self.affected) {
+        let change = restore::apply_shared(&mut self.engine, message, &mut self.affected);
+        if matches!(change, SharedChange::Event | SharedChange::Stale(_)) {
+            // an event the router put here (links and tombstones are the stage's own)
+            self.stats.applied.fetch_add(1, Ordering::Relaxed);
+        }
+        match change {
             SharedChange::Forgotten(dropped) => self.tombstone_unreachable(&dropped)?,
             // an older version written after the counted one: its home owner writes the counted
             // one again, so that compaction keeps it
@@ -179,7 +185,8 @@ impl Generation<'_> {
                 .filter(|&watermark| watermark > 0)
                 .map(kouan_bus::headers::watermark_headers),
         })?;
-        self.stats.published.fetch_add(1, Ordering::Relaxed);
+        // counted once its transaction commits (what readers of the topic will see)
+        self.uncommitted_published += 1;
         self.published.insert(shipment_id, published);
         Ok(())
     }
