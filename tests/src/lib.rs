@@ -43,6 +43,14 @@ pub fn kouan_bin() -> PathBuf {
     path
 }
 
+/// The wall clock in Unix milliseconds.
+pub fn wall_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
 /// A loopback port nothing listens on right now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

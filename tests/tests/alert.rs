@@ -13,10 +13,7 @@ use std::time::Duration;
 const HOUR: i64 = 3_600_000;
 
 fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
+    wall_millis()
 }
 
 fn at(millis: i64) -> Timestamp {

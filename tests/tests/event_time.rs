@@ -16,13 +16,6 @@ use std::time::{Duration, Instant};
 const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
 
-fn wall() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
 fn at(millis: i64) -> Timestamp {
     Timestamp::from_unix_millis(millis).unwrap()
 }
@@ -60,7 +53,7 @@ fn waiting_at_malaszewicze(id: &str, since: i64) -> Status {
 
 /// Publishes a status record to partition 0, stamped with `watermark` as the processor does.
 fn publish(publisher: &Publisher, topics: &Topics, status: &Status, version: u64, watermark: i64) {
-    let record = status.to_proto(version, &at(wall())).encode_to_vec();
+    let record = status.to_proto(version, &at(wall_millis())).encode_to_vec();
     publisher
         .send_placed(Placed {
             topic: &topics.status(),
@@ -113,7 +106,7 @@ fn while_behind_time_is_the_pipelines_and_caught_up_it_is_the_wall_clocks() {
         .ok();
 
     // history thirty days old: the pipeline has reached 10 hours after the arrival
-    let start = wall();
+    let start = wall_millis();
     let arrival = start - 30 * DAY;
     let watermark = arrival + 10 * HOUR;
     let publisher = Publisher::new(&brokers()).unwrap();
@@ -179,7 +172,7 @@ fn while_behind_time_is_the_pipelines_and_caught_up_it_is_the_wall_clocks() {
 
     // the pipeline catches up: a record stamped with the present
     let other = waiting_at_malaszewicze("LATEST", start - HOUR);
-    publish(&publisher, &topics, &other, 1, wall());
+    publish(&publisher, &topics, &other, 1, wall_millis());
     let network = eventually("the store caught up", || {
         let network = get(&format!("{}/v1/network", serve.url));
         (network["pipeline"]["catchingUp"] == false).then_some(network)

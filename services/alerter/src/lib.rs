@@ -1,15 +1,17 @@
 //! kouan's alerts on dwell-time anomalies, missing milestones and customs trouble.
 //!
-//! Follow a status record: the [`runner`] reads it from `kouan.status`; the [`alerter`] keeps what
-//! it needs of the shipment (where it waits and since when, by `kouan_model::Status`'s predicates),
-//! learns [`baseline`]s from finished dwells, and on each record and timer tick checks the
-//! [`rules`]; FIRING and RESOLVED updates go to `kouan.alerts` as `kouan_model::Alert` records.
+//! Follow a status record: the [`runner`] reads it from `kouan.status` with the watermark it
+//! carries; the [`alerter`] reads the shipment's episodes from its milestones (each dwell, each
+//! awaited milestone, each customs hold), learns [`baseline`]s from completed dwells, and on each
+//! record and when a deadline falls due checks the [`rules`]; FIRING and RESOLVED updates go to
+//! `kouan.alerts` as `kouan_model::Alert` records.
 //!
 //! - [`rules`]: the rules and their defaults (JSON file).
 //! - [`baseline`]: robust dwell baselines per (node, mode, stage), learned from completed dwells.
 //! - [`alerter`]: the lifecycle over status records and timers: one FIRING alert per
 //!   (shipment, node, kind), updated, then RESOLVED.
-//! - [`runner`]: the Kafka runner of `kouan alert` (adopt, replay, live, wall-clock timer).
+//! - [`runner`]: the Kafka runner of `kouan alert` (adopt, then one loop for replay and live on
+//!   the pipeline's event-time clock).
 
 pub mod alerter;
 pub mod baseline;

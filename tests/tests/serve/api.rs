@@ -91,7 +91,7 @@ fn lookups(serve: &Serve, _world: &World, _namespace: &str) {
     assert!(record["dwellHours"].is_null(), "delivered: no dwell");
     let arrived = get_json(serve, "/v1/shipments/SHP0002", operator);
     let dwell = arrived["dwellHours"].as_f64().unwrap();
-    let expected = (kouan_query_now() - time(10.0).unix_millis()) as f64 / 3_600_000.0;
+    let expected = (wall_millis() - time(10.0).unix_millis()) as f64 / 3_600_000.0;
     assert!(
         (dwell - expected).abs() < 0.05,
         "dwellHours {dwell} vs {expected}"
