@@ -7,6 +7,17 @@ use kouan_e2e::*;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+/// `kouan up` under test: killed whatever happens, a failed assertion included (a process left
+/// running would slow every later test).
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn up_runs_the_pipeline_and_stops_cleanly_on_ctrl_c() {
     let namespace = unique_namespace("up");
@@ -18,7 +29,7 @@ fn up_runs_the_pipeline_and_stops_cleanly_on_ctrl_c() {
     assert!(created.status.success());
     // stderr to a file, as a service manager would: plain text, no colour codes
     let log = std::env::temp_dir().join(format!("{namespace}.log"));
-    let mut child = kouan(&namespace)
+    let child = kouan(&namespace)
         .args([
             "up",
             "--brokers",
@@ -34,6 +45,7 @@ fn up_runs_the_pipeline_and_stops_cleanly_on_ctrl_c() {
         .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
         .spawn()
         .unwrap();
+    let mut child = KillOnDrop(child);
     let started = Instant::now();
     loop {
         let statuses = latest_statuses(&brokers(), &topics.status());
@@ -48,13 +60,13 @@ fn up_runs_the_pipeline_and_stops_cleanly_on_ctrl_c() {
         std::thread::sleep(Duration::from_millis(500));
     }
     let interrupted = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-INT", &child.0.id().to_string()])
         .status()
         .unwrap();
     assert!(interrupted.success());
     let deadline = Instant::now() + Duration::from_secs(60);
     let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = child.0.try_wait().unwrap() {
             break status;
         }
         assert!(
@@ -65,7 +77,7 @@ fn up_runs_the_pipeline_and_stops_cleanly_on_ctrl_c() {
     };
     assert_eq!(status.code(), Some(0));
     let mut stdout = String::new();
-    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut stdout).unwrap();
+    std::io::Read::read_to_string(&mut child.0.stdout.take().unwrap(), &mut stdout).unwrap();
     assert!(
         stdout.contains("simulator, processor, alerter and API running")
             && stdout.contains("dashboard and API at http://127.0.0.1:")
@@ -111,14 +123,6 @@ fn up_catches_up_thirty_days_and_shows_every_corridor() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // killed whatever happens, a failed assertion included
-    struct KillOnDrop(std::process::Child);
-    impl Drop for KillOnDrop {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
     let stdout = child.stdout.take().unwrap();
     let mut child = KillOnDrop(child);
     let (lines, received) = std::sync::mpsc::channel();
@@ -134,10 +138,11 @@ fn up_catches_up_thirty_days_and_shows_every_corridor() {
     });
     let (mut url, mut token, mut progress) = (None, None, 0);
     let mut last = String::new();
+    let deadline = Instant::now() + Duration::from_secs(300);
     let caught_up = loop {
         let line = received
-            .recv_timeout(Duration::from_secs(300))
-            .unwrap_or_else(|_| panic!("kouan up did not catch up; last said: {last}"));
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| panic!("kouan up did not catch up in 300 s; last said: {last}"));
         last = line.clone();
         if let Some(at) = line.strip_prefix("kouan up: dashboard and API at ") {
             url = Some(at.trim_end_matches('/').to_string());

@@ -198,9 +198,11 @@ pub async fn run(args: UpArgs, topics: Topics, cancel: CancellationToken) -> any
                     history: history_events.get().copied(),
                     processed: process_stats.events.load(Ordering::Relaxed)
                         + process_stats.rejected.load(Ordering::Relaxed),
-                    applied: process_stats.applied.load(Ordering::Relaxed),
                     processor_quiet: process_stats.quiet.load(Ordering::Relaxed)
                         && process_stats.router_quiet.load(Ordering::Relaxed),
+                    processor_owns: process_stats.live.load(Ordering::Relaxed)
+                        && process_stats.owned.load(Ordering::Relaxed) > 0,
+                    processor_lag: process_stats.lag.load(Ordering::Relaxed),
                     statuses: process_stats.published.load(Ordering::Relaxed),
                     alerter_read: alert_stats.records.load(Ordering::Relaxed),
                     api_read: served_status.get(),
@@ -296,8 +298,11 @@ struct Pipeline {
     reached_present: bool,
     history: Option<u64>,
     processed: u64,
-    applied: u64,
     processor_quiet: bool,
+    /// The shipment stage has been given its partitions (idle before that, with work waiting).
+    processor_owns: bool,
+    /// Records of its partitions it has not read (reported every 5 s).
+    processor_lag: i64,
     statuses: u64,
     alerter_read: u64,
     api_read: u64,
@@ -305,12 +310,14 @@ struct Pipeline {
 
 impl Pipeline {
     /// Every stage has taken everything: the simulator follows the present, the processor has
-    /// routed every event published and applied every event routed and has nothing left, and
-    /// the alerter and the API have read every status record it committed.
+    /// routed every event published, owns its partitions, has read them and is idle, and the
+    /// alerter and the API have read every status record it committed. (The stage's `applied`
+    /// count paces the simulator but does not decide this: a restore applies records uncounted.)
     fn caught_up(&self) -> bool {
         self.reached_present
             && self.processed >= self.published
-            && self.applied >= self.processed
+            && self.processor_owns
+            && self.processor_lag == 0
             && self.processor_quiet
             && self.alerter_read >= self.statuses
             && self.api_read >= self.statuses
