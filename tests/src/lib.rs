@@ -5,6 +5,7 @@
 //!   Kafka with `scripts/kafka serve`. Without it the tests fail (they are never skipped). A test
 //!   that must stop and restart its broker starts one of its own ([`KafkaBroker`]).
 //! - The binary is `target/<profile>/kouan` (or `KOUAN_BIN`); `scripts/test` builds it first.
+//! - [`quality`]: alert precision and recall against the simulator's ground truth.
 //! - Each test works in a namespace of its own, so tests sharing the broker never see each
 //!   other's records.
 
@@ -12,6 +13,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 mod broker;
+pub mod quality;
 mod records;
 mod service;
 mod statuses;

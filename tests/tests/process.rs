@@ -356,3 +356,80 @@ fn a_zombie_paused_past_its_session_timeout_publishes_nothing_stale() {
     );
     assert!(survivor.is_running());
 }
+
+/// A new owner restores what its predecessor published only once every transaction open on the
+/// status partitions has ended: a `read_committed` reader alone ends before the records of a
+/// transaction whose commit markers are still being written, and the versions it learned short
+/// would be published twice.
+#[test]
+fn a_restore_waits_for_the_transactions_open_on_its_partitions() {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let namespace = unique_namespace("settle");
+    let topic = Topics::new(&namespace).status();
+    futures::executor::block_on(kouan_bus::topics::create_topics(
+        &brokers(),
+        &Topics::new(&namespace).public_specs(Duration::from_secs(3600)),
+        1,
+        1,
+    ))
+    .unwrap();
+    let producer: BaseProducer = kouan_bus::config::producer(&brokers())
+        .set("transactional.id", &namespace)
+        .set("message.timeout.ms", "30000")
+        .create()
+        .unwrap();
+    producer.init_transactions(Duration::from_secs(30)).unwrap();
+    producer.begin_transaction().unwrap();
+    producer
+        .send(BaseRecord::to(&topic).partition(0).key("k").payload("v1"))
+        .map_err(|(error, _)| error)
+        .unwrap();
+    producer.flush(Duration::from_secs(30)).unwrap();
+
+    // the premise: a read_committed client's end stops before the open transaction
+    let end = |isolation: &str| {
+        let client: BaseConsumer = kouan_bus::config::consumer(&brokers(), &namespace)
+            .set("isolation.level", isolation)
+            .create()
+            .unwrap();
+        client
+            .fetch_watermarks(&topic, 0, Duration::from_secs(10))
+            .unwrap()
+            .1
+    };
+    assert_eq!(end("read_uncommitted"), 1);
+    assert_eq!(end("read_committed"), 0);
+
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let (settled, heard) = std::sync::mpsc::channel();
+    let waiter = {
+        let (topic, cancel) = (topic.clone(), cancel.clone());
+        std::thread::spawn(move || {
+            let result =
+                kouan_bus::settled::await_settled(&brokers(), "settle", &topic, &[0], &cancel);
+            settled.send(result.is_ok()).unwrap();
+        })
+    };
+    assert!(
+        heard.recv_timeout(Duration::from_secs(1)).is_err(),
+        "the wait ended while a transaction was open"
+    );
+    producer
+        .commit_transaction(Duration::from_secs(30))
+        .unwrap();
+    assert!(heard.recv_timeout(Duration::from_secs(30)).unwrap());
+    waiter.join().unwrap();
+
+    // and what a restore reads then holds the committed record
+    let mut follower =
+        kouan_bus::Follower::partitions_from_beginning(&brokers(), "settle", &topic, &[0], &cancel)
+            .unwrap();
+    let mut read = Vec::new();
+    follower
+        .catch_up(&cancel, |message| {
+            read.push(rdkafka::Message::payload(message).unwrap().to_vec())
+        })
+        .unwrap();
+    assert_eq!(read, vec![b"v1".to_vec()]);
+}

@@ -11,6 +11,7 @@
 
 use crate::baseline::{BaselineKey, Baselines};
 use crate::rules::Rules;
+use crate::state::{self, BaselineRecord, ShipmentRecord, StateError};
 use kouan_model::{Alert, Classifier, CustomsStatus, Milestone, Status};
 use kouan_model::{AlertKind, AlertState, CustomsState, Direction, ShipmentMode, TransportStage};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -33,7 +34,7 @@ pub struct Episode {
 }
 
 /// An episode's identity (kind, node, stage, since): at most one alert per episode, ever.
-type EpisodeKey = (AlertKind, String, String, i64);
+use crate::state::EpisodeKey;
 
 impl Episode {
     fn key(&self) -> EpisodeKey {
@@ -267,6 +268,9 @@ pub struct Alerter {
     schedule: BTreeSet<(i64, String)>,
     due: HashMap<String, i64>,
     partitions: BTreeSet<i32>,
+    /// Shipments whose state changed since the last [`Alerter::take_dirty`]: what the
+    /// changelog must be told.
+    dirty: BTreeSet<String>,
 }
 
 impl Alerter {
@@ -282,6 +286,7 @@ impl Alerter {
             schedule: BTreeSet::new(),
             due: HashMap::new(),
             partitions: BTreeSet::new(),
+            dirty: BTreeSet::new(),
         }
     }
 
@@ -290,6 +295,7 @@ impl Alerter {
     /// the records are read anew.
     pub fn adopt(&mut self, alert: Alert) {
         let key = (alert.shipment_id.clone(), alert.node.clone(), alert.kind);
+        self.dirty.insert(alert.shipment_id.clone());
         if alert.state == AlertState::Firing {
             self.open.insert(key, alert);
         } else {
@@ -335,7 +341,38 @@ impl Alerter {
         }
         self.watched.insert(id.clone(), watched);
         self.partitions.insert(partition);
+        self.dirty.insert(id.clone());
         self.judge_and_schedule(id, now)
+    }
+
+    /// A shipment that no longer exists (its status record was deleted: the booking was
+    /// retracted): its open alerts are resolved at `now` and it is let go of.
+    pub fn forget(&mut self, shipment_id: &str, now: i64) -> Vec<Alert> {
+        let open_here: Vec<(String, String, AlertKind)> = self
+            .open
+            .range((shipment_id.to_string(), String::new(), AlertKind::Dwell)..)
+            .take_while(|((id, _, _), _)| id == shipment_id)
+            .map(|(key, _)| key.clone())
+            .collect();
+        let mut updates = Vec::new();
+        for key in open_here {
+            let mut alert = self.open.remove(&key).expect("listed");
+            alert.state = AlertState::Resolved;
+            alert.updated_at_millis = now;
+            alert.resolved_at_millis = Some(now);
+            alert.message = format!("{} resolved: the shipment was deleted", alert.message);
+            updates.push(alert);
+        }
+        let known = self.watched.remove(shipment_id).is_some()
+            | self.judged.remove(shipment_id).is_some()
+            | self.learned.remove(shipment_id).is_some();
+        if let Some(due) = self.due.remove(shipment_id) {
+            self.schedule.remove(&(due, shipment_id.to_string()));
+        }
+        if known || !updates.is_empty() {
+            self.dirty.insert(shipment_id.to_string());
+        }
+        updates
     }
 
     /// The timer at one `now` for every partition: see [`Alerter::tick_by`].
@@ -398,6 +435,7 @@ impl Alerter {
             .map(|(id, _)| id.clone())
             .collect();
         for id in gone {
+            self.dirty.insert(id.clone());
             self.watched.remove(&id);
             self.judged.remove(&id);
             self.learned.remove(&id);
@@ -410,7 +448,13 @@ impl Alerter {
 
     /// Judges a shipment at `now` and schedules when it next needs judging.
     fn judge_and_schedule(&mut self, shipment_id: &str, now: i64) -> Vec<Alert> {
+        let judged_before = self.judged.get(shipment_id).map_or(0, BTreeSet::len);
         let updates = self.evaluate(shipment_id, now);
+        if !updates.is_empty()
+            || self.judged.get(shipment_id).map_or(0, BTreeSet::len) != judged_before
+        {
+            self.dirty.insert(shipment_id.to_string());
+        }
         let next = self.next_due(shipment_id, now);
         if let Some(due) = self.due.remove(shipment_id) {
             self.schedule.remove(&(due, shipment_id.to_string()));
@@ -603,6 +647,135 @@ impl Alerter {
             updates.push(alert);
         }
         updates
+    }
+}
+
+/// The alerter's state as changelog records ([`crate::state`]): what changed, and back.
+impl Alerter {
+    /// The shipments and baselines changed since the last call, and forgets that they were.
+    pub fn take_dirty(&mut self) -> (Vec<String>, Vec<BaselineKey>) {
+        let shipments = std::mem::take(&mut self.dirty).into_iter().collect();
+        (shipments, self.baselines.take_dirty())
+    }
+
+    /// What the changelog holds for a shipment; `None` once the alerter keeps nothing of it (a
+    /// tombstone).
+    pub fn shipment_record(&self, shipment_id: &str) -> Option<ShipmentRecord> {
+        let watched = self.watched.get(shipment_id);
+        let judged = self.judged.get(shipment_id);
+        let learned = self.learned.get(shipment_id);
+        let open: Vec<_> = self
+            .open
+            .range((shipment_id.to_string(), String::new(), AlertKind::Dwell)..)
+            .take_while(|((id, _, _), _)| id == shipment_id)
+            .map(|(_, alert)| alert.to_proto())
+            .collect();
+        if watched.is_none() && judged.is_none() && learned.is_none() && open.is_empty() {
+            return None;
+        }
+        let episodes = |keys: Option<&BTreeSet<EpisodeKey>>| {
+            keys.into_iter()
+                .flatten()
+                .map(state::key_to_record)
+                .collect()
+        };
+        Some(ShipmentRecord {
+            watched: watched.is_some(),
+            shipper: watched.and_then(|w| w.shipper.clone()),
+            mode: watched.map(|w| w.mode.clone()).unwrap_or_default(),
+            finished: watched.is_some_and(|w| w.finished),
+            partition: watched.map_or(0, |w| w.partition),
+            episodes: watched
+                .into_iter()
+                .flat_map(|w| &w.episodes)
+                .map(|episode| state::EpisodeRecord {
+                    until: episode.until,
+                    ..state::key_to_record(&episode.key())
+                })
+                .collect(),
+            judged: episodes(judged),
+            learned: episodes(learned),
+            open,
+        })
+    }
+
+    /// Takes back a shipment's record at start. It is judged again at the first tick, at its
+    /// partition's clock (judging is idempotent: what was raised or judged is known).
+    pub fn restore_shipment(
+        &mut self,
+        shipment_id: &str,
+        record: ShipmentRecord,
+    ) -> Result<(), StateError> {
+        let keys = |records: &[state::EpisodeRecord]| {
+            records
+                .iter()
+                .map(state::record_to_key)
+                .collect::<Result<BTreeSet<_>, _>>()
+        };
+        let judged = keys(&record.judged)?;
+        let learned = keys(&record.learned)?;
+        let open = record
+            .open
+            .into_iter()
+            .map(state::alert_of)
+            .collect::<Result<Vec<_>, _>>()?;
+        if record.watched {
+            let episodes = record
+                .episodes
+                .iter()
+                .map(|episode| {
+                    Ok(Episode {
+                        kind: state::kind_of(episode)?,
+                        node: episode.node.clone(),
+                        stage: episode.stage.clone(),
+                        since: episode.since,
+                        until: episode.until,
+                    })
+                })
+                .collect::<Result<Vec<_>, StateError>>()?;
+            self.watched.insert(
+                shipment_id.to_string(),
+                Watched {
+                    shipper: record.shipper,
+                    mode: record.mode,
+                    finished: record.finished,
+                    partition: record.partition,
+                    episodes,
+                },
+            );
+            self.partitions.insert(record.partition);
+            if let Some(due) = self.due.insert(shipment_id.to_string(), i64::MIN) {
+                self.schedule.remove(&(due, shipment_id.to_string()));
+            }
+            self.schedule.insert((i64::MIN, shipment_id.to_string()));
+        }
+        for alert in open {
+            self.open.insert(
+                (alert.shipment_id.clone(), alert.node.clone(), alert.kind),
+                alert,
+            );
+        }
+        if !judged.is_empty() {
+            self.judged.insert(shipment_id.to_string(), judged);
+        }
+        if !learned.is_empty() {
+            self.learned.insert(shipment_id.to_string(), learned);
+        }
+        Ok(())
+    }
+
+    /// A baseline's record (its window of completed dwells).
+    pub fn baseline_record(&self, key: &BaselineKey) -> BaselineRecord {
+        self.baselines.record_of(key)
+    }
+
+    pub fn restore_baseline(&mut self, record: BaselineRecord) {
+        self.baselines.restore(record);
+    }
+
+    /// Shipments the alerter keeps (under way, or finished with an alert open).
+    pub fn watched_len(&self) -> usize {
+        self.watched.len()
     }
 }
 

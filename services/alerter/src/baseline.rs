@@ -5,7 +5,8 @@
 //! flags a dwell in proportion to how it compares with the usual ones. A baseline is trusted only
 //! after enough samples.
 
-use std::collections::{HashMap, VecDeque};
+use crate::state::{BaselineRecord, DwellSample};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 
 /// Where a dwell happens: the node, the shipment's mode and its transport stage there.
 pub type BaselineKey = (String, String, String);
@@ -49,6 +50,8 @@ pub struct Baselines {
     /// together; a dwell with the same start and end as one already kept is the same dwell and
     /// counts once, or a single train would make a baseline.
     samples: HashMap<BaselineKey, VecDeque<(i64, i64, f64)>>,
+    /// Keys changed since the last [`Baselines::take_dirty`].
+    dirty: BTreeSet<BaselineKey>,
 }
 
 impl Baselines {
@@ -57,6 +60,7 @@ impl Baselines {
             window,
             min_samples,
             samples: HashMap::new(),
+            dirty: BTreeSet::new(),
         }
     }
 
@@ -65,15 +69,48 @@ impl Baselines {
         if end < start {
             return;
         }
-        let samples = self.samples.entry(key).or_default();
+        let samples = self.samples.entry(key.clone()).or_default();
         if samples.iter().any(|(s, e, _)| *s == start && *e == end) {
             return;
         }
+        self.dirty.insert(key);
         if samples.len() == self.window {
             samples.pop_front();
         }
         let hours = (end - start) as f64 / 3_600_000.0;
         samples.push_back((start, end, hours.max(SHORTEST_HOURS).ln()));
+    }
+
+    /// The keys changed since the last call.
+    pub fn take_dirty(&mut self) -> Vec<BaselineKey> {
+        std::mem::take(&mut self.dirty).into_iter().collect()
+    }
+
+    /// A key's window as a changelog record, oldest dwell first.
+    pub fn record_of(&self, key: &BaselineKey) -> BaselineRecord {
+        let (node, mode, stage) = key.clone();
+        BaselineRecord {
+            node,
+            mode,
+            stage,
+            samples: self
+                .samples
+                .get(key)
+                .into_iter()
+                .flatten()
+                .map(|&(start, end, _)| DwellSample { start, end })
+                .collect(),
+        }
+    }
+
+    /// Takes back a key's window: the dwells observed again in their order give the same window.
+    pub fn restore(&mut self, record: BaselineRecord) {
+        let key = (record.node, record.mode, record.stage);
+        self.samples.remove(&key);
+        for sample in record.samples {
+            self.observe(key.clone(), sample.start, sample.end);
+        }
+        self.dirty.remove(&key);
     }
 
     /// The learned baseline, once trusted.

@@ -10,6 +10,8 @@
 //! - [`baseline`]: robust dwell baselines per (node, mode, stage), learned from completed dwells.
 //! - [`alerter`]: the lifecycle over status records and timers: one FIRING alert per
 //!   (shipment, node, kind), updated, then RESOLVED.
+//! - [`state`]: the alerter's state as records of its compacted changelog, so a restart restores
+//!   it instead of re-reading every status.
 //! - [`runner`]: the Kafka runner of `kouan alert` (adopt, then one loop for replay and live on
 //!   the pipeline's event-time clock).
 
@@ -17,6 +19,7 @@ pub mod alerter;
 pub mod baseline;
 pub mod rules;
 pub mod runner;
+pub mod state;
 
 pub use alerter::Alerter;
 pub use kouan_model::Alert;

@@ -232,3 +232,27 @@ fn a_customs_hold_lifted_before_the_first_record_is_still_an_alert() {
         ]
     );
 }
+
+#[test]
+fn a_deleted_shipment_resolves_its_alerts_and_is_let_go_of() {
+    let mut alerter = Alerter::new(Rules::default());
+    alerter.observe(
+        &at_malaszewicze(arrived(), CustomsState::Released),
+        T0 + 2 * HOUR,
+    );
+    assert_eq!(alerter.tick(T0 + 8 * DAY).len(), 1);
+    let _ = alerter.take_dirty();
+    let resolved = alerter.forget("ZZHH0000000001", T0 + 8 * DAY + HOUR);
+    assert_eq!(resolved.len(), 1, "{resolved:?}");
+    assert_eq!(resolved[0].state, AlertState::Resolved);
+    assert_eq!(alerter.firing().count(), 0);
+    assert_eq!(alerter.watched_len(), 0);
+    // its changelog record goes with it
+    let (dirty, _) = alerter.take_dirty();
+    assert_eq!(dirty, vec!["ZZHH0000000001".to_string()]);
+    assert!(alerter.shipment_record("ZZHH0000000001").is_none());
+    assert!(
+        alerter.tick(T0 + 20 * DAY).is_empty(),
+        "nothing left to judge"
+    );
+}

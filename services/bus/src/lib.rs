@@ -12,6 +12,7 @@
 //! - [`reader`]: consumers outside any group, from the beginning, committed records only.
 //! - [`follower`]: reading one until caught up (one definition: the high watermarks of the
 //!   start), then on, with the lag exposed — every runner's way of reading a topic.
+//! - [`settled`]: waiting out the transactions open on partitions before restoring them whole.
 //! - [`partitioner`]: Kafka's default partitioner, to place records by shipment explicitly.
 //! - [`batch`]: a cycle's batch of records and the positions its transaction commits.
 //! - [`timing`]: every wait of the Kafka clients, named once.
@@ -29,6 +30,7 @@ pub mod headers;
 pub mod partitioner;
 pub mod publisher;
 pub mod reader;
+pub mod settled;
 pub mod timing;
 pub mod topics;
 

@@ -200,6 +200,12 @@ impl Publisher {
         Ok(())
     }
 
+    /// Commits the open transaction on its own: for writers that keep their input positions in
+    /// records of the transaction rather than in a consumer group.
+    pub fn commit_records(&self) -> Result<(), BusError> {
+        Ok(self.producer.commit_transaction(timing::TRANSACTION)?)
+    }
+
     /// Aborts the open transaction: nothing sent in it becomes visible to read_committed readers.
     pub fn abort(&self) -> Result<(), BusError> {
         Ok(self.producer.abort_transaction(timing::ABORT)?)

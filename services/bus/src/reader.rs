@@ -88,6 +88,26 @@ pub fn partitions_from_beginning(
     Ok(consumer)
 }
 
+/// A reader of every partition of `topic`, each from the offset `starts` gives it (from the
+/// beginning when it gives none).
+pub fn from_offsets(
+    brokers: &str,
+    name: &str,
+    topic: &str,
+    starts: &std::collections::BTreeMap<i32, i64>,
+) -> Result<Reader, BusError> {
+    let consumer = reader(brokers, name)?;
+    let mut assignment = TopicPartitionList::new();
+    for partition in 0..partitions(&consumer, topic)? {
+        let offset = starts
+            .get(&partition)
+            .map_or(Offset::Beginning, |offset| Offset::Offset(*offset));
+        assignment.add_partition_offset(topic, partition, offset)?;
+    }
+    consumer.assign(&assignment)?;
+    Ok(consumer)
+}
+
 /// Whether a poll result is only the end-of-partition signal (not an error).
 pub fn is_end_of_partition(error: &KafkaError) -> bool {
     matches!(

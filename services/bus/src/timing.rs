@@ -16,6 +16,8 @@ pub const METADATA_RETRY: Duration = Duration::from_millis(200);
 pub const ADMIN: Duration = Duration::from_secs(30);
 /// Asking a partition's watermarks: for the end of a catch-up, and for lag reports.
 pub const WATERMARKS: Duration = Duration::from_secs(5);
+/// Between two looks at whether a partition's open transactions have ended.
+pub const SETTLE_RETRY: Duration = Duration::from_millis(50);
 /// Committed-offset lookups and sending offsets to a transaction.
 pub const OFFSETS: Duration = Duration::from_secs(30);
 /// Initialising and committing a transaction (the coordinator may be electing).

@@ -50,6 +50,8 @@ pub mod internal {
     pub const SHARED: &str = "shared";
     /// Webhook subscriptions and delivery positions of the query service.
     pub const SUBSCRIPTIONS: &str = "subscriptions";
+    /// The alerter's state (shipments under watch, baselines, its positions in `status`).
+    pub const ALERTER: &str = "alerter";
 }
 
 impl Default for Topics {
@@ -114,6 +116,11 @@ impl Topics {
         self.internal(internal::SUBSCRIPTIONS)
     }
 
+    /// `kouan.internal.alerter` (see [`internal::ALERTER`]).
+    pub fn alerter(&self) -> String {
+        self.internal(internal::ALERTER)
+    }
+
     /// Every public topic of API.md with its settings; events and dead letters kept for
     /// `event_retention`.
     pub fn public_specs(&self, event_retention: Duration) -> Vec<TopicSpec> {
@@ -154,10 +161,15 @@ impl Topics {
         ]
     }
 
-    /// Every topic of the pipeline: public, the processor's and the query service's.
+    /// Every topic of the pipeline: public, the processor's, the alerter's and the query
+    /// service's.
     pub fn all_specs(&self, event_retention: Duration) -> Vec<TopicSpec> {
         let mut specs = self.public_specs(event_retention);
         specs.extend(self.processor_specs());
+        specs.push(TopicSpec {
+            name: self.alerter(),
+            cleanup: Cleanup::Compact,
+        });
         specs.push(TopicSpec {
             name: self.subscriptions(),
             cleanup: Cleanup::Compact,
@@ -268,7 +280,7 @@ mod tests {
         assert_eq!(topics.kind_of("kouan.events.air"), Some(BodyKind::Air));
         assert_eq!(topics.kind_of("kouan.status"), None);
         let specs = topics.all_specs(DEFAULT_EVENT_RETENTION);
-        assert_eq!(specs.len(), 11);
+        assert_eq!(specs.len(), 12);
         assert!(specs
             .iter()
             .any(|s| s.name == "kouan.status" && s.cleanup == Cleanup::Compact));

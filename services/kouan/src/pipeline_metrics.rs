@@ -64,6 +64,16 @@ impl Collector for PipelineCollector {
                     MetricType::Gauge,
                 )?,
             )?;
+            let idle = process.live.load(Ordering::Relaxed)
+                && process.quiet.load(Ordering::Relaxed)
+                && process.router_quiet.load(Ordering::Relaxed);
+            ConstGauge::new(i64::from(idle)).encode(encoder.encode_descriptor(
+                "processor_idle",
+                "1 while the processor is live and its last cycles found nothing to route, \
+                 apply or publish",
+                None,
+                MetricType::Gauge,
+            )?)?;
             let (sum, count, buckets) = process.latency.snapshot();
             encoder
                 .encode_descriptor(

@@ -211,6 +211,13 @@ impl<'a> Generation<'a> {
             return Ok(());
         }
         let started = Instant::now();
+        // where the previous owner left off first: the group coordinator answers only once the
+        // offsets of its last transaction are stable (committed or aborted)
+        self.start.extend(kouan_bus::batch::committed(
+            &self.group,
+            &self.config.topics.by_shipment(),
+            partitions,
+        )?);
         let mut restored = BTreeSet::new();
         let mut records = 0u64;
         restore::read_partitions(
@@ -224,6 +231,15 @@ impl<'a> Generation<'a> {
                 restore::apply_by_shipment(&mut self.engine, message, &mut restored);
             },
         )?;
+        // every status its transactions published, not only those whose commit markers were
+        // written by now: a version learned short would be published a second time
+        kouan_bus::settled::await_settled(
+            &self.config.brokers,
+            &format!("{}-settle", self.name),
+            &self.config.topics.status(),
+            partitions,
+            self.cancel,
+        )?;
         let published = &mut self.published;
         restore::read_partitions(
             &self.config.brokers,
@@ -233,11 +249,6 @@ impl<'a> Generation<'a> {
             self.cancel,
             |message| restore::learn_published(published, message),
         )?;
-        self.start.extend(kouan_bus::batch::committed(
-            &self.group,
-            &self.config.topics.by_shipment(),
-            partitions,
-        )?);
         self.owned.extend(partitions);
         // every shipment of the partitions is recomputed once and compared with what is published
         let shipments = self.layout.shipments;

@@ -1,0 +1,88 @@
+//! Waiting until no transaction is open on some partitions, before reading them as a whole.
+//!
+//! A `read_committed` reader ends at the last stable offset: the records of a transaction that is
+//! still open (or whose commit markers are still being written after `commit_transaction`
+//! returned) are past that end and invisible. A new owner restoring what its predecessor
+//! published must not stop there — it would miss the last committed records and publish their
+//! version numbers again. So it first waits until the last stable offset reaches the high
+//! watermark it saw (every transaction begun before has committed or aborted). An open transaction
+//! lasts at most the transaction timeout: the broker aborts it after that, so the wait is bounded.
+
+use crate::error::BusError;
+use crate::timing::{SETTLE_RETRY, WATERMARKS};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use std::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// Waits until every transaction open on `partitions` of `topic` now has ended (committed or
+/// aborted), or until `cancel`. A broker that cannot be asked is asked again.
+pub fn await_settled(
+    brokers: &str,
+    name: &str,
+    topic: &str,
+    partitions: &[i32],
+    cancel: &CancellationToken,
+) -> Result<(), BusError> {
+    let everything: BaseConsumer = isolated(brokers, name, "read_uncommitted").create()?;
+    let committed: BaseConsumer = isolated(brokers, name, "read_committed").create()?;
+    let started = Instant::now();
+    for partition in partitions {
+        let Some(high) = ask(&everything, topic, *partition, cancel) else {
+            return Ok(());
+        };
+        let mut told = Instant::now();
+        loop {
+            let Some(stable) = ask(&committed, topic, *partition, cancel) else {
+                return Ok(());
+            };
+            if stable >= high {
+                break;
+            }
+            if told.elapsed() >= std::time::Duration::from_secs(2) {
+                tracing::info!(
+                    topic,
+                    partition,
+                    stable,
+                    high,
+                    "waiting for an open transaction to end"
+                );
+                told = Instant::now();
+            }
+            std::thread::sleep(SETTLE_RETRY);
+        }
+    }
+    tracing::debug!(
+        topic,
+        ?partitions,
+        seconds = started.elapsed().as_secs_f64(),
+        "partitions settled"
+    );
+    Ok(())
+}
+
+/// A client that only asks for offsets, seeing the log as a reader of `isolation` would.
+fn isolated(brokers: &str, name: &str, isolation: &str) -> rdkafka::ClientConfig {
+    let mut config = crate::config::consumer(brokers, name);
+    config.set("isolation.level", isolation);
+    config
+}
+
+/// The end of a partition as `consumer` sees it (the high watermark, or the last stable offset
+/// for a `read_committed` client); `None` once cancelled.
+fn ask(
+    consumer: &BaseConsumer,
+    topic: &str,
+    partition: i32,
+    cancel: &CancellationToken,
+) -> Option<i64> {
+    loop {
+        match consumer.fetch_watermarks(topic, partition, WATERMARKS) {
+            Ok((_, high)) => return Some(high),
+            Err(_) if cancel.is_cancelled() => return None,
+            Err(error) => {
+                tracing::warn!(%error, topic, partition, "asking for the end of a partition, retrying");
+                std::thread::sleep(SETTLE_RETRY);
+            }
+        }
+    }
+}
