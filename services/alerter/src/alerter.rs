@@ -348,14 +348,8 @@ impl Alerter {
     /// A shipment that no longer exists (its status record was deleted: the booking was
     /// retracted): its open alerts are resolved at `now` and it is let go of.
     pub fn forget(&mut self, shipment_id: &str, now: i64) -> Vec<Alert> {
-        let open_here: Vec<(String, String, AlertKind)> = self
-            .open
-            .range((shipment_id.to_string(), String::new(), AlertKind::Dwell)..)
-            .take_while(|((id, _, _), _)| id == shipment_id)
-            .map(|(key, _)| key.clone())
-            .collect();
         let mut updates = Vec::new();
-        for key in open_here {
+        for key in self.open_keys_of(shipment_id) {
             let mut alert = self.open.remove(&key).expect("listed");
             alert.state = AlertState::Resolved;
             alert.updated_at_millis = now;
@@ -373,6 +367,15 @@ impl Alerter {
             self.dirty.insert(shipment_id.to_string());
         }
         updates
+    }
+
+    /// The keys of a shipment's open alerts.
+    fn open_keys_of(&self, shipment_id: &str) -> Vec<(String, String, AlertKind)> {
+        self.open
+            .range((shipment_id.to_string(), String::new(), AlertKind::Dwell)..)
+            .take_while(|((id, _, _), _)| id == shipment_id)
+            .map(|(key, _)| key.clone())
+            .collect()
     }
 
     /// The timer at one `now` for every partition: see [`Alerter::tick_by`].
@@ -554,16 +557,11 @@ impl Alerter {
             }
         }
         let shipper = watched.shipper.clone();
+        let open_here = self.open_keys_of(shipment_id);
         let judged = self.judged.entry(shipment_id.to_string()).or_default();
         let mut updates = Vec::new();
 
         // resolve what no longer holds
-        let open_here: Vec<(String, String, AlertKind)> = self
-            .open
-            .range((shipment_id.to_string(), String::new(), AlertKind::Dwell)..)
-            .take_while(|((id, _, _), _)| id == shipment_id)
-            .map(|(key, _)| key.clone())
-            .collect();
         for key in open_here {
             if holding
                 .iter()
@@ -665,10 +663,10 @@ impl Alerter {
         let judged = self.judged.get(shipment_id);
         let learned = self.learned.get(shipment_id);
         let open: Vec<_> = self
-            .open
-            .range((shipment_id.to_string(), String::new(), AlertKind::Dwell)..)
-            .take_while(|((id, _, _), _)| id == shipment_id)
-            .map(|(_, alert)| alert.to_proto())
+            .open_keys_of(shipment_id)
+            .iter()
+            .filter_map(|key| self.open.get(key))
+            .map(Alert::to_proto)
             .collect();
         if watched.is_none() && judged.is_none() && learned.is_none() && open.is_empty() {
             return None;
