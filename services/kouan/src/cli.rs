@@ -370,6 +370,14 @@ pub struct BenchServeArgs {
     /// Their pace, changes/s.
     #[arg(long, default_value_t = 500.0)]
     pub sse_rate: f64,
+    /// Feed clients (shippers' tokens) connected during the lookups under load.
+    #[arg(long, default_value_t = 1_000)]
+    pub feed_clients: usize,
+    /// Hostile clients during the lookups under load: each reconnects to the feed again and
+    /// again resuming from the very start with a token that sees none of the changes, so the
+    /// server walks the whole store for nothing.
+    #[arg(long, default_value_t = 4)]
+    pub hostile_clients: usize,
     /// Write the result lines to this file as well.
     #[arg(long)]
     pub report: Option<PathBuf>,

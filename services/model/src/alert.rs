@@ -103,13 +103,18 @@ impl Alert {
     /// The JSON object of API.md's alert answers, feeds and webhooks. Hours that are not finite
     /// numbers are `null`, as in status records.
     pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.json_view()).expect("alerts always serialize")
+    }
+
+    /// The alert's JSON form as a value to serialize.
+    pub fn json_view(&self) -> AlertJson<'_> {
         let time = |millis: i64| Timestamp::from_unix_millis(millis);
-        serde_json::to_string(&AlertJson {
+        AlertJson {
             alert_id: &self.alert_id,
             shipment_id: &self.shipment_id,
             shipper: self.shipper.as_deref(),
-            kind: self.kind.code(),
-            state: self.state.code(),
+            kind: self.kind,
+            state: self.state,
             node: &self.node,
             stage: &self.stage,
             observed_hours: self.observed_hours,
@@ -119,26 +124,35 @@ impl Alert {
             updated_at: time(self.updated_at_millis),
             resolved_at: self.resolved_at_millis.and_then(time),
             message: &self.message,
-        })
-        .expect("alerts always serialize")
+        }
     }
 }
 
-#[derive(Serialize)]
+/// The JSON form of an alert; its OpenAPI schema is the alert of the HTTP API.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct AlertJson<'a> {
+#[schema(as = Alert)]
+pub struct AlertJson<'a> {
     alert_id: &'a str,
     shipment_id: &'a str,
+    #[schema(required = true)]
     shipper: Option<&'a str>,
-    kind: &'static str,
-    state: &'static str,
+    kind: AlertKind,
+    state: AlertState,
     node: &'a str,
     stage: &'a str,
+    /// null when not a finite number
+    #[schema(value_type = Option<f64>, required = true)]
     observed_hours: f64,
+    /// null when not a finite number
+    #[schema(value_type = Option<f64>, required = true)]
     threshold_hours: f64,
     baseline: &'a str,
+    #[schema(required = true)]
     started_at: Option<Timestamp>,
+    #[schema(required = true)]
     updated_at: Option<Timestamp>,
+    #[schema(required = true)]
     resolved_at: Option<Timestamp>,
     message: &'a str,
 }

@@ -30,7 +30,7 @@ pub struct Event {
     pub body: Body,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 pub struct Location {
     pub unlocode: String,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -39,7 +39,7 @@ pub mod pb {
     include!(concat!(env!("OUT_DIR"), "/kouan.v1.rs"));
 }
 
-pub use alert::Alert;
+pub use alert::{Alert, AlertJson};
 pub use codes::*;
 pub use event::{
     AirBody, Body, BodyKind, CustomsBody, EquipmentBody, Event, Location, ShipmentBody,
@@ -47,5 +47,6 @@ pub use event::{
 };
 pub use reject::Reject;
 pub use status::{Milestone, Status};
+pub use status_json::{MilestoneJson, StatusJson};
 pub use status_wire::{fnv1a, PublishedStatus};
 pub use time::Timestamp;

@@ -2,57 +2,94 @@
 //! explicit nulls, as are hours that are not finite numbers).
 
 use crate::status::Status;
-use crate::{Location, Timestamp};
+use crate::{Classifier, CustomsState, Direction, DocumentType, Location, ShipmentMode};
+use crate::{Timestamp, TransportStage};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 impl Status {
     /// The JSON object of STATUS.md for this record as emitted with `version` at `updated_at`
     /// (API.md's answers add `dwellHours`).
     pub fn to_json(&self, version: u64, updated_at: Option<&Timestamp>) -> String {
-        serde_json::to_string(&StatusJson::of(self, version, updated_at))
+        serde_json::to_string(&self.json_view(version, updated_at))
             .expect("status records always serialize")
+    }
+
+    /// The record's JSON form as a value to serialize.
+    pub fn json_view<'a>(
+        &'a self,
+        version: u64,
+        updated_at: Option<&'a Timestamp>,
+    ) -> StatusJson<'a> {
+        StatusJson::of(self, version, updated_at)
     }
 }
 
 /// STATUS.md's JSON names; absent values are explicit nulls so every record has every field.
-#[derive(Serialize)]
+/// Its OpenAPI schema is the status record of the HTTP API.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct StatusJson<'a> {
+#[schema(as = Status)]
+pub struct StatusJson<'a> {
     shipment_id: &'a str,
-    document_type: Option<&'static str>,
+    #[schema(required = true)]
+    document_type: Option<DocumentType>,
+    #[schema(required = true)]
     shipper: Option<&'a str>,
-    mode: Option<&'static str>,
-    direction: Option<&'static str>,
+    #[schema(required = true)]
+    mode: Option<ShipmentMode>,
+    #[schema(required = true)]
+    direction: Option<Direction>,
+    #[schema(required = true)]
     origin: Option<&'a str>,
+    #[schema(required = true)]
     destination: Option<&'a str>,
+    #[schema(required = true)]
     port_of_entry: Option<&'a str>,
     units: &'a [String],
+    #[schema(required = true)]
     booked_at: Option<&'a Timestamp>,
+    #[schema(required = true)]
     received_at: Option<&'a Timestamp>,
+    #[schema(required = true)]
     departed_at: Option<&'a Timestamp>,
+    #[schema(required = true)]
     arrived_at: Option<&'a Timestamp>,
+    #[schema(required = true)]
     delivered_at: Option<&'a Timestamp>,
+    #[schema(required = true)]
     declared_at: Option<&'a Timestamp>,
-    customs_status: &'static str,
+    customs_status: CustomsState,
+    #[schema(required = true)]
     released_at: Option<&'a Timestamp>,
     inspected: bool,
-    transport_stage: &'static str,
+    transport_stage: TransportStage,
+    #[schema(required = true)]
     advance_declared: Option<bool>,
+    #[schema(required = true)]
     clearance_hours: Option<f64>,
+    #[schema(required = true)]
     eta: Option<&'a Timestamp>,
+    #[schema(required = true)]
     last_location: Option<&'a Location>,
+    #[schema(required = true)]
     dwell_since: Option<&'a Timestamp>,
     milestones: Vec<MilestoneJson<'a>>,
     version: u64,
+    #[schema(required = true)]
     updated_at: Option<&'a Timestamp>,
 }
 
-#[derive(Serialize)]
+/// One entry of `milestones`.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct MilestoneJson<'a> {
+#[schema(as = Milestone)]
+pub struct MilestoneJson<'a> {
+    /// The event body's type or status code, e.g. `LOAD`, `DEP`, `RELEASED`.
     code: &'static str,
     event_time: &'a Timestamp,
-    classifier: &'static str,
+    classifier: Classifier,
+    #[schema(required = true)]
     location: Option<&'a Location>,
     source: &'a str,
     event_id: &'a str,
@@ -62,10 +99,10 @@ impl<'a> StatusJson<'a> {
     fn of(status: &'a Status, version: u64, updated_at: Option<&'a Timestamp>) -> Self {
         Self {
             shipment_id: &status.shipment_id,
-            document_type: status.document_type.map(|d| d.code()),
+            document_type: status.document_type,
             shipper: status.shipper.as_deref(),
-            mode: status.mode.map(|m| m.code()),
-            direction: status.direction.map(|d| d.code()),
+            mode: status.mode,
+            direction: status.direction,
             origin: status.origin.as_deref(),
             destination: status.destination.as_deref(),
             port_of_entry: status.port_of_entry.as_deref(),
@@ -76,10 +113,10 @@ impl<'a> StatusJson<'a> {
             arrived_at: status.arrived_at.as_ref(),
             delivered_at: status.delivered_at.as_ref(),
             declared_at: status.declared_at.as_ref(),
-            customs_status: status.customs_status.code(),
+            customs_status: status.customs_status,
             released_at: status.released_at.as_ref(),
             inspected: status.inspected,
-            transport_stage: status.transport_stage.code(),
+            transport_stage: status.transport_stage,
             advance_declared: status.advance_declared,
             clearance_hours: status.clearance_hours,
             eta: status.eta.as_ref(),
@@ -91,7 +128,7 @@ impl<'a> StatusJson<'a> {
                 .map(|m| MilestoneJson {
                     code: m.code,
                     event_time: &m.event_time,
-                    classifier: m.classifier.code(),
+                    classifier: m.classifier,
                     location: m.location.as_ref(),
                     source: &m.source,
                     event_id: &m.event_id,

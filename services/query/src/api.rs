@@ -3,12 +3,17 @@
 //! - [`middleware`]: bearer-token auth on every `/v1` route; one audit line and the request
 //!   metrics per request.
 //! - [`params`]: typed query-string parameters, each error naming the parameter at fault.
-//! - [`handlers`]: one function per route, returning `Result`.
+//! - [`handlers`]: one function per route, returning `Result`, each with its OpenAPI operation.
+//! - [`answers`]: the typed JSON answers, each with its OpenAPI schema.
+//! - [`openapi`]: the document's frame (info, security scheme); the paths come from the routes,
+//!   so `/openapi.json` describes exactly what the router serves.
 //! - [`error`]: the JSON error answer `{"error": …}`.
 
+pub mod answers;
 pub mod error;
 pub mod handlers;
 pub mod middleware;
+pub mod openapi;
 pub mod params;
 
 pub use error::ApiError;
@@ -20,11 +25,12 @@ use crate::sql::SqlEngine;
 use crate::store::Store;
 use crate::webhook::Webhooks;
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
-use axum::Router;
+use axum::{Extension, Router};
 use handlers::*;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -40,42 +46,60 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    let v1 = Router::new()
-        .route("/v1/shipments", get(list_shipments))
-        .route("/v1/shipments/{id}", get(get_shipment))
-        .route("/v1/feed", get(feed))
-        .route("/v1/alerts", get(list_alerts))
-        .route("/v1/network", get(network))
-        .route("/v1/me", get(me))
-        .route("/v1/kpis/clearance", get(kpi_clearance))
-        .route("/v1/sql", post(run_sql))
-        .route(
-            "/v1/subscriptions",
-            post(create_subscription).get(list_subscriptions),
-        )
-        .route("/v1/subscriptions/{id}", delete(delete_subscription))
-        .route("/v1/subscriptions/{id}/resume", post(resume_subscription))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::authenticate,
-        ));
-    let metrics_route = if state.http.protect_metrics {
-        Router::new().route("/metrics", get(metrics)).route_layer(
-            axum::middleware::from_fn_with_state(state.clone(), middleware::operator_only),
-        )
-    } else {
-        Router::new().route("/metrics", get(metrics))
-    };
-    Router::new()
-        .merge(v1)
-        .merge(metrics_route)
-        .route("/healthz", get(healthz))
-        .route("/", get(crate::dashboard::page))
+    let (routes, document) = described_routes(Some(&state)).split_for_parts();
+    let document = OpenApiDocument(Arc::from(
+        document
+            .to_json()
+            .expect("the description always serializes"),
+    ));
+    routes
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such route") })
         .layer(axum::middleware::from_fn(middleware::json_errors))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::audit,
         ))
+        .layer(Extension(document))
         .with_state(state)
+}
+
+/// The OpenAPI description of every route, as served at `/openapi.json`.
+pub fn description() -> utoipa::openapi::OpenApi {
+    described_routes(None).into_openapi()
+}
+
+/// Every route with its OpenAPI operation. With a state, the `/v1` routes (and `/metrics` when
+/// protected) get their authentication layer; the description is the same either way.
+fn described_routes(state: Option<&AppState>) -> OpenApiRouter<AppState> {
+    let mut v1 = OpenApiRouter::new()
+        .routes(routes!(list_shipments))
+        .routes(routes!(get_shipment))
+        .routes(routes!(feed))
+        .routes(routes!(list_alerts))
+        .routes(routes!(network))
+        .routes(routes!(me))
+        .routes(routes!(kpi_clearance))
+        .routes(routes!(run_sql))
+        .routes(routes!(create_subscription, list_subscriptions))
+        .routes(routes!(delete_subscription))
+        .routes(routes!(resume_subscription));
+    let mut metrics_route = OpenApiRouter::new().routes(routes!(metrics));
+    if let Some(state) = state {
+        v1 = v1.route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::authenticate,
+        ));
+        if state.http.protect_metrics {
+            metrics_route = metrics_route.route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                middleware::operator_only,
+            ));
+        }
+    }
+    OpenApiRouter::with_openapi(openapi::frame())
+        .merge(v1)
+        .merge(metrics_route)
+        .routes(routes!(healthz))
+        .routes(routes!(crate::dashboard::page))
+        .routes(routes!(openapi_json))
 }

@@ -5,6 +5,9 @@ use axum::response::{Html, IntoResponse, Response};
 
 const PAGE: &str = include_str!("../dashboard/index.html");
 
+#[utoipa::path(get, path = "/", tag = "operations",
+    description = "The dashboard (it asks for a token).",
+    responses((status = 200, description = "the page", content_type = "text/html; charset=utf-8", body = String)))]
 pub async fn page() -> Response {
     Html(PAGE).into_response()
 }

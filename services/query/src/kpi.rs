@@ -6,6 +6,7 @@
 //! advance-declaration rate covers shipments where it is defined (declared imports). `day` is the
 //! calendar day at the hub (UTC+08:00) of `releasedAt`. Hours are rounded to 2 decimals.
 
+use crate::api::answers::KpiGroup;
 use crate::auth::Caller;
 use crate::error::QueryError;
 use crate::sql::SqlEngine;
@@ -72,7 +73,7 @@ pub async fn clearance(
     engine: &SqlEngine,
     caller: &Caller,
     query: &KpiQuery,
-) -> Result<Vec<serde_json::Value>, QueryError> {
+) -> Result<Vec<KpiGroup>, QueryError> {
     let group_exprs: Vec<(&str, &str)> = query
         .group_by
         .iter()
@@ -139,35 +140,38 @@ pub async fn clearance(
         truncated: false,
     };
     let json = answer.to_json();
-    let round = |value: &serde_json::Value| -> serde_json::Value {
-        value.as_f64().map_or(serde_json::Value::Null, |v| {
-            serde_json::json!((v * 100.0).round() / 100.0)
-        })
-    };
+    let hours = |value: &serde_json::Value| value.as_f64().map(|v| (v * 100.0).round() / 100.0);
     let mut groups = Vec::new();
-    for row in json["rows"].as_array().into_iter().flatten() {
-        let row = row.as_array().expect("rows are arrays");
+    for row in json.rows {
         let count = row[group_exprs.len()].as_u64().unwrap_or(0);
-        let mut object = serde_json::Map::new();
-        for (i, (api, _)) in group_exprs.iter().enumerate() {
-            object.insert(api.to_string(), row[i].clone());
-        }
         let at = group_exprs.len();
-        object.insert("count".into(), serde_json::json!(count));
-        object.insert("p50Hours".into(), round(&row[at + 1]));
-        object.insert("p90Hours".into(), round(&row[at + 2]));
-        object.insert("meanHours".into(), round(&row[at + 3]));
-        object.insert(
-            "advanceDeclarationRate".into(),
-            row[at + 4].as_f64().map_or(serde_json::Value::Null, |v| {
-                serde_json::json!((v * 10_000.0).round() / 10_000.0)
-            }),
-        );
+        let mut group = KpiGroup {
+            port_of_entry: None,
+            mode: None,
+            direction: None,
+            day: None,
+            count,
+            p50_hours: hours(&row[at + 1]),
+            p90_hours: hours(&row[at + 2]),
+            mean_hours: hours(&row[at + 3]),
+            advance_declaration_rate: row[at + 4]
+                .as_f64()
+                .map(|v| (v * 10_000.0).round() / 10_000.0),
+        };
+        for (i, (api, _)) in group_exprs.iter().enumerate() {
+            let key = match *api {
+                "portOfEntry" => &mut group.port_of_entry,
+                "mode" => &mut group.mode,
+                "direction" => &mut group.direction,
+                _ => &mut group.day,
+            };
+            *key = Some(row[i].clone());
+        }
         // an ungrouped answer over nothing is one empty row: no groups at all
-        if count == 0 && object["advanceDeclarationRate"].is_null() {
+        if count == 0 && group.advance_declaration_rate.is_none() {
             continue;
         }
-        groups.push(serde_json::Value::Object(object));
+        groups.push(group);
     }
     Ok(groups)
 }

@@ -1,6 +1,7 @@
 //! Read-only SQL over the snapshot: one query statement per request, bounded in rows, time and
 //! memory; answers as JSON rows or Arrow IPC.
 
+use crate::api::answers::SqlAnswer;
 use crate::error::QueryError;
 use crate::snapshot::{SnapshotTable, Snapshots, Table};
 use datafusion::arrow::array::{Array, RecordBatch};
@@ -50,7 +51,7 @@ impl Answer {
     }
 
     /// `{"columns": [...], "rows": [[...]], "truncated": bool}`.
-    pub fn to_json(&self) -> serde_json::Value {
+    pub fn to_json(&self) -> SqlAnswer<'_> {
         let columns: Vec<&str> = self
             .schema
             .fields()
@@ -66,12 +67,14 @@ impl Answer {
                 .map(|column| json_cells(column.as_ref(), &options))
                 .collect();
             for row in 0..batch.num_rows() {
-                rows.push(serde_json::Value::Array(
-                    cells.iter().map(|column| column[row].clone()).collect(),
-                ));
+                rows.push(cells.iter().map(|column| column[row].clone()).collect());
             }
         }
-        serde_json::json!({"columns": columns, "rows": rows, "truncated": self.truncated})
+        SqlAnswer {
+            columns,
+            rows,
+            truncated: self.truncated,
+        }
     }
 
     /// The Arrow IPC stream form.
@@ -370,7 +373,7 @@ mod tests {
             .unwrap();
         assert_eq!((answer.rows(), answer.truncated), (3, true));
         let answer = rows.query("SELECT count(*) FROM shipments").await.unwrap();
-        assert_eq!(answer.to_json()["rows"], serde_json::json!([[0]]));
+        assert_eq!(answer.to_json().rows, vec![vec![serde_json::json!(0)]]);
 
         let slow = engine(SqlLimits {
             timeout: Duration::from_millis(200),

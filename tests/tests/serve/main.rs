@@ -1,7 +1,8 @@
 //! `kouan serve` against the real broker, by capability: every endpoint's answers and errors
-//! ([`api`]), feed resume ([`feed`]), webhooks ([`webhooks`]) and shipper isolation
-//! ([`isolation`]). Status and alert records are published straight onto the topics
-//! ([`fixtures`]) so each test controls exactly what the store sees.
+//! ([`api`]), feed resume ([`feed`]), webhooks ([`webhooks`]), shipper isolation
+//! ([`isolation`]) and the OpenAPI description against what the API answers ([`openapi`]).
+//! Status and alert records are published straight onto the topics ([`fixtures`]) so each test
+//! controls exactly what the store sees.
 
 mod analytics;
 mod api;
@@ -9,4 +10,5 @@ mod feed;
 mod fixtures;
 mod hardening;
 mod isolation;
+mod openapi;
 mod webhooks;

@@ -1,7 +1,9 @@
 //! `kouan bench serve`: the query service with N shipments loaded — store rebuild time and
-//! memory per shipment, p50/p99 of `GET /v1/shipments/{id}`, the clearance KPI query time, and
-//! status change to SSE delivery latency. In one process, over loopback HTTP; the records are
-//! synthetic but shaped like the processor's (about 14 milestones each).
+//! memory per shipment, p50/p99 of `GET /v1/shipments/{id}`, the clearance KPI query time,
+//! status change to SSE delivery latency, and the lookups again while 1,000 feed clients follow a
+//! stream of changes and hostile clients make the server walk the whole store for nothing. In one
+//! process, over loopback HTTP; the records are synthetic but shaped like the processor's (about
+//! 14 milestones each).
 
 use crate::cli::BenchServeArgs;
 use kouan_model::Milestone;
@@ -63,7 +65,7 @@ fn synthetic(index: usize, version: u64) -> pb::ShipmentStatus {
         } else {
             DocumentType::RailWaybill
         }),
-        shipper: Some(format!("shipper-{:02}", index % 40)),
+        shipper: Some(shipper_name(index % SHIPPERS)),
         mode: Some(if air {
             ShipmentMode::Air
         } else {
@@ -117,6 +119,95 @@ fn synthetic(index: usize, version: u64) -> pb::ShipmentStatus {
     status.to_proto(version, &hour(300.0))
 }
 
+/// The simulated shippers; records are spread over them round-robin.
+const SHIPPERS: usize = 40;
+const HOSTILE_TOKEN: &str = "bench-hostile-token";
+
+fn shipper_name(shipper: usize) -> String {
+    format!("shipper-{shipper:02}")
+}
+
+fn shipper_token(shipper: usize) -> String {
+    format!("bench-shipper-token-{shipper:02}")
+}
+
+/// A client of its own per feed: one connection each, as separate users would have.
+fn feed_client() -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .build()?)
+}
+
+struct Latencies {
+    count: usize,
+    p50: f64,
+    p99: f64,
+    max: f64,
+    per_second: f64,
+}
+
+/// `requests` point lookups of random shipments from `concurrency` clients.
+async fn lookups(
+    client: &reqwest::Client,
+    base: &str,
+    token: &'static str,
+    n: usize,
+    requests: usize,
+    concurrency: usize,
+) -> anyhow::Result<Latencies> {
+    let per_client = requests / concurrency.max(1);
+    let mut tasks = tokio::task::JoinSet::new();
+    let wall = Instant::now();
+    for c in 0..concurrency.max(1) {
+        let (client, base) = (client.clone(), base.to_string());
+        tasks.spawn(async move {
+            let mut latencies = Vec::with_capacity(per_client);
+            let mut x = (c as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            for _ in 0..per_client {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let index = (x % n as u64) as usize;
+                let id = format!(
+                    "{}-{index:09}",
+                    if index.is_multiple_of(3) {
+                        "784"
+                    } else {
+                        "ZZH"
+                    }
+                );
+                let sent = Instant::now();
+                let response = client
+                    .get(format!("{base}/v1/shipments/{id}"))
+                    .bearer_auth(token)
+                    .send()
+                    .await?;
+                anyhow::ensure!(
+                    response.status().is_success(),
+                    "lookup {id}: {}",
+                    response.status()
+                );
+                response.bytes().await?;
+                latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+            }
+            Ok::<_, anyhow::Error>(latencies)
+        });
+    }
+    let mut latencies = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        latencies.extend(done??);
+    }
+    let seconds = wall.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    Ok(Latencies {
+        count: latencies.len(),
+        p50: percentile(&latencies, 0.5),
+        p99: percentile(&latencies, 0.99),
+        max: latencies[latencies.len() - 1],
+        per_second: latencies.len() as f64 / seconds,
+    })
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
@@ -165,8 +256,17 @@ pub async fn run(args: BenchServeArgs, cancel: CancellationToken) -> anyhow::Res
         kouan_query::SqlLimits::default(),
     )?);
     let token = "bench-operator-token";
-    let auth = Auth::parse(&format!("{token} operator\n"))?;
+    let mut tokens = format!("{token} operator\n{HOSTILE_TOKEN} shipper nobody\n");
+    for shipper in 0..SHIPPERS {
+        tokens.push_str(&format!(
+            "{} shipper {}\n",
+            shipper_token(shipper),
+            shipper_name(shipper)
+        ));
+    }
+    let auth = Auth::parse(&tokens)?;
     let metrics = Arc::new(Metrics::new());
+    let feed_gauge = metrics.feed_clients.clone();
     let webhooks = Arc::new(kouan_query::webhook::Webhooks::new(
         store.clone(),
         None,
@@ -199,55 +299,10 @@ pub async fn run(args: BenchServeArgs, cancel: CancellationToken) -> anyhow::Res
     let base = format!("http://{address}");
     let client = reqwest::Client::new();
 
-    // point lookups from `concurrency` clients
-    let per_client = args.requests / args.concurrency.max(1);
-    let mut tasks = tokio::task::JoinSet::new();
-    let wall = Instant::now();
-    for c in 0..args.concurrency.max(1) {
-        let (client, base) = (client.clone(), base.clone());
-        tasks.spawn(async move {
-            let mut latencies = Vec::with_capacity(per_client);
-            let mut x = (c as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            for _ in 0..per_client {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                let index = (x % n as u64) as usize;
-                let id = format!(
-                    "{}-{index:09}",
-                    if index.is_multiple_of(3) {
-                        "784"
-                    } else {
-                        "ZZH"
-                    }
-                );
-                let sent = Instant::now();
-                let response = client
-                    .get(format!("{base}/v1/shipments/{id}"))
-                    .bearer_auth(token)
-                    .send()
-                    .await?;
-                anyhow::ensure!(
-                    response.status().is_success(),
-                    "lookup {id}: {}",
-                    response.status()
-                );
-                response.bytes().await?;
-                latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
-            }
-            Ok::<_, anyhow::Error>(latencies)
-        });
-    }
-    let mut latencies = Vec::new();
-    while let Some(done) = tasks.join_next().await {
-        latencies.extend(done??);
-    }
-    let seconds = wall.elapsed().as_secs_f64();
-    latencies.sort_by(f64::total_cmp);
+    let latencies = lookups(&client, &base, token, n, args.requests, args.concurrency).await?;
     say(format!(
         "bench serve: GET /v1/shipments/{{id}} x{} from {} clients: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({:.0} requests/s)",
-        latencies.len(), args.concurrency, percentile(&latencies, 0.5), percentile(&latencies, 0.99), latencies[latencies.len() - 1],
-        latencies.len() as f64 / seconds
+        latencies.count, args.concurrency, latencies.p50, latencies.p99, latencies.max, latencies.per_second
     ));
 
     // the clearance KPI
@@ -332,6 +387,115 @@ pub async fn run(args: BenchServeArgs, cancel: CancellationToken) -> anyhow::Res
         "bench serve: status change to SSE delivery, {} changes at {}/s: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         delays.len(), args.sse_rate, percentile(&delays, 0.5), percentile(&delays, 0.99), delays[delays.len() - 1]
     ));
+    // the lookups again, under feed load
+    let load = CancellationToken::new();
+    let delivered = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let (mut feeds, mut hostile) = (tokio::task::JoinSet::new(), tokio::task::JoinSet::new());
+    for i in 0..args.feed_clients {
+        let (client, base, load, delivered) = (
+            feed_client()?,
+            base.clone(),
+            load.clone(),
+            delivered.clone(),
+        );
+        feeds.spawn(async move {
+            let mut response = client
+                .get(format!("{base}/v1/feed"))
+                .bearer_auth(shipper_token(i % SHIPPERS))
+                .send()
+                .await?;
+            anyhow::ensure!(response.status().is_success(), "feed {i}: {}", response.status());
+            loop {
+                tokio::select! {
+                    _ = load.cancelled() => return Ok(()),
+                    chunk = response.chunk() => match chunk? {
+                        Some(bytes) => {
+                            let events = bytes.windows(7).filter(|w| w == b"\nevent:" ).count();
+                            delivered.fetch_add(events as u64, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        None => anyhow::bail!("feed {i} ended"),
+                    },
+                }
+            }
+        });
+    }
+    let connected = Instant::now();
+    while feed_gauge.get() < args.feed_clients as i64 {
+        anyhow::ensure!(
+            connected.elapsed() < Duration::from_secs(60),
+            "only {} of {} feed clients connected",
+            feed_gauge.get(),
+            args.feed_clients
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for _ in 0..args.hostile_clients {
+        let (client, base, load) = (feed_client()?, base.clone(), load.clone());
+        hostile.spawn(async move {
+            let mut walks = 0u64;
+            while !load.is_cancelled() {
+                // resume from the very start as a shipper that sees nothing: every record is
+                // walked and skipped; hang up once the walk has had its time and start again
+                let response = client
+                    .get(format!("{base}/v1/feed"))
+                    .bearer_auth(HOSTILE_TOKEN)
+                    .header("last-event-id", "s=0.0.0.0~a=0")
+                    .send()
+                    .await?;
+                anyhow::ensure!(
+                    response.status().is_success(),
+                    "hostile: {}",
+                    response.status()
+                );
+                tokio::select! {
+                    _ = load.cancelled() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                }
+                drop(response);
+                walks += 1;
+            }
+            Ok(walks)
+        });
+    }
+    let changer = {
+        let (store, load) = (store.clone(), load.clone());
+        let pace = Duration::from_secs_f64(1.0 / args.sse_rate);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(pace);
+            let mut change = 0u64;
+            while !load.is_cancelled() {
+                tick.tick().await;
+                let index = (change.wrapping_mul(0x9e37_79b9_7f4a_7c15) % n as u64) as usize;
+                let bytes = synthetic(index, 1_000_000 + change).encode_to_vec();
+                let origin = Origin {
+                    topic: TopicId::Status,
+                    partition: 1,
+                    offset: 2_000_000_000 + change as i64,
+                };
+                store.apply_status(None, Some(&bytes), origin)?;
+                change += 1;
+            }
+            Ok::<_, anyhow::Error>(change)
+        })
+    };
+    let under_load = lookups(&client, &base, token, n, args.requests, args.concurrency).await;
+    load.cancel();
+    while let Some(done) = feeds.join_next().await {
+        done??;
+    }
+    let mut walks = 0;
+    while let Some(done) = hostile.join_next().await {
+        walks += done??;
+    }
+    let changes_applied = changer.await??;
+    let under_load = under_load?;
+    say(format!(
+        "bench serve: GET /v1/shipments/{{id}} x{} from {} clients while {} feed clients follow {} changes at {}/s ({} events delivered) and {} hostile clients walk the store {} times: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({:.0} requests/s)",
+        under_load.count, args.concurrency, args.feed_clients, changes_applied, args.sse_rate,
+        delivered.load(std::sync::atomic::Ordering::Relaxed), args.hostile_clients, walks,
+        under_load.p50, under_load.p99, under_load.max, under_load.per_second
+    ));
+
     cancel.cancel();
     if let Some(report) = &args.report {
         std::fs::write(report, lines.join("\n") + "\n")?;

@@ -23,7 +23,8 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({"error": self.1}).to_string();
+        let body = serde_json::to_string(&super::answers::ErrorAnswer { error: self.1 })
+            .expect("strings always serialize");
         (self.0, [(header::CONTENT_TYPE, "application/json")], body).into_response()
     }
 }

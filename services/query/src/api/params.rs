@@ -78,19 +78,39 @@ impl Params {
     }
 }
 
+/// `GET /v1/shipments`' parameters as `/openapi.json` describes them; [`shipment_list`] parses
+/// them (a test keeps the two lists of names equal).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct ShipmentListParams {
+    /// Only this shipper's shipments (a shipper sees only its own whatever it asks).
+    shipper: Option<String>,
+    #[param(inline)]
+    transport_stage: Option<TransportStage>,
+    #[param(inline)]
+    customs_status: Option<CustomsState>,
+    #[param(inline)]
+    mode: Option<ShipmentMode>,
+    /// Page size, 100 when absent.
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+    /// `nextCursor` of the previous page.
+    cursor: Option<String>,
+}
+
+const SHIPMENT_LIST: [&str; 6] = [
+    "shipper",
+    "transportStage",
+    "customsStatus",
+    "mode",
+    "limit",
+    "cursor",
+];
+
 /// `GET /v1/shipments`.
 pub fn shipment_list(raw: HashMap<String, String>) -> Result<ListQuery, ApiError> {
-    let params = Params::new(
-        raw,
-        &[
-            "shipper",
-            "transportStage",
-            "customsStatus",
-            "mode",
-            "limit",
-            "cursor",
-        ],
-    )?;
+    let params = Params::new(raw, &SHIPMENT_LIST)?;
     Ok(ListQuery {
         shipper: params.text("shipper").map(str::to_string),
         transport_stage: params
@@ -107,6 +127,36 @@ pub fn shipment_list(raw: HashMap<String, String>) -> Result<ListQuery, ApiError
     })
 }
 
+/// `GET /v1/alerts`' parameters as `/openapi.json` describes them; [`alert_list`] parses them.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct AlertListParams {
+    #[param(inline)]
+    state: Option<AlertState>,
+    /// Page size, 100 when absent.
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+    /// `nextCursor` of the previous page.
+    cursor: Option<String>,
+}
+
+const ALERT_LIST: [&str; 3] = ["state", "limit", "cursor"];
+
+/// `GET /v1/kpis/clearance`' parameters as `/openapi.json` describes them; the handler parses
+/// them with [`KPI`]'s names.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct KpiParams {
+    /// `IMPORT` or `EXPORT`; both when absent.
+    direction: Option<String>,
+    /// Comma-separated, each at most once: `portOfEntry`, `mode`, `direction`, `day`.
+    group_by: Option<String>,
+}
+
+pub const KPI: [&str; 2] = ["direction", "groupBy"];
+
 /// `GET /v1/alerts`.
 pub struct AlertList {
     pub state: Option<AlertState>,
@@ -115,10 +165,31 @@ pub struct AlertList {
 }
 
 pub fn alert_list(raw: HashMap<String, String>) -> Result<AlertList, ApiError> {
-    let params = Params::new(raw, &["state", "limit", "cursor"])?;
+    let params = Params::new(raw, &ALERT_LIST)?;
     Ok(AlertList {
         state: params.code("state", AlertState::ALL, AlertState::code)?,
         after: params.cursor()?,
         limit: params.limit()?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::IntoParams;
+
+    fn names<P: IntoParams>() -> Vec<String> {
+        P::into_params(|| Some(ParameterIn::Query))
+            .into_iter()
+            .map(|p| p.name)
+            .collect()
+    }
+
+    #[test]
+    fn the_described_parameters_are_the_parsed_ones() {
+        assert_eq!(names::<ShipmentListParams>(), SHIPMENT_LIST);
+        assert_eq!(names::<AlertListParams>(), ALERT_LIST);
+        assert_eq!(names::<KpiParams>(), KPI);
+    }
 }

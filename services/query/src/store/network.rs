@@ -1,6 +1,7 @@
 //! The dashboard's network view over the store.
 
 use super::Store;
+use crate::api::answers::{NetworkAnswer, NodeDwell, PipelineClock};
 use crate::auth::Caller;
 use std::collections::BTreeMap;
 
@@ -15,7 +16,7 @@ impl Store {
     /// [`Status::is_moving`](kouan_model::Status::is_moving). Finished shipments are left out.
     /// Dwell hours are measured at the pipeline's now, which `pipeline` reports with how far it
     /// is behind the wall clock (the dashboard's "catching up" banner).
-    pub fn network(&self, caller: &Caller) -> serde_json::Value {
+    pub fn network(&self, caller: &Caller) -> String {
         let now_millis = self.now_millis();
         let behind_millis = self.behind_millis();
         let state = self.state.read();
@@ -43,29 +44,32 @@ impl Store {
             .values()
             .filter(|a| a.is_firing() && state.alert_visible(caller, a))
             .count();
-        let nodes: Vec<serde_json::Value> = nodes
+        let nodes: Vec<NodeDwell> = nodes
             .into_iter()
             .map(|(location, mut dwell)| {
                 dwell.sort_by(f64::total_cmp);
-                serde_json::json!({
-                    "location": location,
-                    "shipments": dwell.len(),
-                    "p50DwellHours": dwell[dwell.len() / 2],
-                    "maxDwellHours": dwell[dwell.len() - 1],
-                })
+                NodeDwell {
+                    location,
+                    shipments: dwell.len() as u64,
+                    p50_dwell_hours: dwell[dwell.len() / 2],
+                    max_dwell_hours: dwell[dwell.len() - 1],
+                }
             })
             .collect();
-        serde_json::json!({
-            "nodes": nodes,
-            "moving": moving,
-            "stages": stages,
-            "firingAlerts": firing,
-            "pipeline": {
-                "now": kouan_model::Timestamp::from_unix_millis(now_millis)
-                    .map(|t| t.to_string()),
-                "behindHours": kouan_model::status::hours_between(now_millis, now_millis + behind_millis),
-                "catchingUp": behind_millis >= CATCHING_UP_MILLIS,
+        let answer = NetworkAnswer {
+            nodes,
+            moving,
+            stages,
+            firing_alerts: firing as u64,
+            pipeline: PipelineClock {
+                now: kouan_model::Timestamp::from_unix_millis(now_millis),
+                behind_hours: kouan_model::status::hours_between(
+                    now_millis,
+                    now_millis + behind_millis,
+                ),
+                catching_up: behind_millis >= CATCHING_UP_MILLIS,
             },
-        })
+        };
+        serde_json::to_string(&answer).expect("the network view always serializes")
     }
 }

@@ -9,18 +9,24 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use std::sync::Arc;
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+/// Which status changes a subscription is sent; every filter given must match.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Filters {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 1024)]
     pub shipment_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 1024)]
     pub shipper: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<kouan_model::TransportStage>)]
     pub transport_stage: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<kouan_model::CustomsState>)]
     pub customs_status: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<kouan_model::ShipmentMode>)]
     pub mode: Option<String>,
 }
 
@@ -66,10 +72,15 @@ impl Filters {
 }
 
 /// The body of `POST /v1/subscriptions`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewSubscription {
+    /// An http(s) URL; loopback, private and link-local destinations are refused unless the
+    /// server allows them (`--webhook-allow`).
+    #[schema(max_length = 1024)]
     pub callback_url: String,
+    /// The HMAC-SHA256 key of the `Kouan-Signature` header.
+    #[schema(min_length = 16, max_length = 1024)]
     pub secret: String,
     #[serde(default)]
     pub filters: Filters,
@@ -124,16 +135,20 @@ impl Subscription {
     }
 
     /// What the API shows: everything but the secret.
-    pub fn public_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "id": self.id,
-            "callbackUrl": self.callback_url,
-            "filters": self.filters,
-            "createdAt": self.created_at,
-            "state": if self.paused.is_some() { "PAUSED" } else { "ACTIVE" },
-            "pausedAt": self.paused.as_ref().map(|p| &p.paused_at),
-            "lastFailure": self.paused.as_ref().map(|p| &p.last_failure),
-        })
+    pub fn public(&self) -> crate::api::answers::SubscriptionAnswer<'_> {
+        use crate::api::answers::{SubscriptionAnswer, SubscriptionState};
+        SubscriptionAnswer {
+            id: &self.id,
+            callback_url: &self.callback_url,
+            filters: &self.filters,
+            created_at: &self.created_at,
+            state: match self.paused {
+                Some(_) => SubscriptionState::Paused,
+                None => SubscriptionState::Active,
+            },
+            paused_at: self.paused.as_ref().map(|p| p.paused_at.as_str()),
+            last_failure: self.paused.as_ref().map(|p| p.last_failure.as_str()),
+        }
     }
 }
 
