@@ -107,6 +107,7 @@ fn up_catches_up_thirty_days_and_shows_every_corridor() {
         .output()
         .unwrap();
     assert!(created.status.success());
+    let log = std::env::temp_dir().join(format!("{namespace}.log"));
     let mut child = kouan(&namespace)
         .args([
             "up",
@@ -120,11 +121,22 @@ fn up_catches_up_thirty_days_and_shows_every_corridor() {
             "127.0.0.1:0",
         ])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let mut child = KillOnDrop(child);
+    // what it logged, when it does not catch up
+    let warnings = || -> String {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|line| {
+                line.contains("WARN") || line.contains("ERROR") || line.contains("generation")
+            })
+            .collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    };
     let (lines, received) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in std::io::BufReader::new(stdout)
@@ -142,7 +154,12 @@ fn up_catches_up_thirty_days_and_shows_every_corridor() {
     let caught_up = loop {
         let line = received
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .unwrap_or_else(|_| panic!("kouan up did not catch up in 300 s; last said: {last}"));
+            .unwrap_or_else(|_| {
+                panic!(
+                    "kouan up did not catch up in 300 s; last said: {last}\nits warnings:\n{}",
+                    warnings()
+                )
+            });
         last = line.clone();
         if let Some(at) = line.strip_prefix("kouan up: dashboard and API at ") {
             url = Some(at.trim_end_matches('/').to_string());
@@ -218,4 +235,5 @@ fn up_catches_up_thirty_days_and_shows_every_corridor() {
         .unwrap();
     assert!(interrupted.success());
     assert_eq!(child.0.wait().unwrap().code(), Some(0));
+    std::fs::remove_file(&log).ok();
 }

@@ -323,6 +323,22 @@ impl Pipeline {
             && self.api_read >= self.statuses
     }
 
+    /// What [`caught_up`](Self::caught_up) still waits for, in words.
+    fn waiting_for(&self) -> Vec<&'static str> {
+        [
+            (!self.reached_present, "the simulator to reach the present"),
+            (self.processed < self.published, "the router"),
+            (!self.processor_owns, "the processor to own its partitions"),
+            (self.processor_lag != 0, "the processor's lag"),
+            (!self.processor_quiet, "the processor to be idle"),
+            (self.alerter_read < self.statuses, "the alerter"),
+            (self.api_read < self.statuses, "the API"),
+        ]
+        .into_iter()
+        .filter_map(|(waiting, what)| waiting.then_some(what))
+        .collect()
+    }
+
     fn progress(&self, elapsed: Duration) -> String {
         let total = self
             .history
@@ -332,7 +348,7 @@ impl Pipeline {
                 let rate = self.processed as f64 / elapsed.as_secs_f64().max(0.001);
                 format!("~{:.0} s left", (total - self.processed) as f64 / rate)
             }
-            Some(_) => "finishing".to_string(),
+            Some(_) => format!("finishing: waiting for {}", self.waiting_for().join(", ")),
             None => "estimating".to_string(),
         };
         format!(
