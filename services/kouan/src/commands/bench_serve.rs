@@ -410,7 +410,7 @@ pub async fn run(args: BenchServeArgs, cancel: CancellationToken) -> anyhow::Res
                     _ = load.cancelled() => return Ok(()),
                     chunk = response.chunk() => match chunk? {
                         Some(bytes) => {
-                            let events = bytes.windows(7).filter(|w| w == b"\nevent:" ).count();
+                            let events = bytes.windows(6).filter(|w| w == b"event:").count();
                             delivered.fetch_add(events as u64, std::sync::atomic::Ordering::Relaxed);
                         }
                         None => anyhow::bail!("feed {i} ended"),
@@ -462,6 +462,8 @@ pub async fn run(args: BenchServeArgs, cancel: CancellationToken) -> anyhow::Res
         let pace = Duration::from_secs_f64(1.0 / args.sse_rate);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(pace);
+            // behind schedule, go on at the pace rather than in a burst
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut change = 0u64;
             while !load.is_cancelled() {
                 tick.tick().await;
