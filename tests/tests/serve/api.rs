@@ -7,19 +7,12 @@ use super::fixtures::*;
 use super::hardening::*;
 use kouan_e2e::*;
 use kouan_model::{CustomsState, ShipmentMode, TransportStage};
-use std::time::Duration;
 
 #[test]
 fn every_endpoint_answers_and_refuses() {
     let (namespace, topics, publisher, dir) = setup("serve-api");
     let world = world();
-    for s in &world.statuses {
-        publish_status(&publisher, &topics, s, 1);
-    }
-    for (shipment, shipper, firing) in &world.alerts {
-        publish_alert(&publisher, &topics, shipment, shipper, *firing);
-    }
-    publisher.flush(Duration::from_secs(30)).unwrap();
+    publish_world(&publisher, &topics, &world);
     let auth = write_auth_file(&dir.0);
     let serve = Serve::start(
         &namespace,

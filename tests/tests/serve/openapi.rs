@@ -10,7 +10,6 @@
 use super::fixtures::*;
 use kouan_e2e::*;
 use std::process::Command;
-use std::time::Duration;
 
 /// The checks that make "every answer conforms to the description".
 const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
@@ -26,13 +25,7 @@ fn schemathesis() -> String {
 fn schemathesis_finds_every_answer_as_described() {
     let (namespace, topics, publisher, dir) = setup("serve-openapi");
     let world = world();
-    for s in &world.statuses {
-        publish_status(&publisher, &topics, s, 1);
-    }
-    for (shipment, shipper, firing) in &world.alerts {
-        publish_alert(&publisher, &topics, shipment, shipper, *firing);
-    }
-    publisher.flush(Duration::from_secs(30)).unwrap();
+    publish_world(&publisher, &topics, &world);
     let auth = write_auth_file(&dir.0);
     // generated callback URLs name hosts at random: only a loopback receiver nobody listens on
     // is allowed, so no generated subscription reaches anything
