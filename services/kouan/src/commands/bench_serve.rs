@@ -138,6 +138,21 @@ fn feed_client() -> anyhow::Result<reqwest::Client> {
         .build()?)
 }
 
+/// Sends `request` with `token`; an answer that is not a success is an error naming `what`.
+async fn answered(
+    request: reqwest::RequestBuilder,
+    token: &str,
+    what: &str,
+) -> anyhow::Result<reqwest::Response> {
+    let response = request.bearer_auth(token).send().await?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "{what}: {}",
+        response.status()
+    );
+    Ok(response)
+}
+
 struct Latencies {
     count: usize,
     p50: f64,
@@ -177,17 +192,8 @@ async fn lookups(
                     }
                 );
                 let sent = Instant::now();
-                let response = client
-                    .get(format!("{base}/v1/shipments/{id}"))
-                    .bearer_auth(token)
-                    .send()
-                    .await?;
-                anyhow::ensure!(
-                    response.status().is_success(),
-                    "lookup {id}: {}",
-                    response.status()
-                );
-                response.bytes().await?;
+                let request = client.get(format!("{base}/v1/shipments/{id}"));
+                answered(request, token, "lookup").await?.bytes().await?;
                 latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
             }
             Ok::<_, anyhow::Error>(latencies)
@@ -309,15 +315,10 @@ pub async fn run(args: BenchServeArgs, cancel: CancellationToken) -> anyhow::Res
     let mut kpi = Vec::new();
     for _ in 0..args.kpi_runs {
         let sent = Instant::now();
-        let response = client
-            .get(format!(
-                "{base}/v1/kpis/clearance?direction=IMPORT&groupBy=portOfEntry,mode"
-            ))
-            .bearer_auth(token)
-            .send()
-            .await?;
-        anyhow::ensure!(response.status().is_success(), "kpi: {}", response.status());
-        response.bytes().await?;
+        let request = client.get(format!(
+            "{base}/v1/kpis/clearance?direction=IMPORT&groupBy=portOfEntry,mode"
+        ));
+        answered(request, token, "kpi").await?.bytes().await?;
         kpi.push(sent.elapsed().as_secs_f64() * 1000.0);
     }
     kpi.sort_by(f64::total_cmp);
@@ -327,16 +328,7 @@ pub async fn run(args: BenchServeArgs, cancel: CancellationToken) -> anyhow::Res
     ));
 
     // status change → SSE delivery
-    let mut response = client
-        .get(format!("{base}/v1/feed"))
-        .bearer_auth(token)
-        .send()
-        .await?;
-    anyhow::ensure!(
-        response.status().is_success(),
-        "feed: {}",
-        response.status()
-    );
+    let mut response = answered(client.get(format!("{base}/v1/feed")), token, "feed").await?;
     let changes = args.sse_changes;
     let sent_at: Arc<parking_lot::Mutex<Vec<Option<Instant>>>> =
         Arc::new(parking_lot::Mutex::new(vec![None; changes]));
@@ -390,7 +382,8 @@ pub async fn run(args: BenchServeArgs, cancel: CancellationToken) -> anyhow::Res
     // the lookups again, under feed load
     let load = CancellationToken::new();
     let delivered = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let (mut feeds, mut hostile) = (tokio::task::JoinSet::new(), tokio::task::JoinSet::new());
+    let mut feeds: tokio::task::JoinSet<anyhow::Result<()>> = tokio::task::JoinSet::new();
+    let mut hostile: tokio::task::JoinSet<anyhow::Result<u64>> = tokio::task::JoinSet::new();
     for i in 0..args.feed_clients {
         let (client, base, load, delivered) = (
             feed_client()?,
@@ -399,12 +392,8 @@ pub async fn run(args: BenchServeArgs, cancel: CancellationToken) -> anyhow::Res
             delivered.clone(),
         );
         feeds.spawn(async move {
-            let mut response = client
-                .get(format!("{base}/v1/feed"))
-                .bearer_auth(shipper_token(i % SHIPPERS))
-                .send()
-                .await?;
-            anyhow::ensure!(response.status().is_success(), "feed {i}: {}", response.status());
+            let request = client.get(format!("{base}/v1/feed"));
+            let mut response = answered(request, &shipper_token(i % SHIPPERS), "feed").await?;
             loop {
                 tokio::select! {
                     _ = load.cancelled() => return Ok(()),
@@ -436,17 +425,10 @@ pub async fn run(args: BenchServeArgs, cancel: CancellationToken) -> anyhow::Res
             while !load.is_cancelled() {
                 // resume from the very start as a shipper that sees nothing: every record is
                 // walked and skipped; hang up once the walk has had its time and start again
-                let response = client
+                let request = client
                     .get(format!("{base}/v1/feed"))
-                    .bearer_auth(HOSTILE_TOKEN)
-                    .header("last-event-id", "s=0.0.0.0~a=0")
-                    .send()
-                    .await?;
-                anyhow::ensure!(
-                    response.status().is_success(),
-                    "hostile: {}",
-                    response.status()
-                );
+                    .header("last-event-id", "s=0.0.0.0~a=0");
+                let response = answered(request, HOSTILE_TOKEN, "hostile").await?;
                 tokio::select! {
                     _ = load.cancelled() => {}
                     _ = tokio::time::sleep(Duration::from_millis(250)) => {}
