@@ -323,26 +323,34 @@ impl Alerter {
     pub fn observe_in(&mut self, status: &Status, partition: i32, now: i64) -> Vec<Alert> {
         let watched = Watched::from_status(status, partition);
         let id = &status.shipment_id;
-        let learned = self.learned.entry(id.clone()).or_default();
-        for dwell in watched
+        let completed: Vec<_> = watched
             .episodes
             .iter()
             .filter(|e| e.kind == AlertKind::Dwell)
-        {
-            let Some(until) = dwell.until else { continue };
-            if learned.insert(dwell.key()) {
+            .filter_map(|dwell| {
+                let until = dwell.until?;
                 let key: BaselineKey = (
                     dwell.node.clone(),
                     watched.mode.clone(),
                     dwell.stage.clone(),
                 );
-                self.baselines.observe(key, dwell.since, until);
-            }
-        }
+                Some((dwell.key(), key, dwell.since, until))
+            })
+            .collect();
         self.watched.insert(id.clone(), watched);
         self.partitions.insert(partition);
         self.dirty.insert(id.clone());
-        self.judge_and_schedule(id, now)
+        // judged before its dwells are learned: a dwell that ended between two records (a
+        // replay's records are far apart) is not excused by itself — a train of twenty
+        // containers held together would otherwise lift the baseline it is judged against
+        let alerts = self.judge_and_schedule(id, now);
+        let learned = self.learned.entry(id.clone()).or_default();
+        for (episode, key, since, until) in completed {
+            if learned.insert(episode) {
+                self.baselines.observe(key, since, until);
+            }
+        }
+        alerts
     }
 
     /// A shipment that no longer exists (its status record was deleted: the booking was

@@ -76,6 +76,12 @@ pub fn run(
     for (partition, mark) in &marks {
         clock.observe(*partition, *mark, now_millis());
     }
+    // A processor cycle's status records all carry the watermark of its end, and are read in
+    // several polls: the timer must not judge, at that watermark, a shipment whose record of the
+    // same cycle is not read yet. So a partition's clock takes a watermark once a record with a
+    // later one arrives, or the partition is read to its end; until then it is pending, and only
+    // the records carrying it are judged at it.
+    let mut pending: BTreeMap<i32, i64> = BTreeMap::new();
     let mut positions = restored.positions;
     if positions.is_empty() {
         // a first start, or state left by a version without a changelog: what the alerts topic
@@ -120,12 +126,31 @@ pub fn run(
             let partition = message.partition();
             positions.insert(partition, message.offset() + 1);
             moved = true;
-            if let Some(watermark) = headers::watermark_of(&message) {
+            let watermark = headers::watermark_of(&message);
+            if let Some(watermark) = watermark.filter(|_| !marks.contains_key(&partition)) {
+                // the partition's first stamp: no shipment of it is known but the ones its
+                // records bring, each as of its own stamp, so it is the clock at once
                 clock.observe(partition, watermark, wall);
                 marks.insert(partition, watermark);
             }
+            if let Some(watermark) = watermark {
+                let earlier = pending
+                    .get(&partition)
+                    .copied()
+                    .filter(|&earlier| earlier < watermark);
+                if let Some(earlier) = earlier {
+                    clock.observe(partition, earlier, wall);
+                    marks.insert(partition, earlier);
+                }
+                if earlier.is_some() || !pending.contains_key(&partition) {
+                    pending.insert(partition, watermark);
+                }
+            }
             stats.records.fetch_add(1, Ordering::Relaxed);
-            let now = clock.now_in(partition, wall);
+            // the record's own shipment is as of its watermark
+            let now = clock
+                .now_in(partition, wall)
+                .max(watermark.map_or(i64::MIN, |watermark| watermark.min(wall)));
             match (message.payload(), message.key()) {
                 (None, Some(key)) => {
                     if let Ok(shipment_id) = std::str::from_utf8(key) {
@@ -139,9 +164,15 @@ pub fn run(
                 }
             }
         }
+        let wall = now_millis();
+        for partition in status_reader.take_ended() {
+            if let Some(watermark) = pending.remove(&partition) {
+                clock.observe(partition, watermark, wall);
+                marks.insert(partition, watermark);
+            }
+        }
         // the timer: shipments due now (cheap: a look at the schedule's head), and a sweep of
         // every shipment under way every `tick` of wall time or SWEEP_EVENT_MILLIS of event time
-        let wall = now_millis();
         updates.extend(alerter.tick_by(|partition| clock.now_in(partition, wall)));
         let furthest = clock.now(wall);
         if last_sweep.0.elapsed() >= config.tick

@@ -3,9 +3,10 @@
 
 use crate::error::BusError;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::KafkaError;
 use rdkafka::message::OwnedMessage;
-use rdkafka::{Offset, TopicPartitionList};
-use std::collections::HashMap;
+use rdkafka::{Message, Offset, TopicPartitionList};
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 /// Up to `max` records, waiting at most `first_wait` for the first one; owned copies, since the
@@ -16,7 +17,18 @@ pub fn poll_batch<C: ConsumerContext>(
     max: usize,
     first_wait: Duration,
 ) -> Vec<OwnedMessage> {
+    poll_batch_to_ends(consumer, max, first_wait).0
+}
+
+/// [`poll_batch`], and the partitions it read to their end: whose end-of-partition signal came
+/// after their last record of the batch.
+pub fn poll_batch_to_ends<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    max: usize,
+    first_wait: Duration,
+) -> (Vec<OwnedMessage>, BTreeSet<i32>) {
     let mut batch = Vec::new();
+    let mut ended = BTreeSet::new();
     while batch.len() < max {
         let wait = if batch.is_empty() {
             first_wait
@@ -24,7 +36,13 @@ pub fn poll_batch<C: ConsumerContext>(
             Duration::ZERO
         };
         match consumer.poll(wait) {
-            Some(Ok(message)) => batch.push(message.detach()),
+            Some(Ok(message)) => {
+                ended.remove(&message.partition());
+                batch.push(message.detach());
+            }
+            Some(Err(KafkaError::PartitionEOF(partition))) => {
+                ended.insert(partition);
+            }
             Some(Err(error)) if crate::reader::is_end_of_partition(&error) => {}
             Some(Err(error)) => {
                 tracing::warn!(%error, "reading a batch");
@@ -33,7 +51,7 @@ pub fn poll_batch<C: ConsumerContext>(
             None => break,
         }
     }
-    batch
+    (batch, ended)
 }
 
 /// What every assigned partition's transaction commits: its position, or `start` for a partition
@@ -87,4 +105,30 @@ pub fn committed<C: ConsumerContext>(
             ((element.topic().to_string(), element.partition()), offset)
         })
         .collect())
+}
+
+/// The low and high watermarks of `topic`/`partition` as the consumer's last fetch response
+/// told them: local, no request to the broker (librdkafka's `rd_kafka_get_watermark_offsets`,
+/// which rust-rdkafka does not wrap; `fetch_watermarks` asks the broker). `None` before any fetch
+/// of the partition.
+pub fn known_watermarks<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    topic: &str,
+    partition: i32,
+) -> Option<(i64, i64)> {
+    let topic = std::ffi::CString::new(topic).ok()?;
+    let (mut low, mut high) = (-1_i64, -1_i64);
+    // SAFETY: the client pointer is valid while `consumer` is borrowed; the topic is a
+    // NUL-terminated string that outlives the call; librdkafka only writes the two offsets.
+    let error = unsafe {
+        rdkafka::bindings::rd_kafka_get_watermark_offsets(
+            consumer.client().native_ptr(),
+            topic.as_ptr(),
+            partition,
+            &mut low,
+            &mut high,
+        )
+    };
+    (error == rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0)
+        .then_some((low, high))
 }

@@ -13,7 +13,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::message::BorrowedMessage;
 use rdkafka::Message;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -24,6 +24,9 @@ use crate::timing::WATERMARKS;
 pub struct Follower {
     reader: Reader,
     ends: EndTracker,
+    /// Partitions whose end-of-partition signal came after their last record read: read to
+    /// their end, until [`Follower::take_ended`].
+    ended: BTreeSet<i32>,
 }
 
 impl Follower {
@@ -31,7 +34,11 @@ impl Follower {
     /// cannot be asked is asked again until `cancel`.
     pub fn new(reader: Reader, cancel: &CancellationToken) -> Result<Self, BusError> {
         let ends = EndTracker::new(&reader, cancel)?;
-        Ok(Follower { reader, ends })
+        Ok(Follower {
+            reader,
+            ends,
+            ended: BTreeSet::new(),
+        })
     }
 
     /// Every partition of `topics` from the beginning; `name` only tags the client.
@@ -79,10 +86,23 @@ impl Follower {
         };
         self.ends.observe(&self.reader, &result);
         match result {
-            Ok(message) => Ok(Some(message)),
+            Ok(message) => {
+                self.ended.remove(&message.partition());
+                Ok(Some(message))
+            }
+            Err(KafkaError::PartitionEOF(partition)) => {
+                self.ended.insert(partition);
+                Ok(None)
+            }
             Err(error) if is_end_of_partition(&error) => Ok(None),
             Err(error) => Err(error),
         }
+    }
+
+    /// The partitions read to their end since the last call (nothing read from them after the
+    /// signal). Partition numbers only: meant for a follower of one topic.
+    pub fn take_ended(&mut self) -> BTreeSet<i32> {
+        std::mem::take(&mut self.ended)
     }
 
     /// Whether every partition has been read to the end it had when the follower was made.

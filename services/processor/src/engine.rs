@@ -18,6 +18,20 @@ type Index = HashMap<String, Vec<Arc<Event>>>;
 /// How far an actual event may be dated after its recording and still move the watermark: the
 /// 24 hours EVENTS.md tolerates between an actual event and its `recordedTime`.
 pub const WATERMARK_TOLERANCE_MILLIS: i64 = 24 * 3_600_000;
+
+/// How far in event time an event recorded (by Kafka, say) at `recorded_millis` tells that its
+/// source has got: an actual event's time, but no later than its source's recording of it (an
+/// event recorded before it happened — a clock ahead, a time zone mislabelled — tells that the
+/// source has got as far as its recording, no further); nothing for a planned or estimated event,
+/// or for one dated more than [`WATERMARK_TOLERANCE_MILLIS`] after its recording, so that one
+/// event from a source with a wrong clock cannot make retention forget every finished shipment at
+/// once.
+pub fn reported_millis(event: &Event, recorded_millis: i64) -> Option<i64> {
+    let event_millis = event.event_time.unix_millis();
+    (event.classifier() == Classifier::Act
+        && event_millis <= recorded_millis.saturating_add(WATERMARK_TOLERANCE_MILLIS))
+    .then(|| event_millis.min(event.recorded_time().unix_millis()))
+}
 type Relation = HashMap<String, BTreeSet<String>>;
 
 #[derive(Debug, Default)]
@@ -60,28 +74,26 @@ impl Engine {
         self.apply_recorded(event, recorded, affected);
     }
 
-    /// [`Engine::apply`] for an event recorded (by Kafka, say) at `recorded_millis`: an actual
-    /// event dated more than [`WATERMARK_TOLERANCE_MILLIS`] after its recording does not move
-    /// the watermark, so one event from a source with a wrong clock cannot make retention forget
-    /// every finished shipment at once.
+    /// [`Engine::apply`] for an event recorded (by Kafka, say) at `recorded_millis`; returns the
+    /// event time it reports (see [`reported_millis`]), which moved the watermark.
     pub fn apply_recorded(
         &mut self,
         event: Event,
         recorded_millis: i64,
         affected: &mut BTreeSet<String>,
-    ) {
+    ) -> Option<i64> {
         if direct_subject(&event).is_some_and(|id| self.forgotten.contains(id)) {
-            return;
+            return None;
         }
-        let event_millis = event.event_time.unix_millis();
-        if event.classifier() == Classifier::Act
-            && event_millis <= recorded_millis.saturating_add(WATERMARK_TOLERANCE_MILLIS)
-        {
-            // an event its source recorded before it happened (a clock ahead, a time zone
-            // mislabelled) tells that the source has got as far as its recording, no further
-            let reported = event_millis.min(event.recorded_time().unix_millis());
+        let reported = reported_millis(&event, recorded_millis);
+        if let Some(reported) = reported {
             self.watermark_millis = self.watermark_millis.max(reported);
         }
+        self.offer(event, affected);
+        reported
+    }
+
+    fn offer(&mut self, event: Event, affected: &mut BTreeSet<String>) {
         let Offer::Changed { previous, current } = self.versions.offer(event) else {
             return;
         };

@@ -10,7 +10,8 @@ mod apply;
 mod upkeep;
 
 use crate::changelog::{event_key, links_key, Links};
-use crate::engine::Engine;
+use crate::engine::{reported_millis, Engine};
+use crate::progress::{Input, Progress};
 use crate::rebalance::{Change, Rebalances};
 use crate::reference::direct_subject;
 use crate::restore::{self, Published, SharedChange};
@@ -35,6 +36,12 @@ use crate::runner::{layout, Layout, ProcessConfig, ProcessError};
 /// Most records read per cycle (one transaction).
 const CYCLE_RECORDS: usize = 20_000;
 
+/// The partitions a cycle's reads reached the end of, per input.
+struct Ends {
+    by_shipment: BTreeSet<i32>,
+    shared: BTreeSet<i32>,
+}
+
 /// One instance's life between two restores.
 pub(crate) struct Generation<'a> {
     config: &'a ProcessConfig,
@@ -46,6 +53,8 @@ pub(crate) struct Generation<'a> {
     group: BaseConsumer<Rebalances>,
     shared: Follower,
     engine: Engine,
+    /// How far each input partition has been read in event time: the watermark stamped.
+    progress: Progress,
     retention: Retention,
     /// By-shipment partitions this instance owns and has restored.
     owned: BTreeSet<i32>,
@@ -90,7 +99,10 @@ impl<'a> Generation<'a> {
         shared.catch_up(cancel, |message| {
             records += 1;
             let change = restore::apply_shared(&mut engine, message, &mut ignored);
-            if matches!(change, SharedChange::Event | SharedChange::Stale(_)) {
+            if matches!(
+                change,
+                SharedChange::Event { .. } | SharedChange::Stale { .. }
+            ) {
                 stats.applied.fetch_add(1, Ordering::Relaxed);
             }
         })?;
@@ -101,8 +113,11 @@ impl<'a> Generation<'a> {
             "shared table restored"
         );
 
+        // the end of each partition is signalled: a partition read to its end holds the stamped
+        // watermark back no more (crate::progress)
         let group: BaseConsumer<Rebalances> =
             kouan_bus::config::group_member(&config.brokers, &config.group)
+                .set("enable.partition.eof", "true")
                 .create_with_context(Rebalances::default())?;
         group.subscribe(&[&config.topics.by_shipment()])?;
 
@@ -116,6 +131,7 @@ impl<'a> Generation<'a> {
             group,
             shared,
             engine,
+            progress: Progress::new(),
             retention: Retention::new(config.retention),
             owned: BTreeSet::new(),
             published: HashMap::new(),
@@ -131,20 +147,30 @@ impl<'a> Generation<'a> {
 
     pub(crate) fn run(&mut self) -> Result<(), ProcessError> {
         while !self.cancel.is_cancelled() {
-            let batch = kouan_bus::batch::poll_batch(&self.group, CYCLE_RECORDS, CYCLE_WAIT);
+            let (batch, ended) =
+                kouan_bus::batch::poll_batch_to_ends(&self.group, CYCLE_RECORDS, CYCLE_WAIT);
+            let (shared, shared_ended) = kouan_bus::batch::poll_batch_to_ends(
+                self.shared.reader(),
+                CYCLE_RECORDS,
+                Duration::ZERO,
+            );
             self.follow_rebalances()?;
-            let shared =
-                kouan_bus::batch::poll_batch(self.shared.reader(), CYCLE_RECORDS, Duration::ZERO);
+            self.progress.at(wall_millis());
+            let ends = Ends {
+                by_shipment: ended,
+                shared: shared_ended,
+            };
             let quiet = batch.is_empty() && shared.is_empty() && self.affected.is_empty();
             self.stats.quiet.store(quiet, Ordering::Relaxed);
             if quiet {
+                self.note_ends(ends);
                 self.retire_if_due()?;
                 self.report();
                 continue;
             }
             self.producer.begin()?;
             self.uncommitted_published = 0;
-            match self.cycle(batch, shared) {
+            match self.cycle(batch, shared, ends) {
                 Ok(offsets) => {
                     self.producer.commit(&offsets, &self.group_metadata()?)?;
                     self.stats
@@ -269,6 +295,7 @@ impl<'a> Generation<'a> {
 
     fn release_partition(&mut self, partition: i32) {
         self.owned.remove(&partition);
+        self.progress.release(Input::ByShipment, partition);
         self.start
             .remove(&(self.config.topics.by_shipment(), partition));
         let shipments = self.layout.shipments;
@@ -294,6 +321,7 @@ impl<'a> Generation<'a> {
         &mut self,
         batch: Vec<OwnedMessage>,
         shared: Vec<OwnedMessage>,
+        ends: Ends,
     ) -> Result<TopicPartitionList, ProcessError> {
         for message in &batch {
             if !self.owned.contains(&message.partition()) {
@@ -304,9 +332,68 @@ impl<'a> Generation<'a> {
         for message in &shared {
             self.apply_shared(message)?;
         }
+        // after the records the signals came after, before the statuses are stamped
+        self.note_ends(ends);
+        self.confirm_ends();
         self.publish_affected()?;
         self.retire()?;
         self.positions()
+    }
+
+    fn note_ends(&mut self, ends: Ends) {
+        for partition in ends.by_shipment {
+            self.progress.reached_end(Input::ByShipment, partition);
+        }
+        for partition in ends.shared {
+            self.progress.reached_end(Input::Shared, partition);
+        }
+    }
+
+    /// Whether each partition read from is at its end, as the statuses are about to be stamped:
+    /// its position against the high watermark of its last fetch (both local to the client). A
+    /// gap of one is the commit marker after the last record; more is records on the way or a
+    /// transaction open — the router commits by-shipment and shared records together, and the
+    /// shared reader's fetch of them may land after the group's, so an end signalled a moment ago
+    /// may be stale. A partition with nothing unread holds nothing back whatever its last event
+    /// time (live, a quiet partition's is old). Where either is unknown, the end-of-partition
+    /// signal stands.
+    fn confirm_ends(&mut self) {
+        let partitions = self.progress.partitions();
+        if partitions.is_empty() {
+            return;
+        }
+        let group_positions = self.group.position().ok();
+        let shared_positions = self.shared.reader().position().ok();
+        let by_shipment = self.config.topics.by_shipment();
+        let shared = self.config.topics.shared();
+        for ((input, partition), _) in partitions {
+            let (topic, positions, high) = match input {
+                Input::ByShipment => (
+                    &by_shipment,
+                    &group_positions,
+                    kouan_bus::batch::known_watermarks(&self.group, &by_shipment, partition),
+                ),
+                Input::Shared => (
+                    &shared,
+                    &shared_positions,
+                    kouan_bus::batch::known_watermarks(self.shared.reader(), &shared, partition),
+                ),
+            };
+            let position = positions
+                .as_ref()
+                .and_then(|list| list.find_partition(topic, partition))
+                .and_then(|element| match element.offset() {
+                    rdkafka::Offset::Offset(offset) => Some(offset),
+                    _ => None,
+                });
+            if let (Some(position), Some((_, high))) = (position, high) {
+                if high - position > 1 {
+                    self.progress.more_to_come(input, partition);
+                } else {
+                    self.progress.reached_end(input, partition);
+                }
+            }
+        }
     }
 
     fn positions(&self) -> Result<TopicPartitionList, ProcessError> {
@@ -326,4 +413,10 @@ fn now() -> Timestamp {
         .unwrap_or_default();
     Timestamp::from_parts(since_epoch.as_secs() as i64, since_epoch.subsec_nanos(), 0)
         .expect("now is in range")
+}
+
+fn wall_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as i64)
 }

@@ -16,6 +16,10 @@
 //! - [`reference`]: the batch reference implementation, for clarity.
 //! - [`engine`]: the streaming implementation, incremental and order-independent.
 //! - [`retention`]: the rule that forgets finished shipments, bounding the state.
+//! - [`progress`]: how far every input partition has been read in event time — the watermark
+//!   stamped on status records.
+//! - [`pacing`]: which of the router's input partitions to pause so that they are read in step in
+//!   event time.
 //!
 //! Shell (Kafka):
 //! - [`changelog`]: the records of the internal topics that hold the state of record.
@@ -34,6 +38,8 @@ pub mod changelog;
 pub mod derive;
 pub mod engine;
 pub mod generation;
+pub mod pacing;
+pub mod progress;
 pub mod rebalance;
 pub mod reference;
 pub mod restore;

@@ -9,67 +9,75 @@ use kouan_model::*;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The status of every shipment the events speak of.
+///
+/// The events are grouped once by what they name (shipment, unit, conveyance), each group in the
+/// order of `winners`, so that a history of hundreds of thousands of events is judged in time
+/// proportional to it; what each shipment is given is what a scan of every event would give.
 pub fn reference(events: &[Event]) -> BTreeMap<String, Status> {
     let present = winners(events);
-    let mut shipments = BTreeSet::new();
-    for event in &present {
+    let mut direct: BTreeMap<&str, Vec<&Event>> = BTreeMap::new();
+    let mut units_of: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let mut unit_events: BTreeMap<&str, Vec<&Event>> = BTreeMap::new();
+    let mut conveyance_events: BTreeMap<&str, Vec<&Event>> = BTreeMap::new();
+    for event in present.iter().copied() {
+        if let Some(subject) = direct_subject(event) {
+            direct.entry(subject).or_default().push(event);
+        }
         match &event.body {
             Body::Shipment(body) => {
-                shipments.insert(body.shipment_id.as_str());
+                units_of
+                    .entry(body.shipment_id.as_str())
+                    .or_default()
+                    .extend(body.units.iter().map(String::as_str));
             }
-            Body::Air(body) => {
-                shipments.insert(body.awb.as_str());
+            Body::Equipment(body) => {
+                if is_stuffing(body) {
+                    for shipment_id in &body.shipment_ids {
+                        units_of
+                            .entry(shipment_id.as_str())
+                            .or_default()
+                            .insert(&body.equipment_reference);
+                    }
+                }
+                unit_events
+                    .entry(body.equipment_reference.as_str())
+                    .or_default()
+                    .push(event);
             }
-            Body::Customs(body) => {
-                shipments.insert(body.shipment_id.as_str());
-            }
-            Body::Equipment(body) if is_stuffing(body) => {
-                shipments.extend(body.shipment_ids.iter().map(String::as_str));
+            Body::Transport(body) => {
+                conveyance_events
+                    .entry(body.reference.as_str())
+                    .or_default()
+                    .push(event);
             }
             _ => {}
         }
     }
-    let mut statuses = BTreeMap::new();
-    for shipment_id in shipments {
-        let direct: Vec<&Event> = present
-            .iter()
-            .copied()
-            .filter(|event| direct_subject(event) == Some(shipment_id))
-            .collect();
-        let mut unit_ids: BTreeSet<&str> = BTreeSet::new();
-        for event in &present {
-            match &event.body {
-                Body::Shipment(body) if body.shipment_id == shipment_id => {
-                    unit_ids.extend(body.units.iter().map(String::as_str));
-                }
-                Body::Equipment(body)
-                    if is_stuffing(body)
-                        && body.shipment_ids.iter().any(|id| id == shipment_id) =>
-                {
-                    unit_ids.insert(&body.equipment_reference);
-                }
-                _ => {}
+    // the shipments: every direct subject, and every shipment a stuffing names
+    let mut shipments: BTreeSet<&str> = direct.keys().copied().collect();
+    for event in &present {
+        if let Body::Equipment(body) = &event.body {
+            if is_stuffing(body) {
+                shipments.extend(body.shipment_ids.iter().map(String::as_str));
             }
         }
-        let transport_events = |conveyance: &str| -> Vec<&Event> {
-            present
-                .iter()
-                .copied()
-                .filter(|event| matches!(&event.body, Body::Transport(body) if body.reference == conveyance))
-                .collect()
-        };
+    }
+    let transport_events = |conveyance: &str| -> Vec<&Event> {
+        conveyance_events
+            .get(conveyance)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let mut statuses = BTreeMap::new();
+    for shipment_id in shipments {
         let mut candidates = Candidates {
-            direct,
+            direct: direct.get(shipment_id).cloned().unwrap_or_default(),
             units: BTreeMap::new(),
             conveyance_events: &transport_events,
         };
-        for unit in unit_ids {
-            let unit_events: Vec<&Event> = present
-                .iter()
-                .copied()
-                .filter(|event| matches!(&event.body, Body::Equipment(body) if body.equipment_reference == unit))
-                .collect();
-            candidates.units.insert(unit, unit_events);
+        for unit in units_of.get(shipment_id).into_iter().flatten() {
+            let events = unit_events.get(unit).cloned().unwrap_or_default();
+            candidates.units.insert(*unit, events);
         }
         let events = belonging(shipment_id, &candidates);
         if !events.is_empty() {
@@ -79,7 +87,6 @@ pub fn reference(events: &[Event]) -> BTreeMap<String, Status> {
     statuses
 }
 
-/// The shipment a `shipment`, `air` or `customs` event names.
 pub fn direct_subject(event: &Event) -> Option<&str> {
     match &event.body {
         Body::Shipment(body) => Some(&body.shipment_id),

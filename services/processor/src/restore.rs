@@ -3,7 +3,7 @@
 //! `kouan.status` holds for them.
 
 use crate::changelog::{parse_key, Key, Links};
-use crate::engine::Engine;
+use crate::engine::{reported_millis, Engine};
 use kouan_bus::{BusError, Follower};
 use kouan_model::status_wire::digest_of_record;
 use kouan_model::{pb, protobuf};
@@ -52,10 +52,16 @@ pub fn apply_by_shipment(
 
 /// What one record of the shared table did.
 pub enum SharedChange {
-    /// An equipment or transport event version was applied (or was a redelivery).
-    Event,
+    /// An equipment or transport event version was applied (or was a redelivery); with the event
+    /// time it reports (see [`crate::engine::reported_millis`]).
+    Event {
+        reported: Option<i64>,
+    },
     /// An older version of an event than the counted one, which is given.
-    Stale(std::sync::Arc<kouan_model::Event>),
+    Stale {
+        winner: std::sync::Arc<kouan_model::Event>,
+        reported: Option<i64>,
+    },
     /// A shipment was forgotten by its owner: the events the engine let go of with it.
     Forgotten(Vec<std::sync::Arc<kouan_model::Event>>),
     Other,
@@ -73,15 +79,19 @@ pub fn apply_shared(
     match (key, message.payload()) {
         (Key::Event { .. }, Some(payload)) => match protobuf::decode_event(payload) {
             Ok(event) => {
+                let recorded = timestamp_of(message).unwrap_or(event.recorded_time().unix_millis());
+                let reported = reported_millis(&event, recorded);
                 if !engine.is_news(&event) {
                     return match engine.winner_of(&event) {
-                        Some(winner) if **winner != event => SharedChange::Stale(winner.clone()),
-                        _ => SharedChange::Event,
+                        Some(winner) if **winner != event => SharedChange::Stale {
+                            winner: winner.clone(),
+                            reported,
+                        },
+                        _ => SharedChange::Event { reported },
                     };
                 }
-                let recorded = timestamp_of(message).unwrap_or(event.recorded_time().unix_millis());
                 engine.apply_recorded(event, recorded, affected);
-                SharedChange::Event
+                SharedChange::Event { reported }
             }
             Err(reject) => {
                 tracing::warn!(%reject, offset = message.offset(), "undecodable shared event");

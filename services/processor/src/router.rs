@@ -7,20 +7,24 @@
 //! and input offsets commit in one transaction per cycle, so every input record is routed exactly
 //! once — dead letters included — across kill -9, rebalances and zombies. A group of its own, not
 //! the shipment stage's: librdkafka's assignors balance the total number of partitions, so in one
-//! group an instance could own every by-shipment partition and another none.
+//! group an instance could own every by-shipment partition and another none. The input partitions
+//! are read in step in event time ([`crate::pacing`]), so that a replay of history routes the
+//! events of a day together whichever topic they are on.
 
 use crate::changelog::event_key;
+use crate::engine::reported_millis;
+use crate::pacing::InStep;
 use crate::rebalance::{Change, Rebalances};
 use crate::reference::direct_subject;
 use crate::runner::{layout, Layout, ProcessConfig, ProcessError};
 use crate::stats::ProcessStats;
 use kouan_bus::headers::{REJECT_ORIGIN, REJECT_REASON};
 use kouan_bus::partitioner::partition_of;
-use kouan_bus::{Placed, Publisher};
-use kouan_model::protobuf;
+use kouan_bus::{BusError, Placed, Publisher};
+use kouan_model::{protobuf, Event, Reject};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
-use rdkafka::Message;
+use rdkafka::{Message, Offset, TopicPartitionList};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use tokio_util::sync::CancellationToken;
@@ -41,6 +45,10 @@ pub struct Router<'a> {
     producer: Publisher,
     consumer: BaseConsumer<Rebalances>,
     assigned: HashSet<(String, i32)>,
+    /// What was polled and not routed yet, merged in event time.
+    in_step: InStep<(String, i32), (OwnedMessage, Result<Event, Reject>)>,
+    /// Per partition, the offset after the last record routed: what a transaction commits.
+    routed_next: HashMap<(String, i32), i64>,
     by_shipment: String,
     shared: String,
     deadletter: String,
@@ -69,6 +77,8 @@ impl<'a> Router<'a> {
             producer,
             consumer,
             assigned: HashSet::new(),
+            in_step: InStep::new(),
+            routed_next: HashMap::new(),
             by_shipment: config.topics.by_shipment(),
             shared: config.topics.shared(),
             deadletter: config.topics.deadletter(),
@@ -78,51 +88,158 @@ impl<'a> Router<'a> {
     pub fn run(&mut self, cancel: &CancellationToken) -> Result<(), ProcessError> {
         while !cancel.is_cancelled() {
             let batch = kouan_bus::batch::poll_batch(&self.consumer, CYCLE_RECORDS, CYCLE_WAIT);
-            for change in self.consumer.context().take() {
-                match change {
-                    Change::Assigned(partitions) => self.assigned.extend(partitions),
-                    Change::Revoked(partitions) => {
-                        for partition in partitions {
-                            self.assigned.remove(&partition);
-                        }
+            let wall = now_millis();
+            self.follow_rebalances(wall);
+            for message in batch {
+                let partition = (message.topic().to_string(), message.partition());
+                if !self.assigned.contains(&partition) {
+                    continue; // revoked while this batch was read: its new owner routes it
+                }
+                let decoded = protobuf::decode_event(message.payload().unwrap_or_default());
+                let reported = decoded.as_ref().ok().map(|event| {
+                    let recorded = message
+                        .timestamp()
+                        .to_millis()
+                        .unwrap_or(event.recorded_time().unix_millis());
+                    reported_millis(event, recorded)
+                });
+                self.in_step
+                    .push(partition, reported.flatten(), (message, decoded), wall);
+            }
+            self.note_ends();
+            self.route_in_step(wall)?;
+            self.stats
+                .router_quiet
+                .store(self.in_step.buffered() == 0, Ordering::Relaxed);
+            self.bound_buffers(wall);
+        }
+        Ok(())
+    }
+
+    fn follow_rebalances(&mut self, wall: i64) {
+        for change in self.consumer.context().take() {
+            match change {
+                Change::Assigned(partitions) => {
+                    for partition in partitions {
+                        self.in_step.assigned(partition.clone(), wall);
+                        self.assigned.insert(partition);
+                    }
+                }
+                Change::Revoked(partitions) => {
+                    for partition in partitions {
+                        self.in_step.revoked(&partition);
+                        self.routed_next.remove(&partition);
+                        self.assigned.remove(&partition);
                     }
                 }
             }
-            self.stats
-                .router_quiet
-                .store(batch.is_empty(), Ordering::Relaxed);
-            if batch.is_empty() {
+        }
+    }
+
+    /// Tells the merge which of its empty partitions are read to their end: the consumer's
+    /// position is at the high watermark of the partition's last fetch (both known locally, no
+    /// request to the broker). An empty partition still holds records: the position is unknown
+    /// and the watermarks are equal.
+    fn note_ends(&mut self) {
+        let empty = self.in_step.empty_lanes();
+        if empty.is_empty() {
+            return;
+        }
+        let Ok(positions) = self.consumer.position() else {
+            return;
+        };
+        for partition in empty {
+            let (topic, number) = (&partition.0, partition.1);
+            let Some((low, high)) =
+                kouan_bus::batch::known_watermarks(&self.consumer, topic, number)
+            else {
                 continue;
-            }
-            self.producer.begin()?;
-            let routed = batch
-                .iter()
-                // revoked while this batch was read: its new owner routes it
-                .filter(|m| {
-                    self.assigned
-                        .contains(&(m.topic().to_string(), m.partition()))
-                })
-                .try_for_each(|message| self.route(message));
-            let positions = || {
-                Ok(kouan_bus::batch::positions(
-                    &self.consumer,
-                    &HashMap::new(),
-                )?)
             };
-            match routed.and_then(|()| positions()) {
-                Ok(offsets) => {
-                    let group = self.consumer.group_metadata().ok_or_else(|| {
-                        ProcessError::Topology("the router has no group metadata".into())
-                    })?;
-                    self.producer.commit(&offsets, &group)?;
-                }
-                Err(error) => {
-                    let _ = self.producer.abort();
-                    return Err(error);
-                }
+            let at_end = match positions
+                .find_partition(topic, number)
+                .map(|element| element.offset())
+            {
+                Some(Offset::Offset(position)) => position >= high,
+                _ => low >= high,
+            };
+            if at_end {
+                self.in_step.reached_end(&partition);
             }
         }
-        Ok(())
+    }
+
+    /// Routes the buffered records that may go now, in event-time order, in one transaction with
+    /// the offsets after them.
+    fn route_in_step(&mut self, wall: i64) -> Result<(), ProcessError> {
+        let mut routed = 0;
+        let mut result = Ok(());
+        while routed < CYCLE_RECORDS {
+            let Some((partition, (message, decoded))) = self.in_step.next(wall) else {
+                break;
+            };
+            if routed == 0 {
+                self.producer.begin()?;
+            }
+            routed += 1;
+            if let Err(error) = self.route(&message, decoded) {
+                result = Err(error);
+                break;
+            }
+            self.routed_next.insert(partition, message.offset() + 1);
+        }
+        if routed == 0 {
+            return Ok(());
+        }
+        match result.and_then(|()| self.offsets()) {
+            Ok(offsets) => {
+                let group = self.consumer.group_metadata().ok_or_else(|| {
+                    ProcessError::Topology("the router has no group metadata".into())
+                })?;
+                self.producer.commit(&offsets, &group)?;
+                Ok(())
+            }
+            Err(error) => {
+                let _ = self.producer.abort();
+                Err(error)
+            }
+        }
+    }
+
+    /// The offsets a transaction commits: after the last record routed of each partition (not
+    /// the consumer's position: what is buffered is not routed yet). A commit names a partition
+    /// only once something of it was routed; any commit proves the member is in the group's
+    /// current generation, so a zombie's is refused and its transaction aborts.
+    fn offsets(&self) -> Result<TopicPartitionList, ProcessError> {
+        if self.consumer.assignment_lost() {
+            return Err(BusError::Fenced.into());
+        }
+        let mut offsets = TopicPartitionList::new();
+        for ((topic, partition), next) in &self.routed_next {
+            offsets.add_partition_offset(topic, *partition, Offset::Offset(*next))?;
+        }
+        Ok(offsets)
+    }
+
+    /// Pauses the partitions that buffered too much and resumes the drained ones.
+    fn bound_buffers(&mut self, wall: i64) {
+        let plan = self.in_step.plan(wall);
+        let list = |partitions: &[(String, i32)]| {
+            let mut list = TopicPartitionList::new();
+            for (topic, partition) in partitions {
+                list.add_partition(topic, *partition);
+            }
+            list
+        };
+        if !plan.pause.is_empty() {
+            if let Err(error) = self.consumer.pause(&list(&plan.pause)) {
+                tracing::warn!(%error, "pausing partitions read ahead");
+            }
+        }
+        if !plan.resume.is_empty() {
+            if let Err(error) = self.consumer.resume(&list(&plan.resume)) {
+                tracing::warn!(%error, "resuming partitions");
+            }
+        }
     }
 
     pub fn close(&mut self) {
@@ -130,9 +247,13 @@ impl<'a> Router<'a> {
     }
 
     /// An input event: invalid → dead letter; direct → by-shipment; the others → shared.
-    fn route(&self, message: &OwnedMessage) -> Result<(), ProcessError> {
+    fn route(
+        &self,
+        message: &OwnedMessage,
+        decoded: Result<Event, Reject>,
+    ) -> Result<(), ProcessError> {
         let payload = message.payload().unwrap_or_default();
-        let event = match protobuf::decode_event(payload) {
+        let event = match decoded {
             Ok(event) => event,
             Err(reject) => {
                 self.stats.rejected.fetch_add(1, Ordering::Relaxed);
@@ -182,4 +303,10 @@ impl<'a> Router<'a> {
         })?;
         Ok(())
     }
+}
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }

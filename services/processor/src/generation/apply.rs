@@ -7,11 +7,14 @@ use super::*;
 impl Generation<'_> {
     /// A by-shipment record of an owned partition.
     pub(super) fn apply_owned(&mut self, message: &OwnedMessage) -> Result<(), ProcessError> {
+        let partition = message.partition();
         let Some(payload) = message.payload() else {
+            self.progress.read(Input::ByShipment, partition, None);
             return Ok(());
         };
         self.stats.applied.fetch_add(1, Ordering::Relaxed);
         let Ok(event) = protobuf::decode_event(payload) else {
+            self.progress.read(Input::ByShipment, partition, None);
             tracing::warn!(
                 partition = message.partition(),
                 offset = message.offset(),
@@ -19,6 +22,15 @@ impl Generation<'_> {
             );
             return Ok(());
         };
+        let recorded = message
+            .timestamp()
+            .to_millis()
+            .unwrap_or(event.recorded_time().unix_millis());
+        self.progress.read(
+            Input::ByShipment,
+            partition,
+            reported_millis(&event, recorded),
+        );
         // the key is only needed off the hot path: a forgotten shipment or an older version
         if direct_subject(&event).is_some_and(|subject| self.engine.is_forgotten(subject)) {
             // a late event of a forgotten shipment: it is ignored, and need not be kept
@@ -40,10 +52,6 @@ impl Generation<'_> {
             }
             return Ok(());
         }
-        let recorded = message
-            .timestamp()
-            .to_millis()
-            .unwrap_or(event.recorded_time().unix_millis());
         if let Some(timestamp) = message.timestamp().to_millis() {
             self.cycle_timestamps.push(timestamp);
         }
@@ -54,15 +62,21 @@ impl Generation<'_> {
 
     pub(super) fn apply_shared(&mut self, message: &OwnedMessage) -> Result<(), ProcessError> {
         let change = restore::apply_shared(&mut self.engine, message, &mut self.affected);
-        if matches!(change, SharedChange::Event | SharedChange::Stale(_)) {
-            // an event the router put here (links and tombstones are the stage's own)
-            self.stats.applied.fetch_add(1, Ordering::Relaxed);
-        }
+        let reported = match &change {
+            SharedChange::Event { reported } | SharedChange::Stale { reported, .. } => {
+                // an event the router put here (links and tombstones are the stage's own)
+                self.stats.applied.fetch_add(1, Ordering::Relaxed);
+                *reported
+            }
+            SharedChange::Forgotten(_) | SharedChange::Other => None,
+        };
+        self.progress
+            .read(Input::Shared, message.partition(), reported);
         match change {
             SharedChange::Forgotten(dropped) => self.tombstone_unreachable(&dropped)?,
             // an older version written after the counted one: its home owner writes the counted
             // one again, so that compaction keeps it
-            SharedChange::Stale(winner) => {
+            SharedChange::Stale { winner, .. } => {
                 let key = event_key(&winner);
                 if self
                     .owned
@@ -79,7 +93,7 @@ impl Generation<'_> {
                     })?;
                 }
             }
-            SharedChange::Event | SharedChange::Other => {}
+            SharedChange::Event { .. } | SharedChange::Other => {}
         }
         Ok(())
     }
@@ -179,9 +193,9 @@ impl Generation<'_> {
             key: shipment_id.as_bytes(),
             payload,
             timestamp: None,
-            // how far this instance has got in event time: the readers' clock (see
-            // kouan_bus::event_clock; none before any actual event was seen)
-            headers: Some(self.engine.watermark_millis())
+            // how far every input of this instance has got in event time (crate::progress): the
+            // readers' clock (see kouan_bus::event_clock; none before any actual event was seen)
+            headers: Some(self.progress.stamp(self.engine.watermark_millis()))
                 .filter(|&watermark| watermark > 0)
                 .map(kouan_bus::headers::watermark_headers),
         })?;
