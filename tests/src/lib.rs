@@ -82,3 +82,20 @@ pub fn kouan(namespace: &str) -> std::process::Command {
     command.arg("--namespace").arg(namespace);
     command
 }
+
+/// Publishes NDJSON lines with `kouan ingest` (rejected lines are expected and fine).
+pub fn ingest_lines(namespace: &str, lines: &[String]) {
+    let file = std::env::temp_dir().join(format!("{namespace}-part.ndjson"));
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let output = kouan(namespace)
+        .args(["ingest", "--brokers", &brokers()])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&file);
+    assert!(
+        output.status.code().is_some_and(|code| code <= 1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

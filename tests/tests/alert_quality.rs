@@ -70,18 +70,7 @@ fn history_replayed_through_kafka_alerts_as_live() {
         .take(LINES)
         .map(|delivered| delivered.line)
         .collect();
-    let file = std::env::temp_dir().join(format!("{namespace}.ndjson"));
-    std::fs::write(&file, lines.join("\n")).unwrap();
-    let output = kouan(&namespace)
-        .args(["ingest", "--brokers", &brokers()])
-        .arg(&file)
-        .output()
-        .unwrap();
-    let _ = std::fs::remove_file(&file);
-    assert!(
-        output.status.code().is_some_and(|code| code <= 1),
-        "{output:?}"
-    );
+    ingest_lines(&namespace, &lines);
 
     // the processor's own retention would forget shipments finished 30 days before the end of
     // this 61-day history and ignore their later corrections, which the reference applies

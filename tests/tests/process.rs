@@ -67,23 +67,6 @@ fn simulated_lines(namespace: &str, seed: u32, events: u32) -> Vec<String> {
     text.lines().map(str::to_string).collect()
 }
 
-/// Publishes NDJSON lines with `kouan ingest` (rejected lines are expected and fine).
-fn ingest(namespace: &str, lines: &[String]) {
-    let file = std::env::temp_dir().join(format!("{namespace}-part.ndjson"));
-    std::fs::write(&file, lines.join("\n")).unwrap();
-    let output = kouan(namespace)
-        .args(["ingest", "--brokers", &brokers()])
-        .arg(&file)
-        .output()
-        .unwrap();
-    let _ = std::fs::remove_file(&file);
-    assert!(
-        output.status.code().is_some_and(|code| code <= 1),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 /// The valid events among NDJSON lines.
 fn events_of(lines: &[String]) -> Vec<kouan_model::Event> {
     lines
@@ -141,7 +124,7 @@ fn two_instances_split_the_work_and_the_survivor_converges() {
     let topics = Topics::new(&namespace);
     let lines = simulated_lines(&namespace, 12, 16_000);
     let (first, second) = lines.split_at(lines.len() / 2);
-    let ingest = |part: &[String]| ingest(&namespace, part);
+    let ingest = |part: &[String]| ingest_lines(&namespace, part);
     ingest(first);
 
     let listen = format!("127.0.0.1:{}", free_port());
@@ -278,7 +261,7 @@ fn exact_after_retention_deleted_every_event_under_a_stopped_processor() {
     let topics = Topics::new(&namespace);
     let lines = simulated_lines(&namespace, 21, 16_000);
     let (first, second) = lines.split_at(lines.len() / 2);
-    ingest(&namespace, first);
+    ingest_lines(&namespace, first);
     let before = processor(&namespace, "retained");
     await_statuses(
         &brokers(),
@@ -295,7 +278,7 @@ fn exact_after_retention_deleted_every_event_under_a_stopped_processor() {
     );
 
     let _after = processor(&namespace, "retained");
-    ingest(&namespace, second);
+    ingest_lines(&namespace, second);
     let expected = expected_statuses(&events_of(&lines));
     await_statuses(&brokers(), &topics.status(), &expected, CONVERGENCE);
     assert_versions_increase(&brokers(), &topics.status());
@@ -323,7 +306,7 @@ fn a_zombie_paused_past_its_session_timeout_publishes_nothing_stale() {
     let parts: Vec<&[String]> = lines.chunks(lines.len() / 3 + 1).collect();
     let mut zombie = processor(&namespace, "zombie");
     let mut survivor = processor(&namespace, "zombie");
-    ingest(&namespace, parts[0]);
+    ingest_lines(&namespace, parts[0]);
     await_statuses(
         &brokers(),
         &topics.status(),
@@ -332,7 +315,7 @@ fn a_zombie_paused_past_its_session_timeout_publishes_nothing_stale() {
     );
 
     zombie.signal("STOP");
-    ingest(&namespace, parts[1]);
+    ingest_lines(&namespace, parts[1]);
     let so_far: Vec<String> = parts[..2].concat();
     // the survivor takes the paused instance's partitions over once its session expires
     await_statuses(
@@ -342,7 +325,7 @@ fn a_zombie_paused_past_its_session_timeout_publishes_nothing_stale() {
         CONVERGENCE,
     );
     zombie.signal("CONT");
-    ingest(&namespace, parts[2]);
+    ingest_lines(&namespace, parts[2]);
     await_statuses(
         &brokers(),
         &topics.status(),

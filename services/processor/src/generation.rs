@@ -155,7 +155,7 @@ impl<'a> Generation<'a> {
                 Duration::ZERO,
             );
             self.follow_rebalances()?;
-            self.progress.at(wall_millis());
+            self.progress.at(now_unix_millis());
             let ends = Ends {
                 by_shipment: ended,
                 shared: shared_ended,
@@ -401,7 +401,8 @@ impl<'a> Generation<'a> {
     }
 }
 
-fn now_unix_millis() -> i64 {
+/// The wall clock, Unix milliseconds.
+pub(crate) fn now_unix_millis() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
@@ -413,10 +414,4 @@ fn now() -> Timestamp {
         .unwrap_or_default();
     Timestamp::from_parts(since_epoch.as_secs() as i64, since_epoch.subsec_nanos(), 0)
         .expect("now is in range")
-}
-
-fn wall_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis() as i64)
 }

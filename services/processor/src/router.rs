@@ -88,7 +88,7 @@ impl<'a> Router<'a> {
     pub fn run(&mut self, cancel: &CancellationToken) -> Result<(), ProcessError> {
         while !cancel.is_cancelled() {
             let batch = kouan_bus::batch::poll_batch(&self.consumer, CYCLE_RECORDS, CYCLE_WAIT);
-            let wall = now_millis();
+            let wall = crate::generation::now_unix_millis();
             self.follow_rebalances(wall);
             for message in batch {
                 let partition = (message.topic().to_string(), message.partition());
@@ -303,10 +303,4 @@ impl<'a> Router<'a> {
         })?;
         Ok(())
     }
-}
-
-fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
