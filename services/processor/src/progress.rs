@@ -7,8 +7,9 @@
 //! days of event time ahead of another's), so the engine's watermark runs ahead of shipments whose
 //! records have not been read yet, and an alerter judging them against it sees dwells that have in
 //! fact ended (false alerts). So each input partition keeps the latest event time read from it,
-//! and the stamp is the slowest of those still being read — a partition read to its end (the
-//! consumer's end-of-partition signal) holds nothing back, since nothing more is known to come.
+//! and the stamp is the slowest of those still being read — a partition read to its end holds
+//! nothing back, since nothing more is known to come (the processor tells which are, from the
+//! end-of-partition signal and, as it stamps, the last fetch's high watermark).
 //!
 //! Partitions never read from (a shared partition after the start-up restore, a partition just
 //! assigned) hold nothing back either until a record arrives: the restore has read them whole.
