@@ -175,6 +175,7 @@ fn up_catches_up_thirty_days_and_shows_every_corridor() {
             break line;
         }
     };
+    println!("{caught_up}");
     assert!(progress >= 1, "progress lines while catching up");
     let (url, token) = (url.unwrap(), token.unwrap());
     rustls::crypto::ring::default_provider()

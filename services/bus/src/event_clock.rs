@@ -11,6 +11,10 @@
 //! - live, the clock trails the wall clock by the pipeline's latency (seconds);
 //! - between records it runs on with the wall clock from where the records left it (a stalled
 //!   processor or a broker restart costs its seconds, not a jump to today);
+//! - a partition that no record has moved for [`SETTLE_MILLIS`] while others move keeps up with
+//!   the furthest: the processor publishes only what changed, so a partition whose shipments
+//!   had nothing new carries the stamp of its last change — hours behind, at the end of a
+//!   catch-up — although the processor has read as far as the stamps the others carry;
 //! - when the sources have been quiet for [`QUIET_MILLIS`] (no record of the partition moved it),
 //!   the pipeline is as far as it will get: the clock is the wall clock, so a shipment that goes
 //!   silent still ages and alerts.
@@ -25,6 +29,16 @@ use std::collections::BTreeMap;
 /// How long without a record that moves a partition's watermark before its clock is the wall
 /// clock: longer than a processor's restart or a broker's, far shorter than any rule's threshold.
 pub const QUIET_MILLIS: i64 = 120_000;
+
+/// How long without a record that moves a partition's watermark before the partition keeps up
+/// with the furthest one. `kouan.status` is co-partitioned with the processor's input, and one
+/// processor stamps every partition it owns from one watermark, so a partition it left alone that
+/// long had nothing to change. Longer than the gap between one processor cycle's records of two
+/// partitions as a reader meets them (one transaction, read within the same polls); far shorter
+/// than [`QUIET_MILLIS`]. With several processors, one owner far behind another is judged at the
+/// other's stamp once it has published nothing for this long — the same trade the quiet rule
+/// makes with the wall clock, made sooner and only as far as the pipeline has got.
+pub const SETTLE_MILLIS: i64 = 10_000;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Mark {
@@ -58,7 +72,10 @@ impl EventClock {
         // nothing has happened after now: a watermark ahead of the wall clock (a source dated
         // ahead, within the processor's tolerance) counts as now
         let watermark = watermark.min(wall);
-        let current = self.partitions.get(&partition).map(|mark| mark.now(wall));
+        let current = self
+            .partitions
+            .get(&partition)
+            .map(|mark| self.settled(mark, wall));
         if current.is_none_or(|current| watermark > current) {
             self.partitions.insert(
                 partition,
@@ -74,7 +91,20 @@ impl EventClock {
     pub fn now_in(&self, partition: i32, wall: i64) -> i64 {
         self.partitions
             .get(&partition)
-            .map_or(wall, |mark| mark.now(wall))
+            .map_or(wall, |mark| self.settled(mark, wall))
+    }
+
+    /// A partition's clock with [`SETTLE_MILLIS`] applied: its own, or once no record has moved
+    /// it for that long, the furthest partition's if that is further.
+    fn settled(&self, mark: &Mark, wall: i64) -> i64 {
+        let own = mark.now(wall);
+        if wall - mark.seen_at < SETTLE_MILLIS {
+            return own;
+        }
+        self.partitions
+            .values()
+            .map(|other| other.now(wall))
+            .fold(own, i64::max)
     }
 
     /// The pipeline's clock at `wall`: the slowest partition's (what every shipment has
@@ -82,7 +112,7 @@ impl EventClock {
     pub fn now(&self, wall: i64) -> i64 {
         self.partitions
             .values()
-            .map(|mark| mark.now(wall))
+            .map(|mark| self.settled(mark, wall))
             .min()
             .unwrap_or(wall)
     }
@@ -122,6 +152,27 @@ mod tests {
         // a second later a record two days further on arrives
         clock.observe(0, WALL - 28 * DAY, WALL + 1000);
         assert_eq!(clock.now_in(0, WALL + 1000), WALL - 28 * DAY);
+    }
+
+    #[test]
+    fn a_partition_left_alone_keeps_up_with_the_furthest() {
+        let mut clock = EventClock::new();
+        // the end of a catch-up: partition 1's shipments last changed 60 h before the present
+        clock.observe(0, WALL - 60 * HOUR, WALL);
+        clock.observe(1, WALL - 60 * HOUR, WALL);
+        clock.observe(0, WALL - HOUR, WALL + 1000);
+        assert_eq!(clock.now_in(1, WALL + 1000), WALL - 60 * HOUR + 1000);
+        assert_eq!(clock.now(WALL + 1000), WALL - 60 * HOUR + 1000);
+        // left alone for SETTLE_MILLIS while partition 0 moved on: as far as partition 0
+        let later = WALL + SETTLE_MILLIS;
+        assert_eq!(clock.now_in(1, later), clock.now_in(0, later));
+        assert_eq!(clock.now(later), WALL - HOUR + SETTLE_MILLIS - 1000);
+        // and never back: a record of partition 1 with its old stamp changes nothing
+        clock.observe(1, WALL - 59 * HOUR, later);
+        assert_eq!(clock.now_in(1, later), WALL - HOUR + SETTLE_MILLIS - 1000);
+        // a partition that moved recently is not pulled along by a further one
+        clock.observe(2, WALL - 30 * HOUR, later);
+        assert_eq!(clock.now_in(2, later + 1000), WALL - 30 * HOUR + 1000);
     }
 
     #[test]

@@ -105,6 +105,13 @@ impl Store {
         self.clock.lock().behind_millis(crate::now_millis())
     }
 
+    /// Whether the pipeline is catching up: its now is more than
+    /// [`CATCHING_UP_MILLIS`](network::CATCHING_UP_MILLIS) behind the wall clock (the
+    /// dashboard's banner).
+    pub fn catching_up(&self) -> bool {
+        self.behind_millis() >= network::CATCHING_UP_MILLIS
+    }
+
     /// The partition counts of the topics followed (status, alerts).
     pub fn set_partitions(&self, status: usize, alerts: usize) {
         *self.partitions.lock() = Some((status, alerts));

@@ -169,6 +169,7 @@ pub async fn run(args: UpArgs, topics: Topics, cancel: CancellationToken) -> any
         });
     }
     let url = format!("http://{}/", server.local_addr);
+    let store = server.state.store.clone();
     tasks.spawn(async move { server.serve().await.context("query service") });
     println!("kouan up: simulator, processor, alerter and API running; Ctrl-C stops");
     println!("kouan up: dashboard and API at {url}");
@@ -206,6 +207,7 @@ pub async fn run(args: UpArgs, topics: Topics, cancel: CancellationToken) -> any
                     statuses: process_stats.published.load(Ordering::Relaxed),
                     alerter_read: alert_stats.records.load(Ordering::Relaxed),
                     api_read: served_status.get(),
+                    api_catching_up: store.catching_up(),
                 };
                 let elapsed = catch_up_started.elapsed();
                 if catching_up && pipeline.caught_up() {
@@ -306,13 +308,18 @@ struct Pipeline {
     statuses: u64,
     alerter_read: u64,
     api_read: u64,
+    /// The API's clock (the dashboard's "now") is still far behind the wall clock.
+    api_catching_up: bool,
 }
 
 impl Pipeline {
     /// Every stage has taken everything: the simulator follows the present, the processor has
     /// routed every event published, owns its partitions, has read them and is idle, and the
-    /// alerter and the API have read every status record it committed. (The stage's `applied`
-    /// count paces the simulator but does not decide this: a restore applies records uncounted.)
+    /// alerter and the API have read every status record it committed, and the API's clock is
+    /// the present (so the dashboard no longer says "catching up": a status partition whose last
+    /// record was stamped while history was read keeps its clock behind until a live record
+    /// comes or, quiet, it runs on with the wall clock). (The stage's `applied` count paces the
+    /// simulator but does not decide this: a restore applies records uncounted.)
     fn caught_up(&self) -> bool {
         self.reached_present
             && self.processed >= self.published
@@ -321,6 +328,7 @@ impl Pipeline {
             && self.processor_quiet
             && self.alerter_read >= self.statuses
             && self.api_read >= self.statuses
+            && !self.api_catching_up
     }
 
     /// What [`caught_up`](Self::caught_up) still waits for, in words.
@@ -333,6 +341,7 @@ impl Pipeline {
             (!self.processor_quiet, "the processor to be idle"),
             (self.alerter_read < self.statuses, "the alerter"),
             (self.api_read < self.statuses, "the API"),
+            (self.api_catching_up, "the API's clock to reach the present"),
         ]
         .into_iter()
         .filter_map(|(waiting, what)| waiting.then_some(what))
