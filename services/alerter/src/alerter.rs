@@ -323,34 +323,40 @@ impl Alerter {
     pub fn observe_in(&mut self, status: &Status, partition: i32, now: i64) -> Vec<Alert> {
         let watched = Watched::from_status(status, partition);
         let id = &status.shipment_id;
-        let completed: Vec<_> = watched
+        self.watched.insert(id.clone(), watched);
+        self.partitions.insert(partition);
+        self.dirty.insert(id.clone());
+        self.judge_and_schedule(id, now)
+    }
+
+    /// Learns the shipment's dwells completed by `now` into the baselines, each once; whether
+    /// any was new.
+    fn learn_completed(&mut self, shipment_id: &str, now: i64) -> bool {
+        let Some(watched) = self.watched.get(shipment_id) else {
+            return false;
+        };
+        let learned = self.learned.entry(shipment_id.to_string()).or_default();
+        let mut any = false;
+        for dwell in watched
             .episodes
             .iter()
             .filter(|e| e.kind == AlertKind::Dwell)
-            .filter_map(|dwell| {
-                let until = dwell.until?;
+        {
+            // a dwell that ends after now is not over yet (see `evaluate`)
+            let Some(until) = dwell.until.filter(|&until| until <= now) else {
+                continue;
+            };
+            if learned.insert(dwell.key()) {
                 let key: BaselineKey = (
                     dwell.node.clone(),
                     watched.mode.clone(),
                     dwell.stage.clone(),
                 );
-                Some((dwell.key(), key, dwell.since, until))
-            })
-            .collect();
-        self.watched.insert(id.clone(), watched);
-        self.partitions.insert(partition);
-        self.dirty.insert(id.clone());
-        // judged before its dwells are learned: a dwell that ended between two records (a
-        // replay's records are far apart) is not excused by itself — a train of twenty
-        // containers held together would otherwise lift the baseline it is judged against
-        let alerts = self.judge_and_schedule(id, now);
-        let learned = self.learned.entry(id.clone()).or_default();
-        for (episode, key, since, until) in completed {
-            if learned.insert(episode) {
-                self.baselines.observe(key, since, until);
+                self.baselines.observe(key, dwell.since, until);
+                any = true;
             }
         }
-        alerts
+        any
     }
 
     /// A shipment that no longer exists (its status record was deleted: the booking was
@@ -443,6 +449,14 @@ impl Alerter {
             .watched
             .iter()
             .filter(|(id, watched)| watched.finished && !with_open_alerts.contains(*id))
+            // finished as of its clock: nothing of it ends later (see `evaluate`)
+            .filter(|(_, watched)| {
+                let now = now_of(watched.partition);
+                !watched
+                    .episodes
+                    .iter()
+                    .any(|e| e.until.is_some_and(|u| u > now))
+            })
             .map(|(id, _)| id.clone())
             .collect();
         for id in gone {
@@ -461,7 +475,12 @@ impl Alerter {
     fn judge_and_schedule(&mut self, shipment_id: &str, now: i64) -> Vec<Alert> {
         let judged_before = self.judged.get(shipment_id).map_or(0, BTreeSet::len);
         let updates = self.evaluate(shipment_id, now);
+        // judged before its dwells are learned: a dwell that ended between two records (a
+        // replay's records are far apart) is not excused by itself — a train of twenty
+        // containers held together would otherwise lift the baseline it is judged against
+        let learned = self.learn_completed(shipment_id, now);
         if !updates.is_empty()
+            || learned
             || self.judged.get(shipment_id).map_or(0, BTreeSet::len) != judged_before
         {
             self.dirty.insert(shipment_id.to_string());
@@ -486,17 +505,19 @@ impl Alerter {
         watched
             .episodes
             .iter()
-            .filter(|episode| episode.until.is_none())
+            .filter(|episode| episode.until.is_none_or(|until| until > now))
             .filter_map(|episode| {
                 let key = (shipment_id.to_string(), episode.node.clone(), episode.kind);
-                match self.open.get(&key) {
+                let lasting = match self.open.get(&key) {
                     Some(alert) => Some(alert.updated_at_millis + update_every),
-                    None if watched.finished => None,
+                    None if watched.finished && episode.until.is_none() => None,
                     None => {
                         let threshold = self.judge(watched, episode).threshold_hours;
                         Some(episode.since + (threshold * HOUR_MS) as i64 + 1)
                     }
-                }
+                };
+                // an end after now: over once the clock reaches it (see `evaluate`)
+                lasting.into_iter().chain(episode.until).min()
             })
             .map(|due| due.max(now + 1))
             .min()
@@ -548,20 +569,26 @@ impl Alerter {
         let hours = |from: i64, to: i64| (to - from) as f64 / HOUR_MS;
         let customs =
             |kind: AlertKind| matches!(kind, AlertKind::CustomsHold | AlertKind::CustomsRejected);
-        // what holds now: lasting episodes past their threshold (a dwell ends with the shipment)
+        // what holds now: lasting episodes past their threshold (a dwell ends with the shipment).
+        // A record may know a little of what comes after `now` — events read with it that are
+        // later than the watermark it carries (a replay reads the inputs unevenly) — while
+        // something before its end may still be unread: an episode that ends after `now` is
+        // judged as lasting at `now` (its shipment is not finished then), and one that begins
+        // after it has not begun. Each is judged again when the clock reaches its end.
         let mut holding = Vec::new();
         let mut over = Vec::new();
-        for episode in &watched.episodes {
+        for episode in watched.episodes.iter().filter(|e| e.since <= now) {
             let judgement = self.judge(watched, episode);
+            let past_threshold = hours(episode.since, now) > judgement.threshold_hours;
             match episode.until {
-                None if customs(episode.kind)
-                    || (!watched.finished
-                        && hours(episode.since, now) > judgement.threshold_hours) =>
-                {
+                Some(until) if until <= now => over.push((episode.clone(), until, judgement)),
+                Some(_) if customs(episode.kind) || past_threshold => {
                     holding.push((episode.clone(), judgement))
                 }
-                None => {}
-                Some(until) => over.push((episode.clone(), until, judgement)),
+                None if customs(episode.kind) || (!watched.finished && past_threshold) => {
+                    holding.push((episode.clone(), judgement))
+                }
+                Some(_) | None => {}
             }
         }
         let shipper = watched.shipper.clone();

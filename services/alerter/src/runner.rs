@@ -170,6 +170,7 @@ pub fn run(
                 clock.observe(partition, watermark, wall);
                 marks.insert(partition, watermark);
             }
+            clock.reached_end(partition);
         }
         // the timer: shipments due now (cheap: a look at the schedule's head), and a sweep of
         // every shipment under way every `tick` of wall time or SWEEP_EVENT_MILLIS of event time

@@ -256,3 +256,35 @@ fn a_deleted_shipment_resolves_its_alerts_and_is_let_go_of() {
         "nothing left to judge"
     );
 }
+
+#[test]
+fn a_record_that_knows_past_its_watermark_is_judged_as_of_it() {
+    // a replay read the train's departure (T0 + 200 h) with the record, but the record carries
+    // the watermark T0 + 50 h: the other events before the departure may not be read yet, so at
+    // T0 + 50 h the dwell lasts, and nothing is raised or learned before the clock gets there
+    let mut milestones = arrived();
+    milestones.push(milestone("DEPARTED", T0 + 200 * HOUR, "PLMAW"));
+    let mut left = at_malaszewicze(milestones.clone(), CustomsState::Released);
+    left.dwell_since = None;
+    let mut alerter = Alerter::new(Rules::default());
+    assert!(alerter.observe(&left, T0 + 50 * HOUR).is_empty());
+    // the next record shows it left after 100 h (a departure not read yet with the first)
+    let mut milestones = arrived();
+    milestones.push(milestone("DEPARTED", T0 + 100 * HOUR, "PLMAW"));
+    let mut corrected = at_malaszewicze(milestones, CustomsState::Released);
+    corrected.dwell_since = None;
+    assert!(alerter.observe(&corrected, T0 + 120 * HOUR).is_empty());
+    assert!(alerter.tick(T0 + 300 * HOUR).is_empty());
+
+    // had nothing changed, the dwell is raised once the clock passes its threshold (cold start,
+    // 168 h) and resolved at its end
+    let mut alerter = Alerter::new(Rules::default());
+    assert!(alerter.observe(&left, T0 + 50 * HOUR).is_empty());
+    let raised = alerter.tick(T0 + 170 * HOUR);
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    assert_eq!(raised[0].state, AlertState::Firing);
+    let resolved = alerter.tick(T0 + 201 * HOUR);
+    assert_eq!(resolved.len(), 1, "{resolved:?}");
+    assert_eq!(resolved[0].state, AlertState::Resolved);
+    assert_eq!(alerter.firing().count(), 0);
+}

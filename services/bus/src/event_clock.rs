@@ -11,7 +11,7 @@
 //! - live, the clock trails the wall clock by the pipeline's latency (seconds);
 //! - between records it runs on with the wall clock from where the records left it (a stalled
 //!   processor or a broker restart costs its seconds, not a jump to today);
-//! - a partition that no record has moved for [`SETTLE_MILLIS`] while others move keeps up with
+//! - a partition read to its end that no record has moved for [`SETTLE_MILLIS`] keeps up with
 //!   the furthest: the processor publishes only what changed, so a partition whose shipments
 //!   had nothing new carries the stamp of its last change — hours behind, at the end of a
 //!   catch-up — although the processor has read as far as the stamps the others carry;
@@ -30,14 +30,15 @@ use std::collections::BTreeMap;
 /// clock: longer than a processor's restart or a broker's, far shorter than any rule's threshold.
 pub const QUIET_MILLIS: i64 = 120_000;
 
-/// How long without a record that moves a partition's watermark before the partition keeps up
-/// with the furthest one. `kouan.status` is co-partitioned with the processor's input, and one
-/// processor stamps every partition it owns from one watermark, so a partition it left alone that
-/// long had nothing to change. Longer than the gap between one processor cycle's records of two
-/// partitions as a reader meets them (one transaction, read within the same polls); far shorter
-/// than [`QUIET_MILLIS`]. With several processors, one owner far behind another is judged at the
-/// other's stamp once it has published nothing for this long — the same trade the quiet rule
-/// makes with the wall clock, made sooner and only as far as the pipeline has got.
+/// How long a partition read to its end goes without a record that moves its watermark before
+/// it keeps up with the furthest one. `kouan.status` is co-partitioned with the processor's
+/// input, and one processor stamps every partition it owns from one watermark, so a partition it
+/// left alone that long had nothing to change — and read to its end, no record of it is waiting
+/// to be judged at an earlier time. Far longer than the moments between a transaction's commit
+/// markers reaching its partitions; far shorter than [`QUIET_MILLIS`]. With several processors,
+/// one owner far behind another is judged at the other's stamp once it has published nothing for
+/// this long — the same trade the quiet rule makes with the wall clock, made sooner and only as
+/// far as the pipeline has got.
 pub const SETTLE_MILLIS: i64 = 10_000;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -46,6 +47,8 @@ struct Mark {
     base: i64,
     /// The wall-clock moment of that.
     seen_at: i64,
+    /// The reader has read the partition to its end (no record since the signal).
+    at_end: bool,
 }
 
 impl Mark {
@@ -82,8 +85,23 @@ impl EventClock {
                 Mark {
                     base: watermark,
                     seen_at: wall,
+                    at_end: false,
                 },
             );
+        } else if let (Some(current), Some(mark)) = (current, self.partitions.get_mut(&partition)) {
+            // read again: it runs on from where it was, kept up with the furthest or not
+            if current > mark.now(wall) {
+                mark.base = current;
+                mark.seen_at = wall;
+            }
+            mark.at_end = false;
+        }
+    }
+
+    /// The reader has read `partition` to its end.
+    pub fn reached_end(&mut self, partition: i32) {
+        if let Some(mark) = self.partitions.get_mut(&partition) {
+            mark.at_end = true;
         }
     }
 
@@ -94,11 +112,11 @@ impl EventClock {
             .map_or(wall, |mark| self.settled(mark, wall))
     }
 
-    /// A partition's clock with [`SETTLE_MILLIS`] applied: its own, or once no record has moved
-    /// it for that long, the furthest partition's if that is further.
+    /// A partition's clock with [`SETTLE_MILLIS`] applied: its own, or once it is read to its
+    /// end and no record has moved it for that long, the furthest partition's if further.
     fn settled(&self, mark: &Mark, wall: i64) -> i64 {
         let own = mark.now(wall);
-        if wall - mark.seen_at < SETTLE_MILLIS {
+        if !mark.at_end || wall - mark.seen_at < SETTLE_MILLIS {
             return own;
         }
         self.partitions
@@ -163,15 +181,25 @@ mod tests {
         clock.observe(0, WALL - HOUR, WALL + 1000);
         assert_eq!(clock.now_in(1, WALL + 1000), WALL - 60 * HOUR + 1000);
         assert_eq!(clock.now(WALL + 1000), WALL - 60 * HOUR + 1000);
-        // left alone for SETTLE_MILLIS while partition 0 moved on: as far as partition 0
         let later = WALL + SETTLE_MILLIS;
+        // not read to its end: records of it may be waiting to be judged at its own clock
+        assert_eq!(clock.now_in(1, later), WALL - 60 * HOUR + SETTLE_MILLIS);
+        // read to its end and left alone for SETTLE_MILLIS: as far as partition 0
+        clock.reached_end(1);
         assert_eq!(clock.now_in(1, later), clock.now_in(0, later));
         assert_eq!(clock.now(later), WALL - HOUR + SETTLE_MILLIS - 1000);
         // and never back: a record of partition 1 with its old stamp changes nothing
         clock.observe(1, WALL - 59 * HOUR, later);
         assert_eq!(clock.now_in(1, later), WALL - HOUR + SETTLE_MILLIS - 1000);
+        // being read again, it runs on from there
+        assert_eq!(clock.now_in(1, later + 1000), WALL - HOUR + SETTLE_MILLIS);
+        assert_eq!(
+            clock.now_in(1, later + SETTLE_MILLIS),
+            WALL - HOUR + 2 * SETTLE_MILLIS - 1000
+        );
         // a partition that moved recently is not pulled along by a further one
         clock.observe(2, WALL - 30 * HOUR, later);
+        clock.reached_end(2);
         assert_eq!(clock.now_in(2, later + 1000), WALL - 30 * HOUR + 1000);
     }
 

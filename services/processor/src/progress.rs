@@ -11,6 +11,15 @@
 //! nothing back, since nothing more is known to come (the processor tells which are, from the
 //! end-of-partition signal and, as it stamps, the last fetch's high watermark).
 //!
+//! Nor may the stamp pass the *front* of either input — the latest event time read from any of
+//! its partitions — while that input still delivers. The router writes both inputs in one
+//! transaction, but the by-shipment partitions and the shared table are read by two consumers
+//! that fetch independently: the shared reader may hold a router transaction whose by-shipment
+//! half the group consumer has not fetched yet, and a by-shipment partition whose last fetch was
+//! before that transaction looks read to its end. Replaying history, one transaction spans days of
+//! event time, so without this a train's arrival (shared) was judged days past its shipment's
+//! customs release (by-shipment, not read yet): false missing-release alerts.
+//!
 //! Partitions never read from (a shared partition after the start-up restore, a partition just
 //! assigned) hold nothing back either until a record arrives: the restore has read them whole.
 //! Nor does one that delivered nothing for [`IDLE_MILLIS`] of wall time: a partition still
@@ -102,12 +111,27 @@ impl Progress {
     /// The watermark to stamp, given the engine's: held back to the slowest partition still being
     /// read.
     pub fn stamp(&self, engine_watermark: i64) -> i64 {
-        self.partitions
+        let delivering = |mark: &Mark| self.now - mark.last_read < IDLE_MILLIS;
+        let slowest = self
+            .partitions
             .values()
-            .filter(|mark| !mark.at_end && self.now - mark.last_read < IDLE_MILLIS)
-            .filter_map(|mark| mark.reached)
-            .min()
-            .map_or(engine_watermark, |slowest| slowest.min(engine_watermark))
+            .filter(|mark| !mark.at_end && delivering(mark))
+            .filter_map(|mark| mark.reached);
+        let fronts = [Input::ByShipment, Input::Shared]
+            .into_iter()
+            .filter_map(|input| {
+                let marks = || {
+                    self.partitions
+                        .iter()
+                        .filter(move |((of, _), _)| *of == input)
+                        .map(|(_, mark)| mark)
+                };
+                if !marks().any(delivering) {
+                    return None;
+                }
+                marks().filter_map(|mark| mark.reached).max()
+            });
+        slowest.chain(fronts).fold(engine_watermark, i64::min)
     }
 }
 
@@ -131,7 +155,7 @@ mod tests {
         assert_eq!(progress.stamp(300), 200);
         progress.reached_end(Input::Shared, 0);
         progress.reached_end(Input::ByShipment, 1);
-        assert_eq!(progress.stamp(300), 300);
+        assert_eq!(progress.stamp(300), 200, "the front of the shared input");
         assert_eq!(
             progress.partitions(),
             vec![
@@ -159,6 +183,26 @@ mod tests {
         progress.at(1_000 + IDLE_MILLIS);
         progress.read(Input::Shared, 1, Some(350));
         assert_eq!(progress.stamp(400), 350);
+    }
+
+    #[test]
+    fn never_past_the_front_of_an_input_still_delivering() {
+        let mut progress = Progress::new();
+        progress.at(1_000);
+        // the by-shipment partitions look read to their end as of their last fetch, while the
+        // shared reader already holds a later router transaction
+        progress.read(Input::ByShipment, 0, Some(100));
+        progress.read(Input::ByShipment, 1, Some(120));
+        progress.reached_end(Input::ByShipment, 0);
+        progress.reached_end(Input::ByShipment, 1);
+        progress.read(Input::Shared, 0, Some(500));
+        progress.reached_end(Input::Shared, 0);
+        assert_eq!(progress.stamp(500), 120);
+        // an input that has delivered nothing for a while holds nothing back
+        progress.at(1_000 + IDLE_MILLIS);
+        progress.read(Input::Shared, 0, Some(600));
+        progress.reached_end(Input::Shared, 0);
+        assert_eq!(progress.stamp(600), 600);
     }
 
     #[test]

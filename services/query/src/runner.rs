@@ -277,6 +277,12 @@ fn follow(
                 }
             }
         }
+        // an end of either topic's partition p (the follower tells partition numbers only): at
+        // worst the clock of status partition p keeps up with the others a moment early
+        let ended = follower.take_ended();
+        if !ended.is_empty() {
+            store.status_partitions_ended(ended);
+        }
         let idle = quiet_since.elapsed() >= QUIET;
         if refreshed_at.elapsed() >= refresh_every
             || (idle && refreshed_at.elapsed() >= QUIET_REFRESH)

@@ -94,6 +94,14 @@ impl Store {
             .observe(partition, watermark, crate::now_millis());
     }
 
+    /// The follower has read `partitions` of `kouan.status` to their end.
+    pub fn status_partitions_ended(&self, partitions: impl IntoIterator<Item = i32>) {
+        let mut clock = self.clock.lock();
+        for partition in partitions {
+            clock.reached_end(partition);
+        }
+    }
+
     /// The pipeline's now (Unix milliseconds): event time while it catches up, the wall clock
     /// once it has caught up.
     pub fn now_millis(&self) -> i64 {
