@@ -141,6 +141,20 @@ pub fn score(label: &str, updates: &[Alert], truth: &[Anomaly], end: i64) -> Qua
         .map(|(k, v)| (k, v.len()))
         .collect();
     println!("{label}: false alarms by kind: {false_by_kind:?}");
+    let mut missed_by_kind: std::collections::BTreeMap<(String, String), Vec<&str>> =
+        Default::default();
+    for anomaly in truth.iter().filter(|a| {
+        let key = (a.shipment.clone(), a.node.clone());
+        due.contains(&key) && !fired.contains(&key)
+    }) {
+        missed_by_kind
+            .entry((anomaly.kind.code().to_string(), anomaly.node.clone()))
+            .or_default()
+            .push(&anomaly.shipment);
+    }
+    if !missed_by_kind.is_empty() {
+        println!("{label}: missed by kind: {missed_by_kind:?}");
+    }
     assert!(due.len() > 200, "{} anomalies due", due.len());
     Quality { precision, recall }
 }

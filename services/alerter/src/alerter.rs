@@ -475,9 +475,9 @@ impl Alerter {
     fn judge_and_schedule(&mut self, shipment_id: &str, now: i64) -> Vec<Alert> {
         let judged_before = self.judged.get(shipment_id).map_or(0, BTreeSet::len);
         let updates = self.evaluate(shipment_id, now);
-        // judged before its dwells are learned: a dwell that ended between two records (a
-        // replay's records are far apart) is not excused by itself — a train of twenty
-        // containers held together would otherwise lift the baseline it is judged against
+        // then its dwells over by now are learned; a dwell is judged against the dwells that
+        // had ended when it began (`Baselines::learned_before`), so neither it nor the other
+        // containers of its train excuse it, whatever order their records come in
         let learned = self.learn_completed(shipment_id, now);
         if !updates.is_empty()
             || learned
@@ -535,7 +535,20 @@ impl Alerter {
                     watched.mode.clone(),
                     stage.to_string(),
                 );
-                let judgement = match self.baselines.learned(&key) {
+                // judged as live would judge it, when it passes its threshold: against the
+                // dwells that had ended by then (whatever order the records come in), the moment
+                // taken from the baseline when it began
+                let threshold_at = |moment: i64| {
+                    self.baselines
+                        .learned_before(&key, moment)
+                        .map_or(self.rules.cold_start_dwell_hours, |learned| {
+                            learned.threshold_hours(self.rules.dwell_z)
+                        })
+                };
+                let passes = episode
+                    .since
+                    .saturating_add((threshold_at(episode.since) * HOUR_MS) as i64);
+                let judgement = match self.baselines.learned_before(&key, passes) {
                     Some(learned) => fixed(
                         learned.threshold_hours(self.rules.dwell_z),
                         learned.describe(),

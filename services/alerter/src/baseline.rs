@@ -115,11 +115,25 @@ impl Baselines {
 
     /// The learned baseline, once trusted.
     pub fn learned(&self, key: &BaselineKey) -> Option<Learned> {
+        self.learned_before(key, i64::MAX)
+    }
+
+    /// The baseline of the dwells kept that had ended by `moment` (Unix ms), once trusted: what
+    /// a dwell that began at `moment` is judged against. Judged so, a dwell's verdict does not
+    /// depend on the order the records arrive in: replaying history, the records showing a train
+    /// held at a border (each container its own dwell, ending minutes apart) come together, and
+    /// the first ones read would otherwise lift the baseline the others are judged against —
+    /// live, each is judged while it lasts, before any of them ended.
+    pub fn learned_before(&self, key: &BaselineKey, moment: i64) -> Option<Learned> {
         let samples = self.samples.get(key)?;
-        if samples.len() < self.min_samples {
+        let mut sorted: Vec<f64> = samples
+            .iter()
+            .filter(|(_, end, _)| *end <= moment)
+            .map(|(_, _, log)| *log)
+            .collect();
+        if sorted.len() < self.min_samples {
             return None;
         }
-        let mut sorted: Vec<f64> = samples.iter().map(|(_, _, log)| *log).collect();
         sorted.sort_by(f64::total_cmp);
         let median = median_of_sorted(&sorted);
         let mut deviations: Vec<f64> = sorted.iter().map(|x| (x - median).abs()).collect();
@@ -174,5 +188,9 @@ mod tests {
         let threshold = learned.threshold_hours(3.0);
         assert!((threshold - 55.0 * ((60.0f64 / 55.0).ln() * 3.0 / 0.6745).exp()).abs() < 1e-6);
         assert!(threshold > 60.0 && threshold < 400.0, "{threshold}");
+        // a dwell that began before the 400 h one ended is judged without it
+        let before = baselines.learned_before(&key, 4 + 399 * hour);
+        assert_eq!(before, None, "four dwells had ended by then");
+        assert_eq!(baselines.learned_before(&key, i64::MAX), Some(learned));
     }
 }
