@@ -538,17 +538,17 @@ impl Alerter {
                 // judged as live would judge it, when it passes its threshold: against the
                 // dwells that had ended by then (whatever order the records come in), the moment
                 // taken from the baseline when it began
-                let threshold_at = |moment: i64| {
-                    self.baselines
-                        .learned_before(&key, moment)
-                        .map_or(self.rules.cold_start_dwell_hours, |learned| {
-                            learned.threshold_hours(self.rules.dwell_z)
-                        })
+                let when_it_began = self.baselines.learned_before(&key, episode.since);
+                let threshold = when_it_began.map_or(self.rules.cold_start_dwell_hours, |l| {
+                    l.threshold_hours(self.rules.dwell_z)
+                });
+                let passes = episode.since.saturating_add((threshold * HOUR_MS) as i64);
+                let learned = if self.baselines.ended_between(&key, episode.since, passes) == 0 {
+                    when_it_began
+                } else {
+                    self.baselines.learned_before(&key, passes)
                 };
-                let passes = episode
-                    .since
-                    .saturating_add((threshold_at(episode.since) * HOUR_MS) as i64);
-                let judgement = match self.baselines.learned_before(&key, passes) {
+                let judgement = match learned {
                     Some(learned) => fixed(
                         learned.threshold_hours(self.rules.dwell_z),
                         learned.describe(),

@@ -118,6 +118,16 @@ impl Baselines {
         self.learned_before(key, i64::MAX)
     }
 
+    /// How many of the dwells kept ended after `from` and by `to`.
+    pub fn ended_between(&self, key: &BaselineKey, from: i64, to: i64) -> usize {
+        self.samples.get(key).map_or(0, |samples| {
+            samples
+                .iter()
+                .filter(|(_, end, _)| *end > from && *end <= to)
+                .count()
+        })
+    }
+
     /// The baseline of the dwells kept that had ended by `moment` (Unix ms), once trusted: what
     /// a dwell that began at `moment` is judged against. Judged so, a dwell's verdict does not
     /// depend on the order the records arrive in: replaying history, the records showing a train
@@ -192,5 +202,10 @@ mod tests {
         let before = baselines.learned_before(&key, 4 + 399 * hour);
         assert_eq!(before, None, "four dwells had ended by then");
         assert_eq!(baselines.learned_before(&key, i64::MAX), Some(learned));
+        assert_eq!(
+            baselines.ended_between(&key, 4 + 399 * hour, 4 + 400 * hour),
+            1
+        );
+        assert_eq!(baselines.ended_between(&key, 4 + 400 * hour, i64::MAX), 0);
     }
 }
