@@ -476,7 +476,7 @@ impl Alerter {
         let judged_before = self.judged.get(shipment_id).map_or(0, BTreeSet::len);
         let updates = self.evaluate(shipment_id, now);
         // then its dwells over by now are learned; a dwell is judged against the dwells that
-        // had ended when it began (`Baselines::learned_before`), so neither it nor the other
+        // had ended when it passed its threshold (see `judge`), so neither it nor the other
         // containers of its train excuse it, whatever order their records come in
         let learned = self.learn_completed(shipment_id, now);
         if !updates.is_empty()

@@ -129,7 +129,7 @@ impl Baselines {
     }
 
     /// The baseline of the dwells kept that had ended by `moment` (Unix ms), once trusted: what
-    /// a dwell that began at `moment` is judged against. Judged so, a dwell's verdict does not
+    /// a dwell passing its threshold at `moment` is judged against. Judged so, a dwell's verdict does not
     /// depend on the order the records arrive in: replaying history, the records showing a train
     /// held at a border (each container its own dwell, ending minutes apart) come together, and
     /// the first ones read would otherwise lift the baseline the others are judged against —
