@@ -72,6 +72,8 @@ pub(crate) struct Generation<'a> {
     lag_at: Instant,
     /// Status records of the open transaction: counted as published once it commits.
     uncommitted_published: u64,
+    /// Milliseconds spent polling the inputs: the clock of [`Progress`]'s idle rule.
+    polled_millis: i64,
 }
 
 impl<'a> Generation<'a> {
@@ -142,11 +144,13 @@ impl<'a> Generation<'a> {
             last_log: Instant::now(),
             lag_at: Instant::now(),
             uncommitted_published: 0,
+            polled_millis: 0,
         })
     }
 
     pub(crate) fn run(&mut self) -> Result<(), ProcessError> {
         while !self.cancel.is_cancelled() {
+            let polling = Instant::now();
             let (batch, ended) =
                 kouan_bus::batch::poll_batch_to_ends(&self.group, CYCLE_RECORDS, CYCLE_WAIT);
             let (shared, shared_ended) = kouan_bus::batch::poll_batch_to_ends(
@@ -154,8 +158,11 @@ impl<'a> Generation<'a> {
                 CYCLE_RECORDS,
                 Duration::ZERO,
             );
+            // the idle clock runs only while polling: a partition that delivered nothing while
+            // the instance was busy applying a big batch (or starved of CPU) is not idle
+            self.polled_millis += polling.elapsed().as_millis() as i64;
             self.follow_rebalances()?;
-            self.progress.at(now_unix_millis());
+            self.progress.at(self.polled_millis);
             let ends = Ends {
                 by_shipment: ended,
                 shared: shared_ended,

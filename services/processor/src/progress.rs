@@ -22,13 +22,15 @@
 //!
 //! Partitions never read from (a shared partition after the start-up restore, a partition just
 //! assigned) hold nothing back either until a record arrives: the restore has read them whole.
-//! Nor does one that delivered nothing for [`IDLE_MILLIS`] of wall time: a partition still
-//! behind delivers at every poll, so one that does not is at its end even when the signal was
+//! Nor does one that delivered nothing for [`IDLE_MILLIS`] of polling: a partition still behind
+//! delivers at every poll or two, so one that does not is at its end even when the signal was
 //! missed or withdrawn (a live partition whose last event is old must not hold the clock back).
+//! The clock of this rule is the time the processor spent polling, not the wall clock: a cycle
+//! that takes seconds (a big batch, a starved CPU) must not make every partition look idle.
 
 use std::collections::HashMap;
 
-/// Wall time without a record after which a partition holds the stamp back no more.
+/// Time spent polling without a record after which a partition holds the stamp back no more.
 pub const IDLE_MILLIS: i64 = 2_000;
 
 /// Which input a partition belongs to.
@@ -47,14 +49,14 @@ struct Mark {
     reached: Option<i64>,
     /// Read to the end of what the partition holds.
     at_end: bool,
-    /// Wall-clock time of the last record read.
+    /// The idle clock (time spent polling) when the last record was read.
     last_read: i64,
 }
 
 #[derive(Debug, Default)]
 pub struct Progress {
     partitions: HashMap<(Input, i32), Mark>,
-    /// The wall-clock time of the cycle (see [`Progress::at`]).
+    /// The idle clock of the cycle (see [`Progress::at`]).
     now: i64,
 }
 
@@ -63,9 +65,9 @@ impl Progress {
         Progress::default()
     }
 
-    /// The wall-clock time of the reads and the stamp that follow.
-    pub fn at(&mut self, wall: i64) {
-        self.now = wall;
+    /// The idle clock (milliseconds spent polling) of the reads and the stamp that follow.
+    pub fn at(&mut self, polled: i64) {
+        self.now = polled;
     }
 
     /// A record of `partition` was read; `reported` is the event time it tells (if any).
