@@ -2,7 +2,7 @@
 
 use kouan_bus::headers::{REJECT_ORIGIN, REJECT_REASON};
 use kouan_bus::{BusError, Publisher, Topics};
-use kouan_model::{protobuf, Event, Reject};
+use kouan_model::{protobuf, BodyKind, Event, Reject};
 use rdkafka::message::{Header, OwnedHeaders};
 
 /// Publishes events to `<namespace>.events.<kind>` keyed by the body's natural id.
@@ -25,14 +25,15 @@ impl<'a> EventSink<'a> {
 
     /// Queues one event, waiting while the producer queue is full.
     pub fn publish(&self, event: &Event) -> Result<(), BusError> {
-        let payload = protobuf::encode_event(event);
-        let topic = &self.event_topics[event.kind() as usize];
-        self.publisher.send(
-            topic,
-            Some(event.body.natural_key().as_bytes()),
-            &payload,
-            None,
-        )
+        self.publish_encoded(&EncodedEvent::new(event))
+    }
+
+    /// Queues an event encoded beforehand (on another thread, say), waiting while the producer
+    /// queue is full.
+    pub fn publish_encoded(&self, event: &EncodedEvent) -> Result<(), BusError> {
+        let topic = &self.event_topics[event.kind as usize];
+        self.publisher
+            .send(topic, Some(event.key.as_bytes()), &event.payload, None)
     }
 
     /// Sends rejected bytes to the dead-letter topic with the reason and origin in headers.
@@ -44,6 +45,25 @@ impl<'a> EventSink<'a> {
             raw,
             Some(rejection_headers(&reason, origin)),
         )
+    }
+}
+
+/// An event as it goes on the wire: its topic's kind, its key and its protobuf payload. Encoding
+/// needs no producer, so it can run beside the thread that publishes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedEvent {
+    pub kind: BodyKind,
+    pub key: String,
+    pub payload: Vec<u8>,
+}
+
+impl EncodedEvent {
+    pub fn new(event: &Event) -> Self {
+        EncodedEvent {
+            kind: event.kind(),
+            key: event.body.natural_key().to_owned(),
+            payload: protobuf::encode_event(event),
+        }
     }
 }
 

@@ -18,24 +18,36 @@ pub fn decode_line(line: &[u8]) -> Result<Event, Reject> {
     if line.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(Reject::new("(json)", "an event must be a JSON object"));
     }
-    let mut deserializer = serde_json::Deserializer::from_slice(line);
-    let raw: RawEvent = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        // A syntax error is about the line, not about the field the parser happened to be in.
-        let field = if path == "." || inner.is_syntax() || inner.is_eof() {
-            "(json)".to_string()
-        } else {
-            path
-        };
-        Reject::new(field, inner.to_string())
-    })?;
-    deserializer
-        .end()
-        .map_err(|error| Reject::new("(json)", error.to_string()))?;
+    // Tracking the JSON path costs on every field; a valid line (nearly all) does not need it, so
+    // only a line that fails is decoded again to say where.
+    let raw: RawEvent = match serde_json::from_slice(line) {
+        Ok(raw) => raw,
+        Err(error) => return Err(decode_error(line, error)),
+    };
     let event = raw.into_event()?;
     validate(&event)?;
     Ok(event)
+}
+
+/// Why `line` does not decode (`first` says so without a path), with the JSON path of the value
+/// at fault.
+fn decode_error(line: &[u8], first: serde_json::Error) -> Reject {
+    let mut deserializer = serde_json::Deserializer::from_slice(line);
+    let decoded: Result<RawEvent, _> = serde_path_to_error::deserialize(&mut deserializer);
+    let error = match decoded {
+        // Only trailing characters fail after a whole event; `first` is that error then.
+        Ok(_) => return Reject::new("(json)", first.to_string()),
+        Err(error) => error,
+    };
+    let path = error.path().to_string();
+    let inner = error.into_inner();
+    // A syntax error is about the line, not about the field the parser happened to be in.
+    let field = if path == "." || inner.is_syntax() || inner.is_eof() {
+        "(json)".to_string()
+    } else {
+        path
+    };
+    Reject::new(field, inner.to_string())
 }
 
 /// Encodes one event as a line of NDJSON (without the newline).
