@@ -262,7 +262,7 @@ fn read_line_bounded<R: BufRead>(reader: &mut R, buffer: &mut Vec<u8>) -> std::i
         if available.is_empty() {
             return Ok(overlong);
         }
-        let (chunk, done) = match available.iter().position(|b| *b == b'\n') {
+        let (chunk, done) = match memchr::memchr(b'\n', available) {
             Some(end) => (&available[..=end], true),
             None => (available, false),
         };

@@ -31,13 +31,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Sql(args) => sql::run(args).await,
         Command::Bench {
             command: BenchCommand::Serve(args),
-        } => bench_serve::run(args, cancel).await,
+        } => {
+            crate::start_counting_heap();
+            bench_serve::run(args, cancel).await
+        }
         Command::Bench {
             command: BenchCommand::Ingest(args),
         } => bench::ingest(args, topics, cancel).await,
         Command::Bench {
             command: BenchCommand::Process(args),
-        } => bench_process::run(args, topics, cancel).await,
+        } => {
+            crate::start_counting_heap();
+            bench_process::run(args, topics, cancel).await
+        }
         Command::Bench {
             command: BenchCommand::Simulate(args),
         } => tokio::task::spawn_blocking(move || simulate::bench(args)).await?,
