@@ -6,6 +6,7 @@
 //! after enough samples.
 
 use crate::state::{BaselineRecord, DwellSample};
+use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
 /// Where a dwell happens: the node, the shipment's mode and its transport stage there.
@@ -52,6 +53,19 @@ pub struct Baselines {
     samples: HashMap<BaselineKey, VecDeque<(i64, i64, f64)>>,
     /// Keys changed since the last [`Baselines::take_dirty`].
     dirty: BTreeSet<BaselineKey>,
+    /// What [`Baselines::learned_before`] worked out, per key until its window changes. Every
+    /// judgement of a dwell asks it (several times per record), and working it out sorts the
+    /// window: uncached, a replay of 30 days spent most of the alerter's time sorting.
+    cache: RefCell<HashMap<BaselineKey, Cached>>,
+}
+
+/// One key's window ordered by end, and the baselines of its prefixes asked for so far: the
+/// dwells ended by a moment are always such a prefix.
+#[derive(Debug, Default)]
+struct Cached {
+    by_end: Vec<(i64, f64)>,
+    /// By prefix length.
+    learned: HashMap<usize, Option<Learned>>,
 }
 
 impl Baselines {
@@ -61,6 +75,7 @@ impl Baselines {
             min_samples,
             samples: HashMap::new(),
             dirty: BTreeSet::new(),
+            cache: RefCell::new(HashMap::new()),
         }
     }
 
@@ -73,6 +88,7 @@ impl Baselines {
         if samples.iter().any(|(s, e, _)| *s == start && *e == end) {
             return;
         }
+        self.cache.get_mut().remove(&key);
         self.dirty.insert(key);
         if samples.len() == self.window {
             samples.pop_front();
@@ -107,6 +123,7 @@ impl Baselines {
     pub fn restore(&mut self, record: BaselineRecord) {
         let key = (record.node, record.mode, record.stage);
         self.samples.remove(&key);
+        self.cache.get_mut().remove(&key);
         for sample in record.samples {
             self.observe(key.clone(), sample.start, sample.end);
         }
@@ -136,32 +153,51 @@ impl Baselines {
     /// live, each is judged while it lasts, before any of them ended.
     pub fn learned_before(&self, key: &BaselineKey, moment: i64) -> Option<Learned> {
         let samples = self.samples.get(key)?;
-        let mut sorted: Vec<f64> = samples
-            .iter()
-            .filter(|(_, end, _)| *end <= moment)
-            .map(|(_, _, log)| *log)
-            .collect();
-        if sorted.len() < self.min_samples {
+        let mut cache = self.cache.borrow_mut();
+        let cached = cache.entry(key.clone()).or_insert_with(|| {
+            let mut by_end: Vec<(i64, f64)> =
+                samples.iter().map(|&(_, end, log)| (end, log)).collect();
+            by_end.sort_by_key(|&(end, _)| end);
+            Cached {
+                by_end,
+                learned: HashMap::new(),
+            }
+        });
+        let ended = cached.by_end.partition_point(|&(end, _)| end <= moment);
+        if ended < self.min_samples {
             return None;
         }
-        sorted.sort_by(f64::total_cmp);
-        let median = median_of_sorted(&sorted);
-        let mut deviations: Vec<f64> = sorted.iter().map(|x| (x - median).abs()).collect();
-        deviations.sort_by(f64::total_cmp);
-        Some(Learned {
-            median_log: median,
-            mad_log: median_of_sorted(&deviations),
-            samples: sorted.len(),
+        let Cached { by_end, learned } = cached;
+        *learned.entry(ended).or_insert_with(|| {
+            let mut logs: Vec<f64> = by_end[..ended].iter().map(|&(_, log)| log).collect();
+            let median = median_in_place(&mut logs);
+            for log in &mut logs {
+                *log = (*log - median).abs();
+            }
+            Some(Learned {
+                median_log: median,
+                mad_log: median_in_place(&mut logs),
+                samples: ended,
+            })
         })
     }
 }
 
-fn median_of_sorted(sorted: &[f64]) -> f64 {
-    let n = sorted.len();
-    if n % 2 == 1 {
-        sorted[n / 2]
+/// The median of `values` (reordering them): the middle one, or the mean of the two middle ones;
+/// by selection, not a sort.
+fn median_in_place(values: &mut [f64]) -> f64 {
+    let odd = values.len() % 2 == 1;
+    let (lower, upper, _) = values.select_nth_unstable_by(values.len() / 2, f64::total_cmp);
+    let upper = *upper;
+    if odd {
+        upper
     } else {
-        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+        let lower = lower
+            .iter()
+            .copied()
+            .max_by(f64::total_cmp)
+            .expect("an even count above zero has a lower half");
+        (lower + upper) / 2.0
     }
 }
 
@@ -207,5 +243,67 @@ mod tests {
             1
         );
         assert_eq!(baselines.ended_between(&key, 4 + 400 * hour, i64::MAX), 0);
+    }
+
+    /// The cached answers follow the window: a new dwell, a restored window.
+    #[test]
+    fn a_changed_window_is_judged_afresh() {
+        let mut baselines = Baselines::new(4, 2);
+        let key = (
+            "CNCGO".to_string(),
+            "AIR".to_string(),
+            "RECEIVED".to_string(),
+        );
+        let hour = 3_600_000;
+        baselines.observe(key.clone(), 0, 2 * hour);
+        baselines.observe(key.clone(), 0, 8 * hour);
+        let two = baselines.learned(&key).unwrap();
+        assert!(
+            (two.median_hours() - 4.0).abs() < 1e-9,
+            "mean of the logs of 2 and 8"
+        );
+        baselines.observe(key.clone(), 1, 1 + 32 * hour);
+        let three = baselines.learned(&key).unwrap();
+        assert_eq!(three.samples, 3);
+        assert!((three.median_hours() - 8.0).abs() < 1e-9);
+        assert_eq!(baselines.learned_before(&key, 8 * hour), Some(two));
+        // the window keeps 4: the oldest (2 h) goes
+        baselines.observe(key.clone(), 2, 2 + 32 * hour);
+        baselines.observe(key.clone(), 3, 3 + 32 * hour);
+        assert!((baselines.learned(&key).unwrap().median_hours() - 32.0).abs() < 1e-9);
+        assert_eq!(baselines.learned_before(&key, 2 * hour), None);
+        let record = baselines.record_of(&key);
+        let mut restored = Baselines::new(4, 2);
+        restored.learned(&key);
+        restored.restore(record.clone());
+        assert_eq!(restored.learned(&key), baselines.learned(&key));
+        baselines.restore(BaselineRecord {
+            samples: record.samples[..1].to_vec(),
+            ..record
+        });
+        assert_eq!(baselines.learned(&key), None, "one dwell is not trusted");
+    }
+
+    fn median_of_sorted(sorted: &[f64]) -> f64 {
+        let n = sorted.len();
+        if n % 2 == 1 {
+            sorted[n / 2]
+        } else {
+            (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+        }
+    }
+
+    #[test]
+    fn the_median_by_selection_is_the_sorted_median() {
+        for values in [
+            vec![3.0],
+            vec![2.0, 1.0],
+            vec![5.0, 1.0, 4.0, 2.0, 3.0, 9.0, 0.5],
+        ] {
+            let mut sorted = values.clone();
+            sorted.sort_by(f64::total_cmp);
+            let mut reordered = values.clone();
+            assert_eq!(median_in_place(&mut reordered), median_of_sorted(&sorted));
+        }
     }
 }

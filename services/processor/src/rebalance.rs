@@ -3,6 +3,7 @@
 //! release what it lost), between two transactions.
 
 use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
+use rdkafka::error::KafkaError;
 use rdkafka::ClientContext;
 use std::sync::Mutex;
 
@@ -26,7 +27,15 @@ impl Rebalances {
     }
 }
 
-impl ClientContext for Rebalances {}
+impl ClientContext for Rebalances {
+    /// The by-shipment member asks for end-of-partition signals (`crate::progress`); librdkafka
+    /// also reports them here, where the default would log each as an error.
+    fn error(&self, error: KafkaError, reason: &str) {
+        if !kouan_bus::reader::is_end_of_partition(&error) {
+            tracing::error!(%error, reason, "librdkafka");
+        }
+    }
+}
 
 impl ConsumerContext for Rebalances {
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
