@@ -183,6 +183,7 @@ pub fn run(
             last_sweep = (Instant::now(), furthest);
         }
         let (shipments, baselines) = alerter.take_dirty();
+        let judged = started.elapsed();
         if !updates.is_empty() || !shipments.is_empty() || !baselines.is_empty() || moved {
             publisher.begin()?;
             let written = write_cycle(
@@ -202,6 +203,13 @@ pub fn run(
             }
             moved = false;
             report(stats, &alerter, &updates);
+            tracing::debug!(
+                read,
+                judged_ms = judged.as_millis() as u64,
+                committed_ms = (started.elapsed() - judged).as_millis() as u64,
+                shipments = shipments.len(),
+                "alerter cycle"
+            );
         }
         if replaying && status_reader.caught_up() {
             replaying = false;
