@@ -94,6 +94,46 @@ fn up_runs_the_pipeline_and_stops_cleanly_on_ctrl_c() {
     );
 }
 
+/// A step failing once the pipeline runs — here the API's address is taken — stops the whole
+/// process with an error that names it, instead of leaving the pipeline's threads running.
+#[test]
+fn up_exits_with_an_error_when_its_address_is_taken() {
+    let namespace = unique_namespace("up-taken");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let child = kouan(&namespace)
+        .args([
+            "up",
+            "--brokers",
+            &brokers(),
+            "--history",
+            "6h",
+            "--listen",
+            &address,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(child);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "kouan up still running 60 s after failing to listen on {address}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(!status.success(), "{status}");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains(&address), "{stderr}");
+    drop(taken);
+}
+
 /// The first look: 30 days of history caught up as fast as the pipeline takes it, with progress
 /// lines and then "caught up", and a network with traffic on every corridor — rail shipments
 /// waiting at a border station, at Małaszewicze and at European terminals, air and rail on the

@@ -15,6 +15,10 @@ use tokio_util::sync::CancellationToken;
 
 pub async fn run(args: UpArgs, topics: Topics, cancel: CancellationToken) -> anyhow::Result<i32> {
     let mut embedded = None;
+    // However this returns — a step failing after the pipeline's threads started (the API's address
+    // taken, say) included — they are told to stop: a blocking thread cannot be aborted, and one
+    // left running kept the process alive, deaf to SIGTERM, once its runtime was being dropped.
+    let _stop_everything = cancel.clone().drop_guard();
     let brokers = match &args.brokers {
         Some(brokers) => {
             kouan_bus::topics::ensure_topics(brokers, &topics)
