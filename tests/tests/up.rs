@@ -18,6 +18,20 @@ impl Drop for KillOnDrop {
     }
 }
 
+impl KillOnDrop {
+    /// How the process exited, failing the test with `what` if it runs for 60 s more.
+    fn exit_within_a_minute(&mut self, what: &str) -> std::process::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "{what}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
 #[test]
 fn up_runs_the_pipeline_and_stops_cleanly_on_ctrl_c() {
     let namespace = unique_namespace("up");
@@ -64,17 +78,7 @@ fn up_runs_the_pipeline_and_stops_cleanly_on_ctrl_c() {
         .status()
         .unwrap();
     assert!(interrupted.success());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "kouan up did not stop within 60 s of Ctrl-C"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = child.exit_within_a_minute("kouan up did not stop within 60 s of Ctrl-C");
     assert_eq!(status.code(), Some(0));
     let mut stdout = String::new();
     std::io::Read::read_to_string(&mut child.0.stdout.take().unwrap(), &mut stdout).unwrap();
@@ -116,17 +120,9 @@ fn up_exits_with_an_error_when_its_address_is_taken() {
         .spawn()
         .unwrap();
     let mut child = KillOnDrop(child);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "kouan up still running 60 s after failing to listen on {address}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = child.exit_within_a_minute(&format!(
+        "kouan up still running 60 s after failing to listen on {address}"
+    ));
     assert!(!status.success(), "{status}");
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut stderr).unwrap();
