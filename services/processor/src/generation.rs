@@ -2,6 +2,13 @@
 //! join the group, restore each partition it is assigned, then cycle — read a batch, apply it,
 //! publish what changed and commit the input offsets, one transaction per cycle.
 //!
+//! The records read are applied in event time across every input partition, each partition's
+//! own order kept ([`crate::pacing`], as the router does with the event topics): the shared
+//! table's partitions (a train's events in one, its containers' in another) and the owned
+//! by-shipment ones are fetched a megabyte at a time each, and applied as fetched, a replay
+//! showed a container's gauge change at the Mongolian border days before its train's departure
+//! was applied — a shipment "booked" and dwelling at Zamyn-Uud, judged an anomaly by the alerter.
+//!
 //! - [`apply`]: one record into the engine — owned by-shipment records and shared ones — and the
 //!   changelog writes that keep Kafka's copy of the state equal to it.
 //! - [`upkeep`]: retention sweeps, latency and lag reports.
@@ -11,6 +18,7 @@ mod upkeep;
 
 use crate::changelog::{event_key, links_key, Links};
 use crate::engine::{reported_millis, Engine};
+use crate::pacing::InStep;
 use crate::progress::{Input, Progress};
 use crate::rebalance::{Change, Rebalances};
 use crate::reference::direct_subject;
@@ -74,6 +82,8 @@ pub(crate) struct Generation<'a> {
     uncommitted_published: u64,
     /// Milliseconds spent polling the inputs: the clock of [`Progress`]'s idle rule.
     polled_millis: i64,
+    /// Records read, not applied yet: released in event time across every input partition.
+    in_step: InStep<(Input, i32), OwnedMessage>,
 }
 
 impl<'a> Generation<'a> {
@@ -145,6 +155,7 @@ impl<'a> Generation<'a> {
             lag_at: Instant::now(),
             uncommitted_published: 0,
             polled_millis: 0,
+            in_step: InStep::new(),
         })
     }
 
@@ -163,12 +174,19 @@ impl<'a> Generation<'a> {
             self.polled_millis += polling.elapsed().as_millis() as i64;
             self.follow_rebalances()?;
             self.progress.at(self.polled_millis);
+            let wall = now_unix_millis();
+            self.hold(batch, shared, wall);
             let ends = Ends {
                 by_shipment: ended,
                 shared: shared_ended,
             };
-            let quiet = batch.is_empty() && shared.is_empty() && self.affected.is_empty();
-            self.stats.quiet.store(quiet, Ordering::Relaxed);
+            self.note_lane_ends(&ends);
+            let released = self.release(wall);
+            self.bound_buffers(wall);
+            let quiet = released.is_empty() && self.affected.is_empty();
+            self.stats
+                .quiet
+                .store(quiet && self.in_step.buffered() == 0, Ordering::Relaxed);
             if quiet {
                 self.note_ends(ends);
                 self.retire_if_due()?;
@@ -177,7 +195,7 @@ impl<'a> Generation<'a> {
             }
             self.producer.begin()?;
             self.uncommitted_published = 0;
-            match self.cycle(batch, shared, ends) {
+            match self.cycle(released, ends) {
                 Ok(offsets) => {
                     self.producer.commit(&offsets, &self.group_metadata()?)?;
                     self.stats
@@ -193,6 +211,107 @@ impl<'a> Generation<'a> {
             self.report();
         }
         Ok(())
+    }
+
+    /// Buffers what was read, each record at the event time it reports (a record that reports
+    /// none goes with its partition's neighbours). A by-shipment record of a partition revoked
+    /// while the batch was read is dropped: its new owner reads it again.
+    fn hold(&mut self, batch: Vec<OwnedMessage>, shared: Vec<OwnedMessage>, wall: i64) {
+        for message in batch {
+            let partition = message.partition();
+            if !self.owned.contains(&partition) {
+                continue;
+            }
+            let reported = message
+                .payload()
+                .and_then(|payload| protobuf::decode_event(payload).ok())
+                .and_then(|event| reported_millis(&event, recorded_millis(&message, &event)));
+            self.in_step
+                .push((Input::ByShipment, partition), reported, message, wall);
+        }
+        for message in shared {
+            let reported = restore::shared_reported(&message);
+            self.in_step.push(
+                (Input::Shared, message.partition()),
+                reported,
+                message,
+                wall,
+            );
+        }
+    }
+
+    /// Tells the merge which of its empty partitions have nothing more to come for now: those
+    /// the consumer signalled the end of, and those whose position is at the high watermark of
+    /// their last fetch ([`Generation::fetched_to_end`]).
+    fn note_lane_ends(&mut self, ends: &Ends) {
+        for partition in &ends.by_shipment {
+            self.in_step.reached_end(&(Input::ByShipment, *partition));
+        }
+        for partition in &ends.shared {
+            self.in_step.reached_end(&(Input::Shared, *partition));
+        }
+        for (input, partition) in self.in_step.empty_lanes() {
+            if self.fetched_to_end(input, partition) == Some(true) {
+                self.in_step.reached_end(&(input, partition));
+            }
+        }
+    }
+
+    /// The records that may be applied now, in event-time order, at most a cycle's worth.
+    fn release(&mut self, wall: i64) -> Vec<(Input, OwnedMessage)> {
+        let mut released = Vec::new();
+        while released.len() < CYCLE_RECORDS {
+            let Some(((input, partition), message)) = self.in_step.next(wall) else {
+                break;
+            };
+            if input == Input::ByShipment && !self.owned.contains(&partition) {
+                continue;
+            }
+            released.push((input, message));
+        }
+        released
+    }
+
+    /// Pauses the partitions that buffered too much and resumes the drained ones.
+    fn bound_buffers(&mut self, wall: i64) {
+        let plan = self.in_step.plan(wall);
+        let by_shipment = self.config.topics.by_shipment();
+        let shared = self.config.topics.shared();
+        let lists = |partitions: &[(Input, i32)]| {
+            let mut owned = TopicPartitionList::new();
+            let mut table = TopicPartitionList::new();
+            for (input, partition) in partitions {
+                match input {
+                    Input::ByShipment => owned.add_partition(&by_shipment, *partition),
+                    Input::Shared => table.add_partition(&shared, *partition),
+                };
+            }
+            (owned, table)
+        };
+        let (owned, table) = lists(&plan.pause);
+        for (result, what) in [
+            (pause_or_resume(&self.group, &owned, true), "by-shipment"),
+            (
+                pause_or_resume(self.shared.reader(), &table, true),
+                "shared",
+            ),
+        ] {
+            if let Err(error) = result {
+                tracing::warn!(%error, input = what, "pausing partitions read ahead");
+            }
+        }
+        let (owned, table) = lists(&plan.resume);
+        for (result, what) in [
+            (pause_or_resume(&self.group, &owned, false), "by-shipment"),
+            (
+                pause_or_resume(self.shared.reader(), &table, false),
+                "shared",
+            ),
+        ] {
+            if let Err(error) = result {
+                tracing::warn!(%error, input = what, "resuming partitions");
+            }
+        }
     }
 
     /// Leaves the group cleanly (a cancelled or failed generation), flushing nothing uncommitted.
@@ -283,6 +402,10 @@ impl<'a> Generation<'a> {
             |message| restore::learn_published(published, message),
         )?;
         self.owned.extend(partitions);
+        let wall = now_unix_millis();
+        for partition in partitions {
+            self.in_step.assigned((Input::ByShipment, *partition), wall);
+        }
         // every shipment of the partitions is recomputed once and compared with what is published
         let shipments = self.layout.shipments;
         self.affected.extend(
@@ -303,6 +426,7 @@ impl<'a> Generation<'a> {
     fn release_partition(&mut self, partition: i32) {
         self.owned.remove(&partition);
         self.progress.release(Input::ByShipment, partition);
+        self.in_step.revoked(&(Input::ByShipment, partition));
         self.start
             .remove(&(self.config.topics.by_shipment(), partition));
         let shipments = self.layout.shipments;
@@ -326,18 +450,14 @@ impl<'a> Generation<'a> {
     /// One transaction's work; returns the offsets to commit with it.
     fn cycle(
         &mut self,
-        batch: Vec<OwnedMessage>,
-        shared: Vec<OwnedMessage>,
+        released: Vec<(Input, OwnedMessage)>,
         ends: Ends,
     ) -> Result<TopicPartitionList, ProcessError> {
-        for message in &batch {
-            if !self.owned.contains(&message.partition()) {
-                continue; // revoked while this batch was read: its new owner reads it again
+        for (input, message) in &released {
+            match input {
+                Input::ByShipment => self.apply_owned(message)?,
+                Input::Shared => self.apply_shared(message)?,
             }
-            self.apply_owned(message)?;
-        }
-        for message in &shared {
-            self.apply_shared(message)?;
         }
         // after the records the signals came after, before the statuses are stamped
         self.note_ends(ends);
@@ -347,12 +467,22 @@ impl<'a> Generation<'a> {
         self.positions()
     }
 
+    /// The end signals, for the stamp: a partition with records still held back is not at its
+    /// end, whatever the consumer has fetched.
     fn note_ends(&mut self, ends: Ends) {
         for partition in ends.by_shipment {
-            self.progress.reached_end(Input::ByShipment, partition);
+            if self
+                .in_step
+                .front(&(Input::ByShipment, partition))
+                .is_none()
+            {
+                self.progress.reached_end(Input::ByShipment, partition);
+            }
         }
         for partition in ends.shared {
-            self.progress.reached_end(Input::Shared, partition);
+            if self.in_step.front(&(Input::Shared, partition)).is_none() {
+                self.progress.reached_end(Input::Shared, partition);
+            }
         }
     }
 
@@ -365,47 +495,88 @@ impl<'a> Generation<'a> {
     /// time (live, a quiet partition's is old). Where either is unknown, the end-of-partition
     /// signal stands.
     fn confirm_ends(&mut self) {
-        let partitions = self.progress.partitions();
-        if partitions.is_empty() {
-            return;
-        }
-        let group_positions = self.group.position().ok();
-        let shared_positions = self.shared.reader().position().ok();
-        let by_shipment = self.config.topics.by_shipment();
-        let shared = self.config.topics.shared();
-        for ((input, partition), _) in partitions {
-            let (topic, positions, high) = match input {
-                Input::ByShipment => (
-                    &by_shipment,
-                    &group_positions,
-                    kouan_bus::batch::known_watermarks(&self.group, &by_shipment, partition),
-                ),
-                Input::Shared => (
-                    &shared,
-                    &shared_positions,
-                    kouan_bus::batch::known_watermarks(self.shared.reader(), &shared, partition),
-                ),
-            };
-            let position = positions
-                .as_ref()
-                .and_then(|list| list.find_partition(topic, partition))
-                .and_then(|element| match element.offset() {
-                    rdkafka::Offset::Offset(offset) => Some(offset),
-                    _ => None,
-                });
-            if let (Some(position), Some((_, high))) = (position, high) {
-                if high - position > 1 {
-                    self.progress.more_to_come(input, partition);
-                } else {
-                    self.progress.reached_end(input, partition);
-                }
+        for ((input, partition), _) in self.progress.partitions() {
+            if self.in_step.front(&(input, partition)).is_some() {
+                self.progress.more_to_come(input, partition);
+                continue;
+            }
+            match self.fetched_to_end(input, partition) {
+                Some(false) => self.progress.more_to_come(input, partition),
+                Some(true) => self.progress.reached_end(input, partition),
+                None => {}
             }
         }
     }
 
-    fn positions(&self) -> Result<TopicPartitionList, ProcessError> {
-        Ok(kouan_bus::batch::positions(&self.group, &self.start)?)
+    /// Whether the consumer of `partition` has fetched all it holds: its position against the
+    /// high watermark of its last fetch, both local to the client (`None` where either is
+    /// unknown). A gap of one is the commit marker after the last record; more is records on the
+    /// way or a transaction open.
+    fn fetched_to_end(&self, input: Input, partition: i32) -> Option<bool> {
+        match input {
+            Input::ByShipment => {
+                fetched_to_end(&self.group, &self.config.topics.by_shipment(), partition)
+            }
+            Input::Shared => fetched_to_end(
+                self.shared.reader(),
+                &self.config.topics.shared(),
+                partition,
+            ),
+        }
     }
+
+    /// The offsets the cycle's transaction commits: each owned partition's position, or the
+    /// first of its records still held back (not applied yet, so read again after a crash).
+    fn positions(&self) -> Result<TopicPartitionList, ProcessError> {
+        let mut offsets = kouan_bus::batch::positions(&self.group, &self.start)?;
+        let topic = self.config.topics.by_shipment();
+        for partition in &self.owned {
+            if let Some(held) = self.in_step.front(&(Input::ByShipment, *partition)) {
+                offsets.set_partition_offset(
+                    &topic,
+                    *partition,
+                    rdkafka::Offset::Offset(held.offset()),
+                )?;
+            }
+        }
+        Ok(offsets)
+    }
+}
+
+/// Pauses (or resumes) `partitions`, if there are any.
+fn pause_or_resume<C: rdkafka::consumer::ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    partitions: &TopicPartitionList,
+    pause: bool,
+) -> rdkafka::error::KafkaResult<()> {
+    match (partitions.count(), pause) {
+        (0, _) => Ok(()),
+        (_, true) => consumer.pause(partitions),
+        (_, false) => consumer.resume(partitions),
+    }
+}
+
+/// [`Generation::fetched_to_end`] for one consumer.
+fn fetched_to_end<C: rdkafka::consumer::ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    topic: &str,
+    partition: i32,
+) -> Option<bool> {
+    let positions = consumer.position().ok()?;
+    let position = match positions.find_partition(topic, partition)?.offset() {
+        rdkafka::Offset::Offset(offset) => offset,
+        _ => return None,
+    };
+    let (_, high) = kouan_bus::batch::known_watermarks(consumer, topic, partition)?;
+    Some(high - position <= 1)
+}
+
+/// When Kafka recorded `message` (the event's own recording time where it has none).
+fn recorded_millis(message: &OwnedMessage, event: &Event) -> i64 {
+    message
+        .timestamp()
+        .to_millis()
+        .unwrap_or(event.recorded_time().unix_millis())
 }
 
 /// The wall clock, Unix milliseconds.

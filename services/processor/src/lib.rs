@@ -18,8 +18,8 @@
 //! - [`retention`]: the rule that forgets finished shipments, bounding the state.
 //! - [`progress`]: how far every input partition has been read in event time — the watermark
 //!   stamped on status records.
-//! - [`pacing`]: which of the router's input partitions to pause so that they are read in step in
-//!   event time.
+//! - [`pacing`]: the merge that hands the router's and the shipment stage's input records on in
+//!   event-time order across partitions, pausing those read too far ahead.
 //!
 //! Shell (Kafka):
 //! - [`changelog`]: the records of the internal topics that hold the state of record.

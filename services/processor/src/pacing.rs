@@ -1,6 +1,7 @@
-//! Routing the event topics in step, in event time: the router buffers what it polls per input
+//! Reading partitions in step, in event time: the router buffers what it polls per event-topic
 //! partition and routes the records in event-time order across partitions, each partition's own
-//! order kept.
+//! order kept; the shipment stage does the same with its by-shipment and shared partitions
+//! (`crate::generation`).
 //!
 //! Why: the five event topics are fetched at their own paces, a megabyte per partition at a time.
 //! Replaying history (a start on old topics, a catch-up after an outage), one topic can be routed
@@ -178,6 +179,14 @@ impl<K: Clone + Eq + Hash + Ord, R> InStep<K, R> {
         if let Some(lane) = self.lanes.get_mut(partition) {
             lane.at_end = lane.queue.is_empty();
         }
+    }
+
+    /// The first record `partition` holds back, if any.
+    pub fn front(&self, partition: &K) -> Option<&R> {
+        self.lanes
+            .get(partition)
+            .and_then(|lane| lane.queue.front())
+            .map(|(_, record)| record)
     }
 
     /// Records buffered, not routed yet.

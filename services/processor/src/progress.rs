@@ -34,7 +34,7 @@ use std::collections::HashMap;
 pub const IDLE_MILLIS: i64 = 2_000;
 
 /// Which input a partition belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Input {
     /// `kouan.internal.by-shipment`, the partitions the group assigned.
     ByShipment,

@@ -117,6 +117,17 @@ pub fn apply_shared(
     }
 }
 
+/// The event time a shared record reports ([`reported_millis`]) without applying it: `None`
+/// for links, tombstones and what cannot be decoded.
+pub fn shared_reported(message: &impl Message) -> Option<i64> {
+    let Key::Event { .. } = message.key().and_then(parse_key)? else {
+        return None;
+    };
+    let event = protobuf::decode_event(message.payload()?).ok()?;
+    let recorded = timestamp_of(message).unwrap_or(event.recorded_time().unix_millis());
+    reported_millis(&event, recorded)
+}
+
 /// Learns what one `kouan.status` record says was published.
 pub fn learn_published(published: &mut HashMap<String, Published>, message: &BorrowedMessage<'_>) {
     let Some(key) = message.key().and_then(|key| std::str::from_utf8(key).ok()) else {
