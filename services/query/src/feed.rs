@@ -11,7 +11,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-/// Changes per wake-up; bounds the work done under the store's read lock.
+/// Changes looked at per wake-up; bounds the work done under the store's read lock.
 const BATCH: usize = 512;
 
 /// Renders a change as an SSE event.
@@ -69,12 +69,12 @@ pub fn stream(
                 // mark the current log end as seen before reading, so a change appended
                 // after the read still wakes us
                 changes.borrow_and_update();
-                let items = store.next_batch(&mut cursor, BATCH);
-                let at_end = items.is_empty();
+                let batch = store.next_batch(&mut cursor, BATCH, &caller);
+                let at_end = batch.at_end;
                 let now = store.now_millis();
-                let events: Vec<Result<Event, Infallible>> = items
+                let events: Vec<Result<Event, Infallible>> = batch
+                    .items
                     .iter()
-                    .filter(|item| store.visible(&caller, &item.kind))
                     .map(|item| Ok(event(item, now)))
                     .collect();
                 if !events.is_empty() {

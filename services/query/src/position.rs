@@ -84,14 +84,19 @@ impl Position {
     }
 
     pub fn encode(&self) -> String {
-        let join = |offsets: &[i64]| {
-            offsets
-                .iter()
-                .map(|o| o.to_string())
-                .collect::<Vec<_>>()
-                .join(".")
-        };
-        format!("s={}~a={}", join(&self.status), join(&self.alerts))
+        use std::fmt::Write as _;
+        // one buffer: every feed event carries a token, so this runs per event per client
+        let mut out = String::with_capacity(8 + 8 * (self.status.len() + self.alerts.len()));
+        for (prefix, offsets) in [("s=", &self.status), ("~a=", &self.alerts)] {
+            out.push_str(prefix);
+            for (index, offset) in offsets.iter().enumerate() {
+                if index > 0 {
+                    out.push('.');
+                }
+                let _ = write!(out, "{offset}");
+            }
+        }
+        out
     }
 
     /// Parses a token; `None` when it is not one of ours.

@@ -14,7 +14,7 @@ mod network;
 #[cfg(test)]
 mod tests;
 
-pub use changes::{ChangeKind, Cursor, Item};
+pub use changes::{Batch, ChangeKind, Cursor, Item};
 pub use indexes::ListQuery;
 
 use crate::error::QueryError;

@@ -51,6 +51,17 @@ pub struct Item {
     pub token: String,
 }
 
+impl State {
+    /// [`Store::visible`] under a lock already held.
+    pub(super) fn visible(&self, caller: &Caller, kind: &ChangeKind) -> bool {
+        match kind {
+            _ if caller.is_operator() => true,
+            ChangeKind::Alert(alert) => self.alert_visible(caller, alert),
+            other => caller.sees(other.shipper()),
+        }
+    }
+}
+
 /// A reader's place in the change stream: what it has seen (`seen`) and where it is in this
 /// store's log. Built by [`Store::cursor`], advanced by [`Store::next_batch`].
 #[derive(Debug, Clone)]
@@ -67,17 +78,19 @@ impl Cursor {
     }
 }
 
+/// What [`Store::next_batch`] found: the changes the caller may see, and whether the reader is
+/// now at the live end.
+#[derive(Debug)]
+pub struct Batch {
+    pub items: Vec<Item>,
+    pub at_end: bool,
+}
+
 impl Store {
     /// Whether `caller` may see this change now: a shipment's visibility follows its current
     /// record, so a shipment moved to another shipper stops showing to the first.
     pub fn visible(&self, caller: &Caller, kind: &ChangeKind) -> bool {
-        if caller.is_operator() {
-            return true;
-        }
-        match kind {
-            ChangeKind::Alert(alert) => self.state.read().alert_visible(caller, alert),
-            other => caller.sees(other.shipper()),
-        }
+        caller.is_operator() || self.state.read().visible(caller, kind)
     }
 
     /// A cursor at the live end (`from: None`) or resuming after a token.
@@ -97,9 +110,11 @@ impl Store {
         }
     }
 
-    /// Up to about `max` changes after the cursor, oldest first, and moves the cursor past them.
-    /// Empty when the reader is at the live end.
-    pub fn next_batch(&self, cursor: &mut Cursor, max: usize) -> Vec<Item> {
+    /// The changes after the cursor that `caller` may see, oldest first, looking at about `max`
+    /// changes (visible or not: the work under the store's lock is bounded whoever asks), and
+    /// moves the cursor past all it looked at. A change the caller may not see costs a
+    /// visibility check and nothing else — no token is written for it.
+    pub fn next_batch(&self, cursor: &mut Cursor, max: usize, caller: &Caller) -> Batch {
         let state = self.state.read();
         let first_seq = state.log.front().map_or(state.next_seq, |c| c.seq);
         if cursor.next_seq < first_seq {
@@ -109,25 +124,35 @@ impl Store {
         let mut items = Vec::new();
         if cursor.fill {
             cursor.fill = false;
-            items = state.fill(&mut cursor.seen);
+            items = state.fill(&mut cursor.seen, caller);
             cursor.next_seq = first_seq;
         }
         let start = (cursor.next_seq - first_seq) as usize;
+        let mut looked = 0;
         for change in state.log.range(start.min(state.log.len())..) {
+            if looked >= max {
+                return Batch {
+                    items,
+                    at_end: false,
+                };
+            }
+            looked += 1;
             cursor.next_seq = change.seq + 1;
             if !cursor.seen.unseen(&change.origin) {
                 continue;
             }
             cursor.seen.join(&change.position);
-            items.push(Item {
-                kind: change.kind.clone(),
-                token: cursor.seen.encode(),
-            });
-            if items.len() >= max {
-                break;
+            if state.visible(caller, &change.kind) {
+                items.push(Item {
+                    kind: change.kind.clone(),
+                    token: cursor.seen.encode(),
+                });
             }
         }
-        items
+        Batch {
+            items,
+            at_end: true,
+        }
     }
 }
 
@@ -136,7 +161,8 @@ impl State {
     /// every shipment and alert it has not seen below the log's start, in (topic, partition,
     /// offset) order, each with a token that resumes right after it. `seen` ends at the log's
     /// start (or further, where the reader already was).
-    pub(super) fn fill(&self, seen: &mut Position) -> Vec<Item> {
+    /// Only what `caller` may see is handed back: the token of each covers what it skipped.
+    pub(super) fn fill(&self, seen: &mut Position, caller: &Caller) -> Vec<Item> {
         let below_log = |origin: &Origin| seen.unseen(origin) && !self.trimmed.unseen(origin);
         let mut missing: Vec<(Origin, ChangeKind)> = self
             .shipments
@@ -149,6 +175,7 @@ impl State {
                     .filter(|alert| below_log(&alert.origin))
                     .map(|alert| (alert.origin, ChangeKind::Alert(alert.clone()))),
             )
+            .filter(|(_, kind)| self.visible(caller, kind))
             .collect();
         missing.sort_by_key(|(origin, _)| *origin);
         let target = {

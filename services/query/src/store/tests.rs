@@ -38,10 +38,11 @@ fn filled(window: usize) -> (Store, Vec<(String, u64)>) {
             };
             next[partition] += 1;
             let id = format!("S{i:02}");
+            let shipper = if i % 2 == 0 { "A" } else { "B" };
             store
                 .apply_status(
                     None,
-                    Some(&record(&id, "A", TransportStage::Booked, version)),
+                    Some(&record(&id, shipper, TransportStage::Booked, version)),
                     origin,
                 )
                 .unwrap();
@@ -51,15 +52,30 @@ fn filled(window: usize) -> (Store, Vec<(String, u64)>) {
     (store, applied)
 }
 
-fn drain(store: &Store, mut cursor: Cursor) -> Vec<Item> {
+fn drain(store: &Store, cursor: Cursor) -> Vec<Item> {
+    drain_as(store, cursor, &operator())
+}
+
+fn drain_as(store: &Store, mut cursor: Cursor, caller: &Caller) -> Vec<Item> {
     let mut items = Vec::new();
     loop {
-        let batch = store.next_batch(&mut cursor, 7);
-        if batch.is_empty() {
+        let batch = store.next_batch(&mut cursor, 7, caller);
+        items.extend(batch.items);
+        if batch.at_end {
             return items;
         }
-        items.extend(batch);
     }
+}
+
+fn shipper(name: &str) -> Caller {
+    Caller {
+        name: name.to_lowercase().into(),
+        role: Role::Shipper(name.into()),
+    }
+}
+
+fn shipper_of(item: &Item) -> &str {
+    item.kind.shipper().unwrap_or_default()
 }
 
 fn key(item: &Item) -> (String, u64) {
@@ -104,6 +120,46 @@ fn a_reader_behind_a_short_log_gets_the_latest_of_what_it_missed_once() {
             .map(key)
             .collect();
         assert_eq!(rest, keys[at + 1..].to_vec(), "after item {at}");
+    }
+}
+
+/// A shipper's feed hands back only its own changes, each token resuming exactly after it, in the
+/// log and in a catch-up; one who may see nothing gets nothing, in bounded looks, and ends at the
+/// live end.
+#[test]
+fn a_shipper_reads_only_its_own_and_its_tokens_resume_exactly() {
+    for window in [10, 1_000] {
+        let (store, _) = filled(window);
+        let everything = drain(&store, store.cursor(Some(Position::default())));
+        let expected: Vec<(String, u64)> = everything
+            .iter()
+            .filter(|item| shipper_of(item) == "A")
+            .map(key)
+            .collect();
+        let a = shipper("A");
+        let own = drain_as(&store, store.cursor(Some(Position::default())), &a);
+        assert_eq!(own.iter().map(key).collect::<Vec<_>>(), expected);
+        for (at, item) in own.iter().enumerate() {
+            let rest = drain_as(&store, store.cursor(Position::decode(&item.token)), &a);
+            assert_eq!(
+                rest.iter().map(key).collect::<Vec<_>>(),
+                expected[at + 1..].to_vec(),
+                "window {window}, after item {at}"
+            );
+        }
+        let nobody = shipper("Z");
+        let mut cursor = store.cursor(Some(Position::default()));
+        let mut looks = 0;
+        loop {
+            let batch = store.next_batch(&mut cursor, 7, &nobody);
+            assert!(batch.items.is_empty(), "{:?}", batch.items);
+            looks += 1;
+            if batch.at_end {
+                break;
+            }
+        }
+        assert_eq!(looks, window.min(60).div_ceil(7).max(1), "window {window}");
+        assert!(drain(&store, cursor).is_empty(), "at the live end");
     }
 }
 
