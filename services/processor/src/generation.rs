@@ -83,7 +83,14 @@ pub(crate) struct Generation<'a> {
     /// Milliseconds spent polling the inputs: the clock of [`Progress`]'s idle rule.
     polled_millis: i64,
     /// Records read, not applied yet: released in event time across every input partition.
-    in_step: InStep<(Input, i32), OwnedMessage>,
+    in_step: InStep<(Input, i32), Held>,
+}
+
+/// A record read and not applied yet, with its event decoded once (to know its time).
+pub(crate) struct Held {
+    message: OwnedMessage,
+    /// `None` for a record that carries no event (a tombstone, a shared links record).
+    event: Option<Result<Event, kouan_model::Reject>>,
 }
 
 impl<'a> Generation<'a> {
@@ -222,19 +229,22 @@ impl<'a> Generation<'a> {
             if !self.owned.contains(&partition) {
                 continue;
             }
-            let reported = message
-                .payload()
-                .and_then(|payload| protobuf::decode_event(payload).ok())
-                .and_then(|event| reported_millis(&event, recorded_millis(&message, &event)));
-            self.in_step
-                .push((Input::ByShipment, partition), reported, message, wall);
+            let event = message.payload().map(protobuf::decode_event);
+            let reported = restore::event_reported(&message, &event);
+            self.in_step.push(
+                (Input::ByShipment, partition),
+                reported,
+                Held { message, event },
+                wall,
+            );
         }
         for message in shared {
-            let reported = restore::shared_reported(&message);
+            let event = restore::decode_shared_event(&message);
+            let reported = restore::event_reported(&message, &event);
             self.in_step.push(
                 (Input::Shared, message.partition()),
                 reported,
-                message,
+                Held { message, event },
                 wall,
             );
         }
@@ -258,7 +268,7 @@ impl<'a> Generation<'a> {
     }
 
     /// The records that may be applied now, in event-time order, at most a cycle's worth.
-    fn release(&mut self, wall: i64) -> Vec<(Input, OwnedMessage)> {
+    fn release(&mut self, wall: i64) -> Vec<(Input, Held)> {
         let mut released = Vec::new();
         while released.len() < CYCLE_RECORDS {
             let Some(((input, partition), message)) = self.in_step.next(wall) else {
@@ -450,13 +460,13 @@ impl<'a> Generation<'a> {
     /// One transaction's work; returns the offsets to commit with it.
     fn cycle(
         &mut self,
-        released: Vec<(Input, OwnedMessage)>,
+        released: Vec<(Input, Held)>,
         ends: Ends,
     ) -> Result<TopicPartitionList, ProcessError> {
-        for (input, message) in &released {
+        for (input, held) in released {
             match input {
-                Input::ByShipment => self.apply_owned(message)?,
-                Input::Shared => self.apply_shared(message)?,
+                Input::ByShipment => self.apply_owned(&held.message, held.event)?,
+                Input::Shared => self.apply_shared(&held.message, held.event)?,
             }
         }
         // after the records the signals came after, before the statuses are stamped
@@ -535,7 +545,7 @@ impl<'a> Generation<'a> {
                 offsets.set_partition_offset(
                     &topic,
                     *partition,
-                    rdkafka::Offset::Offset(held.offset()),
+                    rdkafka::Offset::Offset(held.message.offset()),
                 )?;
             }
         }
@@ -569,14 +579,6 @@ fn fetched_to_end<C: rdkafka::consumer::ConsumerContext>(
     };
     let (_, high) = kouan_bus::batch::known_watermarks(consumer, topic, partition)?;
     Some(high - position <= 1)
-}
-
-/// When Kafka recorded `message` (the event's own recording time where it has none).
-fn recorded_millis(message: &OwnedMessage, event: &Event) -> i64 {
-    message
-        .timestamp()
-        .to_millis()
-        .unwrap_or(event.recorded_time().unix_millis())
 }
 
 /// The wall clock, Unix milliseconds.

@@ -6,7 +6,7 @@ use crate::changelog::{parse_key, Key, Links};
 use crate::engine::{reported_millis, Engine};
 use kouan_bus::{BusError, Follower};
 use kouan_model::status_wire::digest_of_record;
-use kouan_model::{pb, protobuf};
+use kouan_model::{pb, protobuf, Event, Reject};
 use prost::Message as _;
 use rdkafka::message::BorrowedMessage;
 use rdkafka::Message;
@@ -73,11 +73,34 @@ pub fn apply_shared(
     message: &impl Message,
     affected: &mut BTreeSet<String>,
 ) -> SharedChange {
+    apply_shared_decoded(engine, message, decode_shared_event(message), affected)
+}
+
+/// The event a shared record carries, decoded (`None` for links and tombstones).
+pub fn decode_shared_event(message: &impl Message) -> Option<Result<Event, Reject>> {
+    match message.key().and_then(parse_key)? {
+        Key::Event { .. } => Some(protobuf::decode_event(message.payload()?)),
+        Key::Links { .. } => None,
+    }
+}
+
+/// [`apply_shared`] with the record's event already decoded ([`decode_shared_event`]).
+pub fn apply_shared_decoded(
+    engine: &mut Engine,
+    message: &impl Message,
+    decoded: Option<Result<Event, Reject>>,
+    affected: &mut BTreeSet<String>,
+) -> SharedChange {
     let Some(key) = message.key().and_then(parse_key) else {
         return SharedChange::Other;
     };
     match (key, message.payload()) {
-        (Key::Event { .. }, Some(payload)) => match protobuf::decode_event(payload) {
+        (Key::Event { .. }, Some(_)) => match decoded.unwrap_or_else(|| {
+            Err(Reject::new(
+                "(protobuf)",
+                "the event was not decoded".to_string(),
+            ))
+        }) {
             Ok(event) => {
                 let recorded = timestamp_of(message).unwrap_or(event.recorded_time().unix_millis());
                 let reported = reported_millis(&event, recorded);
@@ -117,15 +140,15 @@ pub fn apply_shared(
     }
 }
 
-/// The event time a shared record reports ([`reported_millis`]) without applying it: `None`
-/// for links, tombstones and what cannot be decoded.
-pub fn shared_reported(message: &impl Message) -> Option<i64> {
-    let Key::Event { .. } = message.key().and_then(parse_key)? else {
-        return None;
-    };
-    let event = protobuf::decode_event(message.payload()?).ok()?;
+/// The event time a record's decoded event reports ([`reported_millis`]) without applying it:
+/// `None` for links, tombstones and what could not be decoded.
+pub fn event_reported(
+    message: &impl Message,
+    decoded: &Option<Result<Event, Reject>>,
+) -> Option<i64> {
+    let event = decoded.as_ref()?.as_ref().ok()?;
     let recorded = timestamp_of(message).unwrap_or(event.recorded_time().unix_millis());
-    reported_millis(&event, recorded)
+    reported_millis(event, recorded)
 }
 
 /// Learns what one `kouan.status` record says was published.

@@ -6,14 +6,19 @@ use super::*;
 
 impl Generation<'_> {
     /// A by-shipment record of an owned partition.
-    pub(super) fn apply_owned(&mut self, message: &OwnedMessage) -> Result<(), ProcessError> {
+    /// `event`: the record's payload, decoded (`None` for a tombstone).
+    pub(super) fn apply_owned(
+        &mut self,
+        message: &OwnedMessage,
+        event: Option<Result<Event, kouan_model::Reject>>,
+    ) -> Result<(), ProcessError> {
         let partition = message.partition();
-        let Some(payload) = message.payload() else {
+        let Some(event) = event else {
             self.progress.read(Input::ByShipment, partition, None);
             return Ok(());
         };
         self.stats.applied.fetch_add(1, Ordering::Relaxed);
-        let Ok(event) = protobuf::decode_event(payload) else {
+        let Ok(event) = event else {
             self.progress.read(Input::ByShipment, partition, None);
             tracing::warn!(
                 partition = message.partition(),
@@ -60,8 +65,14 @@ impl Generation<'_> {
         Ok(())
     }
 
-    pub(super) fn apply_shared(&mut self, message: &OwnedMessage) -> Result<(), ProcessError> {
-        let change = restore::apply_shared(&mut self.engine, message, &mut self.affected);
+    /// `event`: the record's event, decoded ([`restore::decode_shared_event`]).
+    pub(super) fn apply_shared(
+        &mut self,
+        message: &OwnedMessage,
+        event: Option<Result<Event, kouan_model::Reject>>,
+    ) -> Result<(), ProcessError> {
+        let change =
+            restore::apply_shared_decoded(&mut self.engine, message, event, &mut self.affected);
         let reported = match &change {
             SharedChange::Event { reported } | SharedChange::Stale { reported, .. } => {
                 // an event the router put here (links and tombstones are the stage's own)
