@@ -128,15 +128,13 @@ impl Store {
             cursor.next_seq = first_seq;
         }
         let start = (cursor.next_seq - first_seq) as usize;
-        let mut looked = 0;
-        for change in state.log.range(start.min(state.log.len())..) {
+        for (looked, change) in state.log.range(start.min(state.log.len())..).enumerate() {
             if looked >= max {
                 return Batch {
                     items,
                     at_end: false,
                 };
             }
-            looked += 1;
             cursor.next_seq = change.seq + 1;
             if !cursor.seen.unseen(&change.origin) {
                 continue;
