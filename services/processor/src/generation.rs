@@ -298,28 +298,18 @@ impl<'a> Generation<'a> {
             }
             (owned, table)
         };
-        let (owned, table) = lists(&plan.pause);
-        for (result, what) in [
-            (pause_or_resume(&self.group, &owned, true), "by-shipment"),
-            (
-                pause_or_resume(self.shared.reader(), &table, true),
-                "shared",
-            ),
-        ] {
-            if let Err(error) = result {
-                tracing::warn!(%error, input = what, "pausing partitions read ahead");
-            }
-        }
-        let (owned, table) = lists(&plan.resume);
-        for (result, what) in [
-            (pause_or_resume(&self.group, &owned, false), "by-shipment"),
-            (
-                pause_or_resume(self.shared.reader(), &table, false),
-                "shared",
-            ),
-        ] {
-            if let Err(error) = result {
-                tracing::warn!(%error, input = what, "resuming partitions");
+        for (partitions, pause) in [(&plan.pause, true), (&plan.resume, false)] {
+            let (owned, table) = lists(partitions);
+            for (result, input) in [
+                (pause_or_resume(&self.group, &owned, pause), "by-shipment"),
+                (
+                    pause_or_resume(self.shared.reader(), &table, pause),
+                    "shared",
+                ),
+            ] {
+                if let Err(error) = result {
+                    tracing::warn!(%error, input, pause, "pausing or resuming partitions");
+                }
             }
         }
     }
