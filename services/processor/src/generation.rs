@@ -260,8 +260,13 @@ impl<'a> Generation<'a> {
         for partition in &ends.shared {
             self.in_step.reached_end(&(Input::Shared, *partition));
         }
-        for (input, partition) in self.in_step.empty_lanes() {
-            if self.fetched_to_end(input, partition) == Some(true) {
+        let empty = self.in_step.empty_lanes();
+        if empty.is_empty() {
+            return;
+        }
+        let positions = self.positions_read();
+        for (input, partition) in empty {
+            if self.fetched_to_end(&positions, input, partition) == Some(true) {
                 self.in_step.reached_end(&(input, partition));
             }
         }
@@ -495,12 +500,17 @@ impl<'a> Generation<'a> {
     /// time (live, a quiet partition's is old). Where either is unknown, the end-of-partition
     /// signal stands.
     fn confirm_ends(&mut self) {
-        for ((input, partition), _) in self.progress.partitions() {
+        let partitions = self.progress.partitions();
+        if partitions.is_empty() {
+            return;
+        }
+        let positions = self.positions_read();
+        for ((input, partition), _) in partitions {
             if self.in_step.front(&(input, partition)).is_some() {
                 self.progress.more_to_come(input, partition);
                 continue;
             }
-            match self.fetched_to_end(input, partition) {
+            match self.fetched_to_end(&positions, input, partition) {
                 Some(false) => self.progress.more_to_come(input, partition),
                 Some(true) => self.progress.reached_end(input, partition),
                 None => {}
@@ -512,16 +522,34 @@ impl<'a> Generation<'a> {
     /// high watermark of its last fetch, both local to the client (`None` where either is
     /// unknown). A gap of one is the commit marker after the last record; more is records on the
     /// way or a transaction open.
-    fn fetched_to_end(&self, input: Input, partition: i32) -> Option<bool> {
+    fn fetched_to_end(
+        &self,
+        positions: &PositionsRead,
+        input: Input,
+        partition: i32,
+    ) -> Option<bool> {
         match input {
-            Input::ByShipment => {
-                fetched_to_end(&self.group, &self.config.topics.by_shipment(), partition)
-            }
+            Input::ByShipment => fetched_to_end(
+                &self.group,
+                positions.by_shipment.as_ref()?,
+                &self.config.topics.by_shipment(),
+                partition,
+            ),
             Input::Shared => fetched_to_end(
                 self.shared.reader(),
+                positions.shared.as_ref()?,
                 &self.config.topics.shared(),
                 partition,
             ),
+        }
+    }
+
+    /// Both consumers' positions, asked once for a pass over many partitions (each answer is a
+    /// list of the whole assignment).
+    fn positions_read(&self) -> PositionsRead {
+        PositionsRead {
+            by_shipment: self.group.position().ok(),
+            shared: self.shared.reader().position().ok(),
         }
     }
 
@@ -556,13 +584,19 @@ fn pause_or_resume<C: rdkafka::consumer::ConsumerContext>(
     }
 }
 
-/// [`Generation::fetched_to_end`] for one consumer.
+/// Where each consumer is ([`Generation::positions_read`]).
+struct PositionsRead {
+    by_shipment: Option<TopicPartitionList>,
+    shared: Option<TopicPartitionList>,
+}
+
+/// [`Generation::fetched_to_end`] for one consumer, at `positions`.
 fn fetched_to_end<C: rdkafka::consumer::ConsumerContext>(
     consumer: &BaseConsumer<C>,
+    positions: &TopicPartitionList,
     topic: &str,
     partition: i32,
 ) -> Option<bool> {
-    let positions = consumer.position().ok()?;
     let position = match positions.find_partition(topic, partition)?.offset() {
         rdkafka::Offset::Offset(offset) => offset,
         _ => return None,
