@@ -108,6 +108,27 @@ pub fn from_offsets(
     Ok(consumer)
 }
 
+/// A reader of every partition of each topic, from the next offsets given for partitions
+/// 0, 1, … (a partition not listed from the beginning).
+pub fn from_positions(
+    brokers: &str,
+    name: &str,
+    starts: &[(String, Vec<i64>)],
+) -> Result<Reader, BusError> {
+    let consumer = reader(brokers, name)?;
+    let mut assignment = TopicPartitionList::new();
+    for (topic, offsets) in starts {
+        for partition in 0..partitions(&consumer, topic)? {
+            let offset = offsets
+                .get(partition as usize)
+                .map_or(Offset::Beginning, |offset| Offset::Offset(*offset));
+            assignment.add_partition_offset(topic, partition, offset)?;
+        }
+    }
+    consumer.assign(&assignment)?;
+    Ok(consumer)
+}
+
 /// Whether a poll result is only the end-of-partition signal (not an error).
 pub fn is_end_of_partition(error: &KafkaError) -> bool {
     matches!(

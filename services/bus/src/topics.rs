@@ -243,6 +243,21 @@ pub async fn create_topics(
     Ok(())
 }
 
+/// A topic's setting `name` as the broker applies it (its own or the broker's default), or
+/// `None` when the broker does not say.
+pub async fn setting(brokers: &str, topic: &str, name: &str) -> Result<Option<String>, BusError> {
+    use rdkafka::admin::ResourceSpecifier;
+    let admin: AdminClient<DefaultClientContext> = crate::config::base(brokers).create()?;
+    let options = AdminOptions::new().request_timeout(Some(crate::timing::ADMIN));
+    let described = admin
+        .describe_configs(&[ResourceSpecifier::Topic(topic)], &options)
+        .await?;
+    Ok(described
+        .into_iter()
+        .flatten()
+        .find_map(|resource| resource.get(name).and_then(|entry| entry.value.clone())))
+}
+
 /// Partitions of an existing topic and its replication factor, or `None` when it does not exist
 /// (after 10 s: a topic created a moment ago may not be in the broker's metadata yet).
 pub fn describe(brokers: &str, topic: &str) -> Result<Option<(i32, i32)>, BusError> {

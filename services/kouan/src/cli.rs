@@ -325,6 +325,15 @@ pub struct ServeOptions {
     /// Open HTTP connections at most; one more is closed at once.
     #[arg(long, default_value_t = 20_000)]
     pub max_connections: usize,
+    /// Directory for the store's checkpoint: a restart loads it and reads only the records
+    /// published since, instead of all of `kouan.status` (refused, and the topics read from
+    /// the beginning, when it is damaged, of other topics, or older than half their
+    /// `delete.retention.ms`). Without it every start reads the topics from the beginning.
+    #[arg(long, env = "KOUAN_SERVE_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// How often the store's checkpoint is written (and once more at shutdown).
+    #[arg(long, default_value = "5min", value_parser = humantime::parse_duration)]
+    pub checkpoint_every: std::time::Duration,
 }
 
 #[derive(Debug, Args)]

@@ -17,7 +17,10 @@ const BATCH: usize = 512;
 /// Renders a change as an SSE event.
 pub fn event(item: &Item, now_millis: i64) -> Event {
     let (name, data) = match &item.kind {
-        ChangeKind::Status(record) => ("status", record.to_json(now_millis)),
+        ChangeKind::Status(_) => (
+            "status",
+            item.status_json(now_millis).expect("a status change"),
+        ),
         ChangeKind::Alert(alert) => ("alert", alert.to_json()),
         ChangeKind::Removed(record) => (
             "removed",

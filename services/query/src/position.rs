@@ -14,7 +14,13 @@ pub struct Position {
 }
 
 impl Position {
-    fn offsets(&self, topic: TopicId) -> &[i64] {
+    /// A position from the next offsets of partitions 0, 1, … of each topic.
+    pub fn from_offsets(status: Vec<i64>, alerts: Vec<i64>) -> Self {
+        Position { status, alerts }
+    }
+
+    /// The next offsets of partitions 0, 1, … of `topic` (partitions not listed: 0).
+    pub fn offsets(&self, topic: TopicId) -> &[i64] {
         match topic {
             TopicId::Status => &self.status,
             TopicId::Alerts => &self.alerts,

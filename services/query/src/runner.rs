@@ -27,6 +27,11 @@ pub struct ServeConfig {
     pub sql: SqlLimits,
     pub webhooks: WebhookLimits,
     pub http: HttpLimits,
+    /// Where the store's checkpoint is kept; `None`: no checkpoint, every start reads the
+    /// topics from the beginning.
+    pub state_dir: Option<std::path::PathBuf>,
+    /// How often the checkpoint is written (and once more at shutdown).
+    pub checkpoint_every: Duration,
 }
 
 /// What one client can take of the HTTP server.
@@ -142,6 +147,10 @@ impl Server {
                 })?;
         }
 
+        let checkpoint_max_age = match &config.state_dir {
+            Some(_) => checkpoint_max_age(&config).await,
+            None => None,
+        };
         let follower = {
             let (store, snapshots, metrics, ready, cancel) = (
                 store.clone(),
@@ -154,7 +163,15 @@ impl Server {
             std::thread::Builder::new()
                 .name("kouan-store".into())
                 .spawn(move || {
-                    let result = follow(&config, &store, &snapshots, &metrics, &ready, &cancel);
+                    let result = follow(
+                        &config,
+                        checkpoint_max_age,
+                        &store,
+                        &snapshots,
+                        &metrics,
+                        &ready,
+                        &cancel,
+                    );
                     if let Err(error) = &result {
                         tracing::error!(%error, "store follower failed, stopping");
                         cancel.cancel();
@@ -214,6 +231,7 @@ const POLL: Duration = Duration::from_millis(20);
 /// 200 ms, or less often while a refresh takes long (during a replay), and reports lag.
 fn follow(
     config: &ServeConfig,
+    checkpoint_max_age: Option<Duration>,
     store: &Store,
     snapshots: &Snapshots,
     metrics: &Metrics,
@@ -222,13 +240,47 @@ fn follow(
 ) -> Result<(), QueryError> {
     let status_topic = config.topics.status();
     let alerts_topic = config.topics.alerts();
+    let name = format!("kouan-serve-{}", std::process::id());
+    let restored = match (&config.state_dir, checkpoint_max_age) {
+        (Some(dir), Some(max_age)) => usable_checkpoint(config, &name, dir, max_age)?,
+        _ => None,
+    };
     // "loaded" is the follower's caught up: every partition read up to where it ended at start-up
-    let mut follower = Follower::from_beginning(
-        &config.brokers,
-        &format!("kouan-serve-{}", std::process::id()),
-        &[status_topic.clone(), alerts_topic.clone()],
-        cancel,
-    )?;
+    let mut follower = match restored {
+        Some(checkpoint) => {
+            let begun = Instant::now();
+            let starts = [
+                (
+                    status_topic.clone(),
+                    checkpoint.position.offsets(TopicId::Status).to_vec(),
+                ),
+                (
+                    alerts_topic.clone(),
+                    checkpoint.position.offsets(TopicId::Alerts).to_vec(),
+                ),
+            ];
+            let (statuses, alerts) = (checkpoint.statuses.len(), checkpoint.alerts.len());
+            let rejected = store.restore(checkpoint);
+            tracing::info!(
+                statuses,
+                alerts,
+                rejected,
+                seconds = begun.elapsed().as_secs_f64(),
+                "store restored from its checkpoint; reading on from its offsets"
+            );
+            let reader = kouan_bus::reader::from_positions(&config.brokers, &name, &starts)?;
+            Follower::new(reader, cancel)?
+        }
+        None => Follower::from_beginning(
+            &config.brokers,
+            &name,
+            &[status_topic.clone(), alerts_topic.clone()],
+            cancel,
+        )?,
+    };
+    let mut checkpoints = config.state_dir.as_deref().map(|dir| {
+        crate::checkpoint::Writer::new(dir, config.checkpoint_every, &status_topic, &alerts_topic)
+    });
     store.set_partitions(
         kouan_bus::reader::partitions(follower.reader(), &status_topic)? as usize,
         kouan_bus::reader::partitions(follower.reader(), &alerts_topic)? as usize,
@@ -307,6 +359,11 @@ fn follow(
                 "store loaded"
             );
         }
+        if let Some(checkpoints) = checkpoints.as_mut().filter(|_| idle) {
+            // written while quiet: the store is then at the topics' end, so the checkpoint's
+            // age is about the age of the records it has not seen
+            checkpoints.tick(store);
+        }
         if lag_at.elapsed() >= kouan_bus::timing::LAG_REPORT {
             lag_at = Instant::now();
             for (topic, lag) in follower.lag() {
@@ -314,5 +371,103 @@ fn follow(
             }
         }
     }
+    if let Some(checkpoints) = checkpoints {
+        checkpoints.finish(store);
+    }
     Ok(())
+}
+
+/// How old a checkpoint may be: half the shortest `delete.retention.ms` of the two compacted
+/// topics. Compaction keeps a tombstone at least that long, so every deletion made since a
+/// younger checkpoint is still on the topic to be read; the half leaves room for a follower
+/// that was behind when it wrote. `None` (no checkpoint is used) when the broker cannot say.
+async fn checkpoint_max_age(config: &ServeConfig) -> Option<Duration> {
+    let mut shortest: Option<u64> = None;
+    for topic in [config.topics.status(), config.topics.alerts()] {
+        match kouan_bus::topics::setting(&config.brokers, &topic, "delete.retention.ms").await {
+            Ok(Some(value)) if value.parse::<u64>().is_ok() => {
+                let millis = value.parse::<u64>().expect("checked");
+                shortest = Some(shortest.map_or(millis, |s| s.min(millis)));
+            }
+            answer => {
+                let answer = format!("{answer:?}");
+                tracing::warn!(
+                    topic,
+                    answer,
+                    "delete.retention.ms unknown: the store checkpoint will not be used"
+                );
+                return None;
+            }
+        }
+    }
+    shortest.map(|millis| Duration::from_millis(millis / 2))
+}
+
+/// The checkpoint in `dir` if it is exactly what reading the topics again would give (see
+/// [`crate::checkpoint`]); otherwise `None`, with the reason logged.
+fn usable_checkpoint(
+    config: &ServeConfig,
+    name: &str,
+    dir: &std::path::Path,
+    max_age: Duration,
+) -> Result<Option<crate::checkpoint::Checkpoint>, QueryError> {
+    use rdkafka::consumer::Consumer;
+    let path = crate::checkpoint::path_in(dir);
+    let checkpoint = match crate::checkpoint::read(&path) {
+        Ok(Some(checkpoint)) => checkpoint,
+        Ok(None) => return Ok(None),
+        Err(error) => {
+            tracing::warn!(%error, "store checkpoint refused, reading the topics from the beginning");
+            return Ok(None);
+        }
+    };
+    let refuse = |reason: String| {
+        tracing::warn!(reason, path = %path.display(), "store checkpoint refused, reading the topics from the beginning");
+        Ok(None)
+    };
+    let age = crate::now_millis() - checkpoint.written_at_millis;
+    if age < 0 || age as u128 > max_age.as_millis() {
+        return refuse(format!(
+            "written {} s ago; the bound is {} s",
+            age / 1000,
+            max_age.as_secs()
+        ));
+    }
+    let probe = kouan_bus::reader::reader(&config.brokers, name)?;
+    for (topic, which, named) in [
+        (
+            config.topics.status(),
+            TopicId::Status,
+            &checkpoint.status_topic,
+        ),
+        (
+            config.topics.alerts(),
+            TopicId::Alerts,
+            &checkpoint.alerts_topic,
+        ),
+    ] {
+        if &topic != named {
+            return refuse(format!("it is of topic {named}, not {topic}"));
+        }
+        let partitions = kouan_bus::reader::partitions(&probe, &topic)?;
+        let offsets = checkpoint.position.offsets(which);
+        if offsets.len() > partitions as usize {
+            return refuse(format!(
+                "it names {} partitions of {topic}, which has {partitions}",
+                offsets.len()
+            ));
+        }
+        for partition in 0..partitions {
+            let next = offsets.get(partition as usize).copied().unwrap_or(0);
+            let (low, high) = probe
+                .fetch_watermarks(&topic, partition, kouan_bus::timing::WATERMARKS)
+                .map_err(kouan_bus::BusError::from)?;
+            if next < low || next > high {
+                return refuse(format!(
+                    "{topic} partition {partition} holds offsets {low}..{high}, the checkpoint resumes at {next}"
+                ));
+            }
+        }
+    }
+    Ok(Some(checkpoint))
 }

@@ -105,7 +105,7 @@ pub fn chunk_batches(records: &[Arc<StatusRecord>]) -> (RecordBatch, RecordBatch
     let mut m_time = times();
 
     for record in records {
-        let st = &record.status;
+        let st = &record.status();
         s[0].append_value(&st.shipment_id);
         s[1].append_option(st.document_type.map(|d| d.code()));
         s[2].append_option(st.shipper.as_deref());

@@ -14,16 +14,20 @@ mod network;
 #[cfg(test)]
 mod tests;
 
-pub use changes::{Batch, ChangeKind, Cursor, Item};
+pub use changes::{Batch, ChangeKind, Cursor, Item, Rendered};
 pub use indexes::ListQuery;
 
 use crate::error::QueryError;
 use crate::position::Position;
-use crate::record::{AlertRecord, Origin, StatusRecord};
+use crate::record::{AlertRecord, Interner, Origin, StatusRecord};
 use changes::Change;
 use indexes::Facet;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
+
+/// Changes at the live end of the log whose JSON, once rendered for one reader, is kept for the
+/// next: a thousand feeds render each change once. Readers further behind render their own.
+const RENDERED_KEPT: usize = 4096;
 
 /// Shipments per Arrow chunk of the snapshot: an update rebuilds only its chunk.
 pub const CHUNK: usize = 4096;
@@ -64,6 +68,8 @@ pub struct Store {
     /// [`kouan_bus::event_clock`]): dwell hours are measured against it, so while the pipeline
     /// catches up they are those of the time it has reached, not of today.
     clock: parking_lot::Mutex<kouan_bus::EventClock>,
+    /// Shippers and nodes, one copy each (only the follower's thread takes it).
+    interner: parking_lot::Mutex<Interner>,
 }
 
 /// Rows of one snapshot refresh: the chunks that changed with their records, and the alerts
@@ -84,6 +90,7 @@ impl Store {
             partitions: Default::default(),
             latest: tokio::sync::watch::channel(0).0,
             clock: Default::default(),
+            interner: Default::default(),
         }
     }
 
@@ -146,7 +153,8 @@ impl Store {
         payload: Option<&[u8]>,
         origin: Origin,
     ) -> Result<(), QueryError> {
-        let decoded = payload.map(|bytes| StatusRecord::decode(bytes, origin));
+        let decoded =
+            payload.map(|bytes| StatusRecord::decode(bytes, origin, &mut self.interner.lock()));
         let mut state = self.state.write();
         state.position.advance(&origin);
         let kind = match decoded {
@@ -217,10 +225,15 @@ impl Store {
             origin,
             kind,
             position,
+            rendered: Rendered::default(),
         });
         while state.log.len() > self.feed_window {
             let dropped = state.log.pop_front().expect("non-empty");
             state.trimmed.advance(&dropped.origin);
+        }
+        // the log keeps rendered JSON only near its live end, where the feeds are
+        if let Some(older) = state.log.len().checked_sub(RENDERED_KEPT + 1) {
+            state.log[older].rendered = Rendered::default();
         }
         self.latest.send_replace(state.next_seq);
     }
@@ -262,6 +275,36 @@ impl Store {
             firing: state.alerts.values().filter(|a| a.is_firing()).count(),
             log: state.log.len(),
         }
+    }
+
+    /// The current records and the position they reflect, taken together (one consistent
+    /// moment): what a [`checkpoint`](crate::checkpoint) keeps.
+    pub fn checkpoint_rows(&self) -> (Position, Vec<Arc<StatusRecord>>, Vec<Arc<AlertRecord>>) {
+        let state = self.state.read();
+        (
+            state.position.clone(),
+            state.shipments.values().map(|(_, r)| r.clone()).collect(),
+            state.alerts.values().cloned().collect(),
+        )
+    }
+
+    /// Loads a checkpoint into an empty store: its records as if read again, its position as
+    /// the store's, and an empty change log that starts there (a reader with an older token
+    /// catches up from the records). Returns the records it could not decode (skipped, as a
+    /// fresh read would skip them).
+    pub fn restore(&self, checkpoint: crate::checkpoint::Checkpoint) -> usize {
+        let mut rejected = 0;
+        for (origin, bytes) in &checkpoint.statuses {
+            rejected += usize::from(self.apply_status(None, Some(bytes), *origin).is_err());
+        }
+        for (origin, bytes) in &checkpoint.alerts {
+            rejected += usize::from(self.apply_alert(bytes, *origin).is_err());
+        }
+        let mut state = self.state.write();
+        state.log.clear();
+        state.position.join(&checkpoint.position);
+        state.trimmed = state.position.clone();
+        rejected
     }
 
     /// The position after everything applied so far.

@@ -1,6 +1,7 @@
 //! `kouan serve` against the real broker, by capability: every endpoint's answers and errors
 //! ([`api`]), feed resume ([`feed`]), webhooks ([`webhooks`]), shipper isolation
-//! ([`isolation`]) and the OpenAPI description against what the API answers ([`openapi`]).
+//! ([`isolation`]), the OpenAPI description against what the API answers ([`openapi`]) and a
+//! restart from the store's checkpoint ([`restart`]).
 //! Status and alert records are published straight onto the topics ([`fixtures`]) so each test
 //! controls exactly what the store sees.
 
@@ -11,4 +12,5 @@ mod fixtures;
 mod hardening;
 mod isolation;
 mod openapi;
+mod restart;
 mod webhooks;

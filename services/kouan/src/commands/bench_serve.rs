@@ -257,6 +257,50 @@ pub async fn run(args: BenchServeArgs, cancel: CancellationToken) -> anyhow::Res
         heap / n as f64
     ));
 
+    // the restart from a local checkpoint: written, read back and loaded into a fresh store
+    {
+        let dir = std::env::temp_dir().join(format!("kouan-bench-serve-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let path = kouan_query::checkpoint::path_in(&dir);
+        let begun = Instant::now();
+        let (position, statuses, alerts) = store.checkpoint_rows();
+        let header = kouan_query::checkpoint::Checkpoint {
+            written_at_millis: kouan_query::now_millis(),
+            status_topic: "kouan.status".into(),
+            alerts_topic: "kouan.alerts".into(),
+            position,
+            ..Default::default()
+        };
+        kouan_query::checkpoint::write(
+            &path,
+            &header,
+            statuses.iter().map(|r| (r.origin, r.wire())),
+            alerts.iter().map(|a| (a.origin, a.wire())),
+        )?;
+        drop((statuses, alerts));
+        let written = begun.elapsed().as_secs_f64();
+        let bytes = std::fs::metadata(&path)?.len();
+        let begun = Instant::now();
+        let checkpoint = kouan_query::checkpoint::read(&path)?.expect("just written");
+        let read = begun.elapsed().as_secs_f64();
+        let restored = Store::new(200_000);
+        let rejected = restored.restore(checkpoint);
+        anyhow::ensure!(rejected == 0, "{rejected} checkpoint records rejected");
+        kouan_query::snapshot::Snapshots::default().refresh(&restored);
+        let loaded = begun.elapsed().as_secs_f64();
+        anyhow::ensure!(
+            restored.counts().shipments == n,
+            "restored store incomplete"
+        );
+        drop(restored);
+        std::fs::remove_dir_all(&dir)?;
+        say(format!(
+            "bench serve: checkpoint of {n} shipments: {:.0} MiB written in {written:.2} s; restart from it: read {read:.2} s, loaded with SQL snapshot {loaded:.2} s = {:.2} s per million",
+            bytes as f64 / 1048576.0,
+            loaded / n as f64 * 1e6
+        ));
+    }
+
     let sql = Arc::new(kouan_query::sql::SqlEngine::new(
         snapshots.clone(),
         kouan_query::SqlLimits::default(),

@@ -68,6 +68,8 @@ pub async fn start(
             header_read_timeout: options.header_read_timeout,
             max_connections: options.max_connections,
         },
+        state_dir: options.state_dir.clone(),
+        checkpoint_every: options.checkpoint_every,
     };
     Server::start(config, auth, metrics, cancel)
         .await

@@ -234,7 +234,7 @@ mod tests {
             partition: 0,
             offset: 0,
         };
-        StatusRecord::new(status, 3, Some(at(1_790_000_100)), origin)
+        StatusRecord::new(status, 3, at(1_790_000_100), origin)
     }
 
     #[test]
@@ -243,10 +243,9 @@ mod tests {
         for now_millis in [1_790_000_000_000 + 5_400_000, 0] {
             let spliced: serde_json::Value =
                 serde_json::from_str(&record.to_json(now_millis)).unwrap();
+            let status = record.status();
             let typed = serde_json::to_value(ShipmentAnswer {
-                status: record
-                    .status
-                    .json_view(record.version, record.updated_at.as_ref()),
+                status: status.json_view(record.version, record.updated_at.as_ref()),
                 dwell_hours: record.dwell_hours(now_millis),
             })
             .unwrap();

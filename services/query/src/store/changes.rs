@@ -6,7 +6,7 @@ use super::{State, Store};
 use crate::auth::Caller;
 use crate::position::Position;
 use crate::record::{AlertRecord, Origin, StatusRecord};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// What changed, as the feed and webhooks tell it.
 #[derive(Debug, Clone)]
@@ -42,13 +42,33 @@ pub(super) struct Change {
     pub(super) kind: ChangeKind,
     /// The store's position right after this change.
     pub(super) position: Position,
+    pub(super) rendered: Rendered,
 }
+
+/// A status change's JSON head ([`StatusRecord::json_head`]), rendered by the first reader that
+/// needs it and shared with the others.
+#[derive(Debug, Clone, Default)]
+pub struct Rendered(Arc<OnceLock<Box<str>>>);
 
 /// A change handed to a reader, with the token that resumes right after it.
 #[derive(Debug, Clone)]
 pub struct Item {
     pub kind: ChangeKind,
     pub token: String,
+    rendered: Rendered,
+}
+
+impl Item {
+    /// The JSON answer of a status change with `dwellHours` at `now` (`None` for other kinds).
+    pub fn status_json(&self, now_millis: i64) -> Option<String> {
+        match &self.kind {
+            ChangeKind::Status(record) => {
+                let head = self.rendered.0.get_or_init(|| record.json_head());
+                Some(record.answer(head, now_millis))
+            }
+            _ => None,
+        }
+    }
 }
 
 impl State {
@@ -144,6 +164,7 @@ impl Store {
                 items.push(Item {
                     kind: change.kind.clone(),
                     token: cursor.seen.encode(),
+                    rendered: change.rendered.clone(),
                 });
             }
         }
@@ -189,6 +210,7 @@ impl State {
             items.push(Item {
                 kind,
                 token: seen.encode(),
+                rendered: Rendered::default(),
             });
         }
         *seen = target;

@@ -27,16 +27,15 @@ impl Store {
             if !caller.sees(record.shipper.as_deref()) {
                 continue;
             }
-            let status = &record.status;
-            *stages.entry(status.transport_stage.code()).or_default() += 1;
-            if status.is_moving() {
+            *stages.entry(record.transport_stage().code()).or_default() += 1;
+            if record.is_moving() {
                 let mode = record.mode().map_or("UNKNOWN", |m| m.code());
                 *moving.entry(mode).or_default() += 1;
-            } else if let Some((node, _)) = status.waiting() {
+            } else if let Some(node) = record.waiting_at() {
                 nodes
                     .entry(node)
                     .or_default()
-                    .push(status.dwell_hours(now_millis).unwrap_or(0.0));
+                    .push(record.dwell_hours(now_millis).unwrap_or(0.0));
             }
         }
         let firing = state

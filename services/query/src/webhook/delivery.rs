@@ -49,7 +49,7 @@ impl Webhooks {
                 .iter()
                 .filter_map(|item| match &item.kind {
                     ChangeKind::Status(record) if subscription.filters.matches(record) => {
-                        Some(record.to_json(now))
+                        item.status_json(now)
                     }
                     _ => None,
                 })
