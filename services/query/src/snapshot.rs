@@ -8,7 +8,7 @@ use crate::store::{DirtyRows, Store};
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use datafusion::arrow::array::{
-    ArrayRef, BooleanBuilder, Float64Builder, RecordBatch, StringBuilder,
+    Array, ArrayRef, BooleanBuilder, Float64Builder, RecordBatch, StringBuilder,
     TimestampMillisecondBuilder, UInt64Builder,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
@@ -81,6 +81,13 @@ fn millis(time: Option<&Timestamp>) -> Option<i64> {
     time.map(Timestamp::unix_millis)
 }
 
+/// A finished column without the spare capacity its builder grew (up to half of it): snapshots
+/// live as long as their chunk does not change.
+fn fitted(mut array: impl Array + 'static) -> ArrayRef {
+    array.shrink_to_fit();
+    Arc::new(array)
+}
+
 fn times() -> TimestampMillisecondBuilder {
     TimestampMillisecondBuilder::new().with_timezone("UTC")
 }
@@ -149,28 +156,28 @@ pub fn chunk_batches(records: &[Arc<StatusRecord>]) -> (RecordBatch, RecordBatch
     }
 
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(26);
-    let mut s = s.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef);
-    let mut t = t.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef);
+    let mut s = s.into_iter().map(|mut b| fitted(b.finish()));
+    let mut t = t.into_iter().map(|mut b| fitted(b.finish()));
     columns.extend(s.by_ref().take(9));
     columns.extend(t.by_ref().take(6));
-    columns.push(Arc::new(customs.finish()));
-    columns.push(Arc::new(released.finish()));
-    columns.push(Arc::new(inspected.finish()));
-    columns.push(Arc::new(stage.finish()));
-    columns.push(Arc::new(advance.finish()));
-    columns.push(Arc::new(clearance.finish()));
-    columns.push(Arc::new(eta.finish()));
-    columns.push(Arc::new(last_location.finish()));
-    columns.push(Arc::new(dwell_since.finish()));
-    columns.push(Arc::new(version.finish()));
-    columns.push(Arc::new(updated_at.finish()));
+    columns.push(fitted(customs.finish()));
+    columns.push(fitted(released.finish()));
+    columns.push(fitted(inspected.finish()));
+    columns.push(fitted(stage.finish()));
+    columns.push(fitted(advance.finish()));
+    columns.push(fitted(clearance.finish()));
+    columns.push(fitted(eta.finish()));
+    columns.push(fitted(last_location.finish()));
+    columns.push(fitted(dwell_since.finish()));
+    columns.push(fitted(version.finish()));
+    columns.push(fitted(updated_at.finish()));
     let shipments =
         RecordBatch::try_new(SHIPMENTS.clone(), columns).expect("columns match the schema");
 
-    let mut m = m.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef);
+    let mut m = m.into_iter().map(|mut b| fitted(b.finish()));
     let mut mcolumns: Vec<ArrayRef> = Vec::with_capacity(7);
     mcolumns.extend(m.by_ref().take(2));
-    mcolumns.push(Arc::new(m_time.finish()));
+    mcolumns.push(fitted(m_time.finish()));
     mcolumns.extend(m);
     let milestones =
         RecordBatch::try_new(MILESTONES.clone(), mcolumns).expect("columns match the schema");
@@ -202,15 +209,12 @@ pub fn alert_batch(alerts: &[Arc<AlertRecord>]) -> RecordBatch {
         t[2].append_option(alert.resolved_at_millis);
         message.append_value(&alert.message);
     }
-    let mut columns: Vec<ArrayRef> = s
-        .into_iter()
-        .map(|mut b| Arc::new(b.finish()) as ArrayRef)
-        .collect();
-    columns.push(Arc::new(observed.finish()));
-    columns.push(Arc::new(threshold.finish()));
-    columns.push(Arc::new(baseline.finish()));
-    columns.extend(t.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef));
-    columns.push(Arc::new(message.finish()));
+    let mut columns: Vec<ArrayRef> = s.into_iter().map(|mut b| fitted(b.finish())).collect();
+    columns.push(fitted(observed.finish()));
+    columns.push(fitted(threshold.finish()));
+    columns.push(fitted(baseline.finish()));
+    columns.extend(t.into_iter().map(|mut b| fitted(b.finish())));
+    columns.push(fitted(message.finish()));
     RecordBatch::try_new(ALERTS.clone(), columns).expect("columns match the schema")
 }
 
