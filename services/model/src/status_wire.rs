@@ -92,19 +92,7 @@ impl Status {
         let time = |field: &str, time: Option<pb::Time>| {
             time.map(|t| time_from_proto(field, &t)).transpose()
         };
-        let code_of = |code: &str| -> Option<&'static str> {
-            let known = [
-                ShipmentEventType::ALL
-                    .iter()
-                    .map(|c| c.code())
-                    .collect::<Vec<_>>(),
-                EquipmentEventType::ALL.iter().map(|c| c.code()).collect(),
-                TransportEventType::ALL.iter().map(|c| c.code()).collect(),
-                AirStatus::ALL.iter().map(|c| c.code()).collect(),
-                CustomsStatus::ALL.iter().map(|c| c.code()).collect(),
-            ];
-            known.into_iter().flatten().find(|known| *known == code)
-        };
+        let code_of = |code: &str| KNOWN_CODES.get(code).copied();
         let mut milestones = Vec::with_capacity(record.milestones.len());
         for milestone in record.milestones {
             milestones.push(Milestone {
@@ -154,6 +142,19 @@ impl Status {
         Ok((status, record.version))
     }
 }
+
+/// Every milestone code of the contract (each kind's), looked up once per milestone read.
+static KNOWN_CODES: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+    std::sync::LazyLock::new(|| {
+        ShipmentEventType::ALL
+            .iter()
+            .map(|c| c.code())
+            .chain(EquipmentEventType::ALL.iter().map(|c| c.code()))
+            .chain(TransportEventType::ALL.iter().map(|c| c.code()))
+            .chain(AirStatus::ALL.iter().map(|c| c.code()))
+            .chain(CustomsStatus::ALL.iter().map(|c| c.code()))
+            .collect()
+    });
 
 /// A record as read from `kouan.status`: the status with its emission's version and time.
 #[derive(Debug, Clone, PartialEq)]

@@ -255,11 +255,11 @@ impl Snapshots {
             return false;
         }
         let mut next = (*self.current.load_full()).clone();
-        for (chunk, records) in chunks {
+        for (chunk, batches) in build_chunks(chunks) {
             if next.chunks.len() <= chunk {
                 next.chunks.resize(chunk + 1, None);
             }
-            next.chunks[chunk] = (!records.is_empty()).then(|| chunk_batches(&records));
+            next.chunks[chunk] = batches;
         }
         if let Some(alerts) = alerts {
             next.alerts = Some(alert_batch(&alerts));
@@ -267,6 +267,39 @@ impl Snapshots {
         self.current.store(Arc::new(next));
         true
     }
+}
+
+type BuiltChunk = (usize, Option<(RecordBatch, RecordBatch)>);
+
+/// Builds the changed chunks, on every core when there are several (a replay or a restart
+/// dirties them all at once; a live refresh usually one or two).
+fn build_chunks(chunks: Vec<(usize, Vec<Arc<StatusRecord>>)>) -> Vec<BuiltChunk> {
+    let build = |(chunk, records): (usize, Vec<Arc<StatusRecord>>)| {
+        (
+            chunk,
+            (!records.is_empty()).then(|| chunk_batches(&records)),
+        )
+    };
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(chunks.len());
+    if workers <= 1 {
+        return chunks.into_iter().map(build).collect();
+    }
+    let mut shares: Vec<Vec<_>> = (0..workers).map(|_| Vec::new()).collect();
+    for (index, chunk) in chunks.into_iter().enumerate() {
+        shares[index % workers].push(chunk);
+    }
+    std::thread::scope(|scope| {
+        let running: Vec<_> = shares
+            .into_iter()
+            .map(|share| scope.spawn(move || share.into_iter().map(build).collect::<Vec<_>>()))
+            .collect();
+        running
+            .into_iter()
+            .flat_map(|worker| worker.join().expect("building a chunk does not panic"))
+            .collect()
+    })
 }
 
 /// A DataFusion table reading the current snapshot at planning time.

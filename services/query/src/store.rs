@@ -5,10 +5,12 @@
 //! behind one `RwLock` whose critical sections are short: records are immutable `Arc`s.
 //!
 //! - [`changes`]: the change log the feeds and webhooks read, and resume cursors.
+//! - [`heads`]: the rendered JSON of recently looked-up records.
 //! - [`indexes`]: the facet indexes behind lookups, filtered lists and alert lists.
 //! - [`network`]: where the caller's shipments are now (the dashboard's network view).
 
 mod changes;
+mod heads;
 mod indexes;
 mod network;
 #[cfg(test)]
@@ -70,6 +72,7 @@ pub struct Store {
     clock: parking_lot::Mutex<kouan_bus::EventClock>,
     /// Shippers and nodes, one copy each (only the follower's thread takes it).
     interner: parking_lot::Mutex<Interner>,
+    heads: heads::Heads,
 }
 
 /// Rows of one snapshot refresh: the chunks that changed with their records, and the alerts
@@ -91,6 +94,7 @@ impl Store {
             latest: tokio::sync::watch::channel(0).0,
             clock: Default::default(),
             interner: Default::default(),
+            heads: Default::default(),
         }
     }
 
@@ -244,6 +248,12 @@ impl Store {
             .shipments
             .get(shipment_id)
             .map(|(_, record)| record.clone())
+    }
+
+    /// The JSON answer of `GET /v1/shipments/{id}` for a record of this store, with
+    /// `dwellHours` at the pipeline's now.
+    pub fn answer(&self, record: &StatusRecord) -> String {
+        record.answer(&self.heads.of(record), self.now_millis())
     }
 
     /// Records of changed snapshot chunks since the last call.

@@ -59,7 +59,7 @@ pub async fn get_shipment(
 ) -> Answer {
     match state.store.get(&id) {
         Some(record) if caller.sees(record.shipper.as_deref()) => {
-            Ok(json(record.to_json(state.store.now_millis())))
+            Ok(json(state.store.answer(&record)))
         }
         // another shipper's shipment is as unknown as a missing one
         _ => Err(ApiError::not_found("shipment")),
