@@ -67,7 +67,15 @@ impl Status {
 
 /// 64-bit FNV-1a: stable across processes and versions, unlike std's `DefaultHasher`.
 pub fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+    fnv1a_extend(FNV1A_START, bytes)
+}
+
+/// [`fnv1a`]'s starting value, for hashing in pieces with [`fnv1a_extend`].
+pub const FNV1A_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// Continues an FNV-1a hash over more bytes: `fnv1a(a ++ b) == fnv1a_extend(fnv1a(a), b)`.
+pub fn fnv1a_extend(hash: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(hash, |hash, byte| {
         (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
     })
 }

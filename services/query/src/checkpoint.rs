@@ -22,6 +22,7 @@
 use crate::error::QueryError;
 use crate::position::Position;
 use crate::record::{Origin, TopicId};
+use kouan_model::{fnv1a, fnv1a_extend, FNV1A_START};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -53,20 +54,10 @@ struct Summing<W> {
     hash: u64,
 }
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0100_0000_01b3;
-
-fn fnv(mut hash: u64, bytes: &[u8]) -> u64 {
-    for byte in bytes {
-        hash = (hash ^ u64::from(*byte)).wrapping_mul(FNV_PRIME);
-    }
-    hash
-}
-
 impl<W: Write> Write for Summing<W> {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         let written = self.inner.write(bytes)?;
-        self.hash = fnv(self.hash, &bytes[..written]);
+        self.hash = fnv1a_extend(self.hash, &bytes[..written]);
         Ok(written)
     }
 
@@ -91,7 +82,7 @@ pub fn write(
     let file = std::fs::File::create(&temporary).map_err(io(context()))?;
     let mut out = Summing {
         inner: std::io::BufWriter::with_capacity(1 << 20, file),
-        hash: FNV_OFFSET,
+        hash: FNV1A_START,
     };
     let put = |out: &mut Summing<_>, bytes: &[u8]| out.write_all(bytes).map_err(io(context()));
     put(&mut out, MAGIC)?;
@@ -177,7 +168,7 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint, CheckpointError> {
         return Err(damaged("not a kouan store checkpoint"));
     }
     let (body, sum) = bytes.split_at(bytes.len() - 8);
-    if fnv(FNV_OFFSET, body).to_le_bytes() != sum {
+    if fnv1a(body).to_le_bytes() != sum {
         return Err(damaged("checksum mismatch: the file is torn or damaged"));
     }
     let mut input = Input(&body[MAGIC.len()..]);

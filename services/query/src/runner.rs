@@ -1,4 +1,5 @@
-//! `kouan serve`: follows `kouan.status` and `kouan.alerts` from the beginning into the store,
+//! `kouan serve`: follows `kouan.status` and `kouan.alerts` into the store (from the beginning,
+//! or from the offsets of the store's local [`checkpoint`](crate::checkpoint) when it has one),
 //! keeps the SQL snapshot fresh, resumes the webhooks, and serves the API until cancelled.
 
 use crate::api::{self, AppState};
@@ -384,21 +385,22 @@ fn follow(
 async fn checkpoint_max_age(config: &ServeConfig) -> Option<Duration> {
     let mut shortest: Option<u64> = None;
     for topic in [config.topics.status(), config.topics.alerts()] {
-        match kouan_bus::topics::setting(&config.brokers, &topic, "delete.retention.ms").await {
-            Ok(Some(value)) if value.parse::<u64>().is_ok() => {
-                let millis = value.parse::<u64>().expect("checked");
-                shortest = Some(shortest.map_or(millis, |s| s.min(millis)));
-            }
-            answer => {
-                let answer = format!("{answer:?}");
-                tracing::warn!(
-                    topic,
-                    answer,
-                    "delete.retention.ms unknown: the store checkpoint will not be used"
-                );
-                return None;
-            }
-        }
+        let answer =
+            kouan_bus::topics::setting(&config.brokers, &topic, "delete.retention.ms").await;
+        let millis = answer
+            .as_ref()
+            .ok()
+            .and_then(|value| value.as_deref()?.parse().ok());
+        let Some(millis) = millis else {
+            let answer = format!("{answer:?}");
+            tracing::warn!(
+                topic,
+                answer,
+                "delete.retention.ms unknown: the store checkpoint will not be used"
+            );
+            return None;
+        };
+        shortest = Some(shortest.map_or(millis, |s: u64| s.min(millis)));
     }
     shortest.map(|millis| Duration::from_millis(millis / 2))
 }

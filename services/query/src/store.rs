@@ -50,6 +50,14 @@ struct State {
     alerts_dirty: bool,
 }
 
+/// Whether an applied record is a change feeds and webhooks are told of (a restore's are not:
+/// they were before the checkpoint).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Logged {
+    Yes,
+    No,
+}
+
 /// Counters for `/metrics` and logs.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct StoreCounts {
@@ -157,6 +165,16 @@ impl Store {
         payload: Option<&[u8]>,
         origin: Origin,
     ) -> Result<(), QueryError> {
+        self.apply_status_as(key, payload, origin, Logged::Yes)
+    }
+
+    fn apply_status_as(
+        &self,
+        key: Option<&[u8]>,
+        payload: Option<&[u8]>,
+        origin: Origin,
+        logged: Logged,
+    ) -> Result<(), QueryError> {
         let decoded =
             payload.map(|bytes| StatusRecord::decode(bytes, origin, &mut self.interner.lock()));
         let mut state = self.state.write();
@@ -204,19 +222,32 @@ impl Store {
                 ChangeKind::Status(record)
             }
         };
-        self.log(&mut state, origin, kind);
+        if logged == Logged::Yes {
+            self.log(&mut state, origin, kind);
+        }
         Ok(())
     }
 
     /// Applies a `kouan.alerts` record.
     pub fn apply_alert(&self, payload: &[u8], origin: Origin) -> Result<(), QueryError> {
+        self.apply_alert_as(payload, origin, Logged::Yes)
+    }
+
+    fn apply_alert_as(
+        &self,
+        payload: &[u8],
+        origin: Origin,
+        logged: Logged,
+    ) -> Result<(), QueryError> {
         let decoded = AlertRecord::decode(payload, origin);
         let mut state = self.state.write();
         state.position.advance(&origin);
         let alert = Arc::new(decoded?);
         state.alerts.insert(alert.alert_id.clone(), alert.clone());
         state.alerts_dirty = true;
-        self.log(&mut state, origin, ChangeKind::Alert(alert));
+        if logged == Logged::Yes {
+            self.log(&mut state, origin, ChangeKind::Alert(alert));
+        }
         Ok(())
     }
 
@@ -229,7 +260,7 @@ impl Store {
             origin,
             kind,
             position,
-            rendered: Rendered::default(),
+            rendered: Rendered::shared(),
         });
         while state.log.len() > self.feed_window {
             let dropped = state.log.pop_front().expect("non-empty");
@@ -305,13 +336,13 @@ impl Store {
     pub fn restore(&self, checkpoint: crate::checkpoint::Checkpoint) -> usize {
         let mut rejected = 0;
         for (origin, bytes) in &checkpoint.statuses {
-            rejected += usize::from(self.apply_status(None, Some(bytes), *origin).is_err());
+            let applied = self.apply_status_as(None, Some(bytes), *origin, Logged::No);
+            rejected += usize::from(applied.is_err());
         }
         for (origin, bytes) in &checkpoint.alerts {
-            rejected += usize::from(self.apply_alert(bytes, *origin).is_err());
+            rejected += usize::from(self.apply_alert_as(bytes, *origin, Logged::No).is_err());
         }
         let mut state = self.state.write();
-        state.log.clear();
         state.position.join(&checkpoint.position);
         state.trimmed = state.position.clone();
         rejected

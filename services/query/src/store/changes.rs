@@ -46,9 +46,17 @@ pub(super) struct Change {
 }
 
 /// A status change's JSON head ([`StatusRecord::json_head`]), rendered by the first reader that
-/// needs it and shared with the others.
+/// needs it and shared with the others; none kept (each reader renders its own) for a change
+/// far from the log's live end or handed out by a catch-up.
 #[derive(Debug, Clone, Default)]
-pub struct Rendered(Arc<OnceLock<Box<str>>>);
+pub struct Rendered(Option<Arc<OnceLock<Box<str>>>>);
+
+impl Rendered {
+    /// A place for the head, to be filled by the first reader.
+    pub(super) fn shared() -> Self {
+        Rendered(Some(Arc::default()))
+    }
+}
 
 /// A change handed to a reader, with the token that resumes right after it.
 #[derive(Debug, Clone)]
@@ -62,10 +70,12 @@ impl Item {
     /// The JSON answer of a status change with `dwellHours` at `now` (`None` for other kinds).
     pub fn status_json(&self, now_millis: i64) -> Option<String> {
         match &self.kind {
-            ChangeKind::Status(record) => {
-                let head = self.rendered.0.get_or_init(|| record.json_head());
-                Some(record.answer(head, now_millis))
-            }
+            ChangeKind::Status(record) => Some(match &self.rendered.0 {
+                Some(shared) => {
+                    record.answer(shared.get_or_init(|| record.json_head()), now_millis)
+                }
+                None => record.answer(&record.json_head(), now_millis),
+            }),
             _ => None,
         }
     }
