@@ -360,10 +360,13 @@ fn follow(
                 "store loaded"
             );
         }
-        if let Some(checkpoints) = checkpoints.as_mut().filter(|_| idle) {
-            // written while quiet: the store is then at the topics' end, so the checkpoint's
-            // age is about the age of the records it has not seen
-            checkpoints.tick(store);
+        if let Some(checkpoints) = checkpoints.as_mut() {
+            // only once loaded: the store then follows the topics' end (a live pipeline never
+            // goes quiet for long, so waiting for a pause could mean never), and the records it
+            // has not seen are seconds old, well inside the checkpoint's age bound
+            if ready.load(Ordering::Relaxed) {
+                checkpoints.tick(store);
+            }
         }
         if lag_at.elapsed() >= kouan_bus::timing::LAG_REPORT {
             lag_at = Instant::now();

@@ -16,13 +16,13 @@ mod network;
 #[cfg(test)]
 mod tests;
 
-pub use changes::{Batch, ChangeKind, Cursor, Item, Rendered};
+pub use changes::{Batch, ChangeKind, Cursor, Item};
 pub use indexes::ListQuery;
 
 use crate::error::QueryError;
 use crate::position::Position;
 use crate::record::{AlertRecord, Interner, Origin, StatusRecord};
-use changes::Change;
+use changes::{Change, Rendered};
 use indexes::Facet;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;

@@ -49,7 +49,7 @@ pub(super) struct Change {
 /// needs it and shared with the others; none kept (each reader renders its own) for a change
 /// far from the log's live end or handed out by a catch-up.
 #[derive(Debug, Clone, Default)]
-pub struct Rendered(Option<Arc<OnceLock<Box<str>>>>);
+pub(super) struct Rendered(Option<Arc<OnceLock<Box<str>>>>);
 
 impl Rendered {
     /// A place for the head, to be filled by the first reader.
