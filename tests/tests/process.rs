@@ -416,3 +416,120 @@ fn a_restore_waits_for_the_transactions_open_on_its_partitions() {
         .unwrap();
     assert_eq!(read, vec![b"v1".to_vec()]);
 }
+
+/// A number field of an instance's latest log line containing `needle`.
+fn logged_number(service: &Service, needle: &str, field: &str) -> u64 {
+    let line = service
+        .last_log_line(needle)
+        .unwrap_or_else(|| panic!("no `{needle}` in the log"));
+    let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+    value["fields"][field]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no number {field} in {line}"))
+}
+
+#[test]
+fn a_restart_from_its_checkpoint_reads_only_what_came_after_and_stays_exact() {
+    let namespace = unique_namespace("checkpoint");
+    let topics = Topics::new(&namespace);
+    let dir = std::env::temp_dir().join(format!("{namespace}-state"));
+    let state_dir = dir.to_str().unwrap().to_string();
+    let with_state = |group: &str| {
+        Service::start(
+            &namespace,
+            &[
+                "process",
+                "--brokers",
+                &brokers(),
+                "--group",
+                group,
+                "--state-dir",
+                &state_dir,
+            ],
+        )
+    };
+    let lines = simulated_lines(&namespace, 31, 16_000);
+    let (first, second) = lines.split_at(lines.len() / 2);
+    ingest_lines(&namespace, first);
+    let mut before = with_state("checkpoint");
+    await_statuses(
+        &brokers(),
+        &topics.status(),
+        &expected_statuses(&events_of(first)),
+        CONVERGENCE,
+    );
+    // a clean stop leaves the checkpoint, then retention deletes every event record under it
+    before.terminate();
+    before.await_log("processor checkpoint written", Duration::from_secs(5));
+    let checkpoint = dir.join("process.checkpoint");
+    assert!(checkpoint.exists(), "no checkpoint in {}", dir.display());
+    delete_all_events(&brokers(), &topics);
+    let published_before = status_history(&brokers(), &topics.status())
+        .values()
+        .map(Vec::len)
+        .sum::<usize>();
+
+    // the restart reads nothing from the internal topics and derives nothing: nothing came after
+    let restarted = with_state("checkpoint");
+    restarted.await_log("restored, processing", CONVERGENCE);
+    let shared = restarted.last_log_line("shared table restored").unwrap();
+    assert!(shared.contains("\"from_checkpoint\":true"), "{shared}");
+    assert_eq!(
+        logged_number(&restarted, "shared table restored", "records"),
+        0
+    );
+    let partitions = restarted.last_log_line("partitions restored").unwrap();
+    assert!(
+        partitions.contains("\"from_checkpoint\":\"{0, 1, 2, 3}\""),
+        "every partition resumed from the checkpoint: {partitions}"
+    );
+    assert_eq!(
+        logged_number(&restarted, "partitions restored", "records"),
+        0
+    );
+    assert_eq!(
+        logged_number(&restarted, "partitions restored", "affected"),
+        0
+    );
+
+    // it goes on exactly: the rest of the stream gives the reference over the whole of it
+    ingest_lines(&namespace, second);
+    let expected = expected_statuses(&events_of(&lines));
+    await_statuses(&brokers(), &topics.status(), &expected, CONVERGENCE);
+    let published_after = status_history(&brokers(), &topics.status())
+        .values()
+        .map(Vec::len)
+        .sum::<usize>();
+    assert!(published_after > published_before);
+
+    // killed, its checkpoint on disk is the first one's: the next instance loads that and reads
+    // everything after it — the shared table's and the partitions' tails, and the statuses the
+    // killed one published (so no version is published twice)
+    restarted.kill_hard();
+    let resumed = with_state("checkpoint");
+    resumed.await_log("restored, processing", CONVERGENCE);
+    let tail = logged_number(&resumed, "partitions restored", "records");
+    assert!(
+        tail > 0,
+        "the by-shipment records since the checkpoint are read"
+    );
+    await_statuses(&brokers(), &topics.status(), &expected, CONVERGENCE);
+    assert_versions_increase(&brokers(), &topics.status());
+    let mut resumed = resumed;
+    resumed.terminate();
+
+    // a damaged checkpoint is refused, and the state restored from the topics is the same
+    let mut bytes = std::fs::read(&checkpoint).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    std::fs::write(&checkpoint, bytes).unwrap();
+    let refused = with_state("checkpoint");
+    refused.await_log("processor checkpoint refused", CONVERGENCE);
+    refused.await_log("restored, processing", CONVERGENCE);
+    let shared = refused.last_log_line("shared table restored").unwrap();
+    assert!(shared.contains("\"from_checkpoint\":false"), "{shared}");
+    await_statuses(&brokers(), &topics.status(), &expected, CONVERGENCE);
+    assert_versions_increase(&brokers(), &topics.status());
+    drop(refused);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -63,6 +63,17 @@ impl Follower {
         Self::new(reader, cancel)
     }
 
+    /// Some partitions of `topic`, each from the offset given with it (a checkpoint's).
+    pub fn partitions_at(
+        brokers: &str,
+        name: &str,
+        topic: &str,
+        starts: &[(i32, rdkafka::Offset)],
+        cancel: &CancellationToken,
+    ) -> Result<Self, BusError> {
+        Self::new(reader::partitions_at(brokers, name, topic, starts)?, cancel)
+    }
+
     /// The next record, if one comes within `timeout`. Errors are logged, not returned:
     /// librdkafka reconnects by itself, and a broker away for a while is not the end of a reader.
     pub fn poll(&mut self, timeout: Duration) -> Option<BorrowedMessage<'_>> {

@@ -14,6 +14,8 @@
 //!   start), then on, with the lag exposed — every runner's way of reading a topic.
 //! - [`settled`]: waiting out the transactions open on partitions before restoring them whole.
 //! - [`partitioner`]: Kafka's default partitioner, to place records by shipment explicitly.
+//! - [`checkpoint_file`]: local checkpoint files (the processor's, the query store's) and the
+//!   rules that say whether Kafka still holds what came after one.
 //! - [`batch`]: a cycle's batch of records and the positions its transaction commits.
 //! - [`timing`]: every wait of the Kafka clients, named once.
 //! - [`headers`]: the record headers kouan writes (dead-letter reasons, the status watermark).
@@ -21,6 +23,7 @@
 //! - [`error`]: the crate's error type.
 
 pub mod batch;
+pub mod checkpoint_file;
 pub mod config;
 pub mod embedded;
 pub mod error;

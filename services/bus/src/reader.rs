@@ -79,10 +79,21 @@ pub fn partitions_from_beginning(
     topic: &str,
     partitions: &[i32],
 ) -> Result<Reader, BusError> {
+    let starts: Vec<(i32, Offset)> = partitions.iter().map(|p| (*p, Offset::Beginning)).collect();
+    partitions_at(brokers, name, topic, &starts)
+}
+
+/// A reader of some partitions of `topic`, each from the offset given with it.
+pub fn partitions_at(
+    brokers: &str,
+    name: &str,
+    topic: &str,
+    starts: &[(i32, Offset)],
+) -> Result<Reader, BusError> {
     let consumer = reader(brokers, name)?;
     let mut assignment = TopicPartitionList::new();
-    for partition in partitions {
-        assignment.add_partition_offset(topic, *partition, Offset::Beginning)?;
+    for (partition, offset) in starts {
+        assignment.add_partition_offset(topic, *partition, *offset)?;
     }
     consumer.assign(&assignment)?;
     Ok(consumer)

@@ -145,6 +145,16 @@ pub struct ProcessArgs {
     /// Forget a delivered or cancelled shipment this long (event time) after it finished.
     #[arg(long, default_value = "30days", value_parser = humantime::parse_duration)]
     pub retention: std::time::Duration,
+    /// Keep a local checkpoint of the shipment stage here (one directory per instance): a
+    /// restart loads it and reads from Kafka only what came after (refused, and restored from
+    /// the topics, when it is damaged, of another build or other topics, older than half their
+    /// `delete.retention.ms`, or resumes outside what the topics hold). Without it every start
+    /// restores from the topics.
+    #[arg(long, env = "KOUAN_PROCESS_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// How often the checkpoint is taken (and once more at a clean stop).
+    #[arg(long, default_value = "5min", value_parser = humantime::parse_duration)]
+    pub checkpoint_every: std::time::Duration,
 }
 
 #[derive(Debug, Args)]

@@ -34,6 +34,45 @@ pub fn reported_millis(event: &Event, recorded_millis: i64) -> Option<i64> {
 }
 type Relation = HashMap<String, BTreeSet<String>>;
 
+/// Everything an [`Engine`] holds, as plain data: what a local checkpoint keeps
+/// ([`crate::checkpoint`]). The indexes are not in it: [`Engine::from_state`] builds them again
+/// from the events; the relations are, because [`Engine::link`] adds to them what no event held
+/// here says (the links of shipments owned elsewhere).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EngineState {
+    /// Every counted version, retracted ones included.
+    pub events: Vec<Arc<Event>>,
+    /// Shipment → units, unit → conveyances, shipment → flights (the reverse ways follow).
+    pub shipment_units: Vec<(String, Vec<String>)>,
+    pub unit_conveyances: Vec<(String, Vec<String>)>,
+    pub shipment_flights: Vec<(String, Vec<String>)>,
+    pub reach: Vec<(String, i64)>,
+    pub forgotten: Vec<String>,
+    pub watermark_millis: i64,
+}
+
+impl EngineState {
+    /// The same state in one order (events by identity, everything else by name), so that two
+    /// states can be compared.
+    pub fn sorted(mut self) -> Self {
+        self.events.sort_by_key(|event| key_of(event));
+        self.shipment_units.sort();
+        self.unit_conveyances.sort();
+        self.shipment_flights.sort();
+        self.reach.sort();
+        self.forgotten.sort();
+        self
+    }
+}
+
+fn relation_pairs(relation: &Relation) -> Vec<(String, Vec<String>)> {
+    relation
+        .iter()
+        .filter(|(_, to)| !to.is_empty())
+        .map(|(from, to)| (from.clone(), to.iter().cloned().collect()))
+        .collect()
+}
+
 #[derive(Debug, Default)]
 pub struct Engine {
     versions: Versions,
@@ -66,6 +105,58 @@ pub struct Engine {
 impl Engine {
     pub fn new() -> Self {
         Engine::default()
+    }
+
+    /// What the engine holds, for a checkpoint.
+    pub fn state(&self) -> EngineState {
+        EngineState {
+            events: self.versions.iter().cloned().collect(),
+            shipment_units: relation_pairs(&self.shipment_units),
+            unit_conveyances: relation_pairs(&self.unit_conveyances),
+            shipment_flights: relation_pairs(&self.shipment_flights),
+            reach: self.reach.iter().map(|(id, r)| (id.clone(), *r)).collect(),
+            forgotten: self.forgotten.iter().cloned().collect(),
+            watermark_millis: self.watermark_millis,
+        }
+    }
+
+    /// The engine [`Engine::state`] was taken from: the same events, relations and clocks, with
+    /// the indexes built again (no shipment is derived).
+    pub fn from_state(state: EngineState) -> Self {
+        let mut engine = Engine::new();
+        for event in state.events {
+            if !event.retracted {
+                engine.index(&event);
+            }
+            engine.versions.restore(event);
+        }
+        let relations = [
+            (state.shipment_units, RelationKind::ShipmentUnits),
+            (state.unit_conveyances, RelationKind::UnitConveyances),
+            (state.shipment_flights, RelationKind::ShipmentFlights),
+        ];
+        for (pairs, kind) in relations {
+            let (forward, backward) = match kind {
+                RelationKind::ShipmentUnits => {
+                    (&mut engine.shipment_units, &mut engine.unit_shipments)
+                }
+                RelationKind::UnitConveyances => {
+                    (&mut engine.unit_conveyances, &mut engine.conveyance_units)
+                }
+                RelationKind::ShipmentFlights => {
+                    (&mut engine.shipment_flights, &mut engine.flight_shipments)
+                }
+            };
+            for (from, to) in pairs {
+                for to in to {
+                    relate(forward, backward, &from, &to);
+                }
+            }
+        }
+        engine.reach = state.reach.into_iter().collect();
+        engine.forgotten = state.forgotten.into_iter().collect();
+        engine.watermark_millis = state.watermark_millis;
+        engine
     }
 
     /// Takes one valid event; adds to `affected` every shipment whose status may have changed.
@@ -426,6 +517,12 @@ impl Engine {
             dropped.push(event);
         }
     }
+}
+
+enum RelationKind {
+    ShipmentUnits,
+    UnitConveyances,
+    ShipmentFlights,
 }
 
 fn push(index: &mut Index, key: &str, event: &Arc<Event>) {

@@ -11,10 +11,15 @@
 //!
 //! - [`apply`]: one record into the engine — owned by-shipment records and shared ones — and the
 //!   changelog writes that keep Kafka's copy of the state equal to it.
+//! - [`checkpointing`]: the local checkpoint ([`crate::checkpoint`]) — loading one that is
+//!   usable, and taking one between transactions.
 //! - [`upkeep`]: retention sweeps, latency and lag reports.
 
 mod apply;
+mod checkpointing;
 mod upkeep;
+
+use checkpointing::{usable_checkpoint, Checkpoints, Resumable, Resumed};
 
 use crate::changelog::{event_key, links_key, Links};
 use crate::engine::{reported_millis, Engine};
@@ -84,6 +89,18 @@ pub(crate) struct Generation<'a> {
     polled_millis: i64,
     /// Records read, not applied yet: released in event time across every input partition.
     in_step: InStep<(Input, i32), Held>,
+    /// The partitions a loaded checkpoint knew, until the group assigns them (resumed from
+    /// their offsets) or the first assignment leaves them out (dropped): see [`crate::checkpoint`].
+    resumable: HashMap<i32, Resumable>,
+    /// Shipments the shared table's records since a loaded checkpoint touched: derived again
+    /// when their partition is resumed.
+    pending_affected: BTreeSet<String>,
+    /// Where the shared reader started, per partition (the checkpoint's offsets, or 0).
+    shared_start: Vec<i64>,
+    /// Writes the checkpoint, when there is a state directory.
+    checkpoints: Option<Checkpoints>,
+    /// A restore was cut short by the stop: the state is partial and must not be checkpointed.
+    cut_short: bool,
 }
 
 /// A record read and not applied yet, with its event decoded once (to know its time).
@@ -104,20 +121,44 @@ impl<'a> Generation<'a> {
         let name = name.to_string();
         let producer = Publisher::transactional(&config.brokers, &format!("kouan-process-{name}"))?;
 
-        // the shared table, whole, before taking any work
+        // the shared table, whole or from a checkpoint's offsets, before taking any work
         let started = Instant::now();
-        let mut shared = Follower::from_beginning(
-            &config.brokers,
-            &format!("{name}-shared"),
-            &[config.topics.shared()],
+        let loaded = match &config.state_dir {
+            Some(dir) => usable_checkpoint(config, &layout, dir, &name)?,
+            None => None,
+        };
+        let resumed = loaded.is_some();
+        let Resumed {
+            mut engine,
+            shared_start,
+            mut resumable,
+        } = match loaded {
+            Some(checkpoint) => Resumed::from(checkpoint, layout.shipments),
+            None => Resumed {
+                engine: Engine::new(),
+                shared_start: vec![0; layout.shared.max(0) as usize],
+                resumable: HashMap::new(),
+            },
+        };
+        let checkpoint_seconds = started.elapsed().as_secs_f64();
+        let starts: std::collections::BTreeMap<i32, i64> =
+            (0..).zip(shared_start.iter().copied()).collect();
+        let mut shared = Follower::new(
+            kouan_bus::reader::from_offsets(
+                &config.brokers,
+                &format!("{name}-shared"),
+                &config.topics.shared(),
+                &starts,
+            )?,
             cancel,
         )?;
-        let mut engine = Engine::new();
-        let mut ignored = BTreeSet::new();
+        // shipments the shared records touch: all of a partition restored whole are derived
+        // again anyway; those of a resumed partition only when touched
+        let mut touched = BTreeSet::new();
         let mut records = 0u64;
         shared.catch_up(cancel, |message| {
             records += 1;
-            let change = restore::apply_shared(&mut engine, message, &mut ignored);
+            let change = restore::apply_shared(&mut engine, message, &mut touched);
             if matches!(
                 change,
                 SharedChange::Event { .. } | SharedChange::Stale { .. }
@@ -125,12 +166,26 @@ impl<'a> Generation<'a> {
                 stats.applied.fetch_add(1, Ordering::Relaxed);
             }
         })?;
+        for resumable in resumable.values_mut() {
+            resumable
+                .published
+                .retain(|(id, _)| !engine.is_forgotten(id));
+        }
         tracing::info!(
             records,
             events = engine.events_held(),
+            from_checkpoint = resumed,
+            checkpoint_seconds,
             seconds = started.elapsed().as_secs_f64(),
             "shared table restored"
         );
+        let pending_affected = if resumed { touched } else { BTreeSet::new() };
+        let checkpoints = config.state_dir.as_ref().map(|dir| Checkpoints {
+            path: crate::checkpoint::path_in(dir),
+            every: config.checkpoint_every,
+            last: Instant::now(),
+            running: None,
+        });
 
         // the end of each partition is signalled: a partition read to its end holds the stamped
         // watermark back no more (crate::progress)
@@ -163,6 +218,11 @@ impl<'a> Generation<'a> {
             uncommitted_published: 0,
             polled_millis: 0,
             in_step: InStep::new(),
+            resumable: std::mem::take(&mut resumable),
+            pending_affected,
+            shared_start,
+            checkpoints,
+            cut_short: cancel.is_cancelled(),
         })
     }
 
@@ -198,6 +258,7 @@ impl<'a> Generation<'a> {
                 self.note_ends(ends);
                 self.retire_if_due()?;
                 self.report();
+                self.checkpoint_if_due();
                 continue;
             }
             self.producer.begin()?;
@@ -216,7 +277,10 @@ impl<'a> Generation<'a> {
             }
             self.observe_latency();
             self.report();
+            self.checkpoint_if_due();
         }
+        // a clean stop, after the last commit: the state is exactly that of the offsets
+        self.checkpoint_now();
         Ok(())
     }
 
@@ -348,6 +412,14 @@ impl<'a> Generation<'a> {
                 }
             }
         }
+        if heard && !self.resumable.is_empty() {
+            // the group gave these to another member: restored whole if they come back
+            let dropped: Vec<i32> = self.resumable.keys().copied().collect();
+            self.resumable.clear();
+            for partition in dropped {
+                self.release_partition(partition);
+            }
+        }
         self.stats
             .owned
             .store(self.owned.len() as u64, Ordering::Relaxed);
@@ -362,7 +434,8 @@ impl<'a> Generation<'a> {
     }
 
     /// Restores gained partitions together: their by-shipment records and what `kouan.status`
-    /// holds for them, one reader per topic.
+    /// holds for them, one reader per topic — whole, or from a loaded checkpoint's offsets for
+    /// the partitions it knew.
     fn restore_partitions(&mut self, partitions: &[i32]) -> Result<(), ProcessError> {
         if partitions.is_empty() {
             return Ok(());
@@ -375,19 +448,36 @@ impl<'a> Generation<'a> {
             &self.config.topics.by_shipment(),
             partitions,
         )?);
-        let mut restored = BTreeSet::new();
+        let resumed: HashMap<i32, Resumable> = partitions
+            .iter()
+            .filter_map(|p| self.resumable.remove(p).map(|r| (*p, r)))
+            .collect();
+        let whole: Vec<i32> = partitions
+            .iter()
+            .copied()
+            .filter(|p| !resumed.contains_key(p))
+            .collect();
+        let at = |offset: fn(&Resumable) -> i64| -> Vec<(i32, rdkafka::Offset)> {
+            resumed
+                .iter()
+                .map(|(p, r)| (*p, rdkafka::Offset::Offset(offset(r))))
+                .chain(whole.iter().map(|p| (*p, rdkafka::Offset::Beginning)))
+                .collect()
+        };
+        let mut touched = BTreeSet::new();
         let mut records = 0u64;
-        restore::read_partitions(
+        let by_shipment = self.config.topics.by_shipment();
+        Follower::partitions_at(
             &self.config.brokers,
             &format!("{}-restore", self.name),
-            &self.config.topics.by_shipment(),
-            partitions,
+            &by_shipment,
+            &at(|r| r.by_shipment_offset),
             self.cancel,
-            |message| {
-                records += 1;
-                restore::apply_by_shipment(&mut self.engine, message, &mut restored);
-            },
-        )?;
+        )?
+        .catch_up(self.cancel, |message| {
+            records += 1;
+            restore::apply_by_shipment(&mut self.engine, message, &mut touched);
+        })?;
         // every status its transactions published, not only those whose commit markers were
         // written by now: a version learned short would be published a second time
         kouan_bus::settled::await_settled(
@@ -397,31 +487,56 @@ impl<'a> Generation<'a> {
             partitions,
             self.cancel,
         )?;
+        for resumable in resumed.values() {
+            self.published.extend(resumable.published.iter().cloned());
+            self.links_written
+                .extend(resumable.links_written.iter().cloned());
+            self.retention.restore(resumable.finished.iter().cloned());
+        }
         let published = &mut self.published;
-        restore::read_partitions(
+        Follower::partitions_at(
             &self.config.brokers,
             &format!("{}-restore-status", self.name),
             &self.config.topics.status(),
-            partitions,
+            &at(|r| r.status_offset),
             self.cancel,
-            |message| restore::learn_published(published, message),
-        )?;
+        )?
+        .catch_up(self.cancel, |message| {
+            restore::learn_published(published, message);
+            // another owner published it since the checkpoint: derived again
+            if let Some(key) = message.key().and_then(|k| std::str::from_utf8(k).ok()) {
+                touched.insert(key.to_string());
+            }
+        })?;
+        if self.cancel.is_cancelled() {
+            self.cut_short = true;
+        }
         self.owned.extend(partitions);
         let wall = now_unix_millis();
         for partition in partitions {
             self.in_step.assigned((Input::ByShipment, *partition), wall);
         }
-        // every shipment of the partitions is recomputed once and compared with what is published
+        // every shipment of a partition restored whole is recomputed once and compared with
+        // what is published; of a resumed one, those the records since the checkpoint touched
         let shipments = self.layout.shipments;
+        let in_whole = |id: &String| whole.contains(&partition_of(id.as_bytes(), shipments));
+        let in_resumed =
+            |id: &String| resumed.contains_key(&partition_of(id.as_bytes(), shipments));
+        self.affected
+            .extend(self.engine.shipments().filter(|id| in_whole(id)).cloned());
         self.affected.extend(
-            self.engine
-                .shipments()
-                .filter(|id| partitions.contains(&partition_of(id.as_bytes(), shipments)))
+            touched
+                .iter()
+                .chain(self.pending_affected.iter())
+                .filter(|id| in_resumed(id))
                 .cloned(),
         );
+        self.pending_affected.retain(|id| !in_resumed(id));
         tracing::info!(
             ?partitions,
+            from_checkpoint = ?resumed.keys().collect::<BTreeSet<_>>(),
             records,
+            affected = self.affected.len(),
             seconds = started.elapsed().as_secs_f64(),
             "partitions restored"
         );
@@ -449,6 +564,8 @@ impl<'a> Generation<'a> {
             self.published.remove(id);
             self.links_written.remove(id);
         }
+        self.pending_affected
+            .retain(|id| partition_of(id.as_bytes(), shipments) != partition);
         tracing::info!(partition, shipments = released.len(), "partition released");
     }
 

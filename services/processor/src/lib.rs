@@ -23,6 +23,8 @@
 //!
 //! Shell (Kafka):
 //! - [`changelog`]: the records of the internal topics that hold the state of record.
+//! - [`checkpoint`]: the stage's local checkpoint — its state with the offsets it reflects, so
+//!   that a restart reads only what came after.
 //! - [`restore`]: reading that state back — the shared table, an owned partition, what
 //!   `kouan.status` holds.
 //! - [`rebalance`]: the consumer group's assignment changes, as the runner hears of them.
@@ -35,6 +37,7 @@
 
 pub mod belonging;
 pub mod changelog;
+pub mod checkpoint;
 pub mod derive;
 pub mod engine;
 pub mod generation;

@@ -26,6 +26,16 @@ impl Retention {
         }
     }
 
+    /// The finished shipments it waits on, as `(finish, shipment)`, for a checkpoint.
+    pub fn entries(&self) -> impl Iterator<Item = &(i64, String)> {
+        self.finished.iter().map(|Reverse(entry)| entry)
+    }
+
+    /// Takes back entries as [`Retention::entries`] gave them (a checkpoint's restore).
+    pub fn restore(&mut self, entries: impl IntoIterator<Item = (i64, String)>) {
+        self.finished.extend(entries.into_iter().map(Reverse));
+    }
+
     /// Hears of a freshly derived record.
     pub fn note(&mut self, shipment_id: &str, status: &Status) {
         if let Some(finish) = finish_millis(status) {

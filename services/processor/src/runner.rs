@@ -62,7 +62,15 @@ pub struct ProcessConfig {
     pub group: String,
     /// Finished shipments are forgotten this long (event time) after they finish.
     pub retention: Duration,
+    /// Where the shipment stage keeps its local checkpoint ([`crate::checkpoint`]); `None`:
+    /// every start restores from the topics.
+    pub state_dir: Option<std::path::PathBuf>,
+    /// How often a checkpoint is taken (and once at a clean stop).
+    pub checkpoint_every: Duration,
 }
+
+/// [`ProcessConfig::checkpoint_every`]'s default.
+pub const DEFAULT_CHECKPOINT_EVERY: Duration = Duration::from_secs(300);
 
 /// Wait before starting over after a failed generation, doubling up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);

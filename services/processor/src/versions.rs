@@ -114,6 +114,16 @@ impl Versions {
         self.winners.is_empty()
     }
 
+    /// Every counted version, retracted ones included, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Event>> {
+        self.winners.values()
+    }
+
+    /// Takes back a counted version as [`Versions::iter`] gave it (a checkpoint's restore).
+    pub fn restore(&mut self, event: Arc<Event>) {
+        self.winners.insert(key_of(&event), event);
+    }
+
     /// Forgets events for good (bounded state); see the engine's retention rule.
     pub fn remove(&mut self, key: &EventKey) {
         self.winners.remove(key);

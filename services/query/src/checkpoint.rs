@@ -6,7 +6,8 @@
 //! Kafka stays the store of record; a checkpoint is only a shortcut and is used when it is
 //! exactly what reading the topics again would give:
 //! - written whole to a temporary file, synced and renamed over the last one, with an FNV-1a
-//!   checksum over its bytes: a torn or damaged file is refused, never half-loaded;
+//!   checksum over its bytes: a torn or damaged file is refused, never half-loaded
+//!   ([`kouan_bus::checkpoint_file`], shared with the processor's checkpoint);
 //! - it names the topics it was read from and their partition counts; another namespace or a
 //!   re-partitioned topic refuses it;
 //! - every offset it resumes from must still lie between the partition's first and next offset
@@ -22,7 +23,8 @@
 use crate::error::QueryError;
 use crate::position::Position;
 use crate::record::{Origin, TopicId};
-use kouan_model::{fnv1a, fnv1a_extend, FNV1A_START};
+pub use kouan_bus::checkpoint_file::CheckpointError;
+use kouan_bus::checkpoint_file::{self, Input};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -48,24 +50,6 @@ pub fn path_in(dir: &Path) -> PathBuf {
     dir.join("store.checkpoint")
 }
 
-/// FNV-1a over everything written, as it is written.
-struct Summing<W> {
-    inner: W,
-    hash: u64,
-}
-
-impl<W: Write> Write for Summing<W> {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        let written = self.inner.write(bytes)?;
-        self.hash = fnv1a_extend(self.hash, &bytes[..written]);
-        Ok(written)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
 fn io(context: String) -> impl FnOnce(std::io::Error) -> QueryError {
     move |source| QueryError::Io { context, source }
 }
@@ -77,125 +61,69 @@ pub fn write(
     statuses: impl ExactSizeIterator<Item = (Origin, impl AsRef<[u8]>)>,
     alerts: impl ExactSizeIterator<Item = (Origin, impl AsRef<[u8]>)>,
 ) -> Result<(), QueryError> {
-    let temporary = path.with_extension("checkpoint.tmp");
-    let context = || format!("writing the store checkpoint {}", temporary.display());
-    let file = std::fs::File::create(&temporary).map_err(io(context()))?;
-    let mut out = Summing {
-        inner: std::io::BufWriter::with_capacity(1 << 20, file),
-        hash: FNV1A_START,
-    };
-    let put = |out: &mut Summing<_>, bytes: &[u8]| out.write_all(bytes).map_err(io(context()));
-    put(&mut out, MAGIC)?;
-    put(&mut out, &header.written_at_millis.to_le_bytes())?;
-    for topic in [&header.status_topic, &header.alerts_topic] {
-        put(&mut out, &(topic.len() as u32).to_le_bytes())?;
-        put(&mut out, topic.as_bytes())?;
-    }
-    for topic in [TopicId::Status, TopicId::Alerts] {
-        let offsets = header.position.offsets(topic);
-        put(&mut out, &(offsets.len() as u32).to_le_bytes())?;
-        for offset in offsets {
-            put(&mut out, &offset.to_le_bytes())?;
+    let written = checkpoint_file::write(path, MAGIC, |out| {
+        out.write_all(&header.written_at_millis.to_le_bytes())?;
+        for topic in [&header.status_topic, &header.alerts_topic] {
+            checkpoint_file::put_bytes(out, topic.as_bytes())?;
         }
-    }
-    put(&mut out, &(statuses.len() as u64).to_le_bytes())?;
-    for (origin, bytes) in statuses {
-        put_record(&mut out, origin, bytes.as_ref()).map_err(io(context()))?;
-    }
-    put(&mut out, &(alerts.len() as u64).to_le_bytes())?;
-    for (origin, bytes) in alerts {
-        put_record(&mut out, origin, bytes.as_ref()).map_err(io(context()))?;
-    }
-    let sum = out.hash;
-    let mut file = out.inner.into_inner().map_err(|error| QueryError::Io {
-        context: context(),
-        source: error.into_error(),
-    })?;
-    file.write_all(&sum.to_le_bytes()).map_err(io(context()))?;
-    file.sync_all().map_err(io(context()))?;
-    drop(file);
-    std::fs::rename(&temporary, path).map_err(io(format!(
-        "replacing the store checkpoint {}",
+        for topic in [TopicId::Status, TopicId::Alerts] {
+            let offsets = header.position.offsets(topic);
+            out.write_all(&(offsets.len() as u32).to_le_bytes())?;
+            for offset in offsets {
+                out.write_all(&offset.to_le_bytes())?;
+            }
+        }
+        checkpoint_file::put_count(out, statuses.len())?;
+        for (origin, bytes) in statuses {
+            put_record(out, origin, bytes.as_ref())?;
+        }
+        checkpoint_file::put_count(out, alerts.len())?;
+        for (origin, bytes) in alerts {
+            put_record(out, origin, bytes.as_ref())?;
+        }
+        Ok(())
+    });
+    written.map_err(io(format!(
+        "writing the store checkpoint {}",
         path.display()
-    )))?;
-    if let Some(dir) = path.parent() {
-        // the rename itself is durable only once the directory is
-        if let Ok(dir) = std::fs::File::open(dir) {
-            let _ = dir.sync_all();
-        }
-    }
-    Ok(())
+    )))
 }
 
-fn put_record(out: &mut impl Write, origin: Origin, bytes: &[u8]) -> std::io::Result<()> {
+fn put_record(out: &mut dyn Write, origin: Origin, bytes: &[u8]) -> std::io::Result<()> {
     out.write_all(&origin.partition.to_le_bytes())?;
     out.write_all(&origin.offset.to_le_bytes())?;
-    out.write_all(&(bytes.len() as u32).to_le_bytes())?;
-    out.write_all(bytes)
-}
-
-/// Why a checkpoint file could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum CheckpointError {
-    #[error("reading {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{0}")]
-    Damaged(&'static str),
+    checkpoint_file::put_bytes(out, bytes)
 }
 
 /// Reads a checkpoint; `Ok(None)` when there is none.
 pub fn read(path: &Path) -> Result<Option<Checkpoint>, CheckpointError> {
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(CheckpointError::Io {
-                path: path.display().to_string(),
-                source,
-            })
-        }
-    };
-    decode(&bytes).map(Some)
+    checkpoint_file::read_body(path, MAGIC)?
+        .map(|body| decode_body(&body))
+        .transpose()
 }
 
 /// Parses a checkpoint's bytes; damage of any kind is an error, never a partial result.
 pub fn decode(bytes: &[u8]) -> Result<Checkpoint, CheckpointError> {
-    let damaged = CheckpointError::Damaged;
-    if bytes.len() < MAGIC.len() + 8 || &bytes[..MAGIC.len()] != MAGIC {
-        return Err(damaged("not a kouan store checkpoint"));
-    }
-    let (body, sum) = bytes.split_at(bytes.len() - 8);
-    if fnv1a(body).to_le_bytes() != sum {
-        return Err(damaged("checksum mismatch: the file is torn or damaged"));
-    }
-    let mut input = Input(&body[MAGIC.len()..]);
-    let short = || CheckpointError::Damaged("ends early");
-    let written_at_millis = i64::from_le_bytes(input.array().ok_or_else(short)?);
-    let mut topic = || -> Result<String, CheckpointError> {
-        let len = u32::from_le_bytes(input.array().ok_or_else(short)?) as usize;
-        let text = input.take(len).ok_or_else(short)?;
-        String::from_utf8(text.to_vec()).map_err(|_| damaged("a topic name is not UTF-8"))
-    };
-    let status_topic = topic()?;
-    let alerts_topic = topic()?;
+    decode_body(&checkpoint_file::verified_body(bytes.to_vec(), MAGIC)?)
+}
+
+fn decode_body(body: &[u8]) -> Result<Checkpoint, CheckpointError> {
+    let mut input = Input(body);
+    let written_at_millis = input.i64()?;
+    let status_topic = input.text()?.to_string();
+    let alerts_topic = input.text()?.to_string();
     let mut offsets = || -> Result<Vec<i64>, CheckpointError> {
-        let count = u32::from_le_bytes(input.array().ok_or_else(short)?) as usize;
-        (0..count)
-            .map(|_| Ok(i64::from_le_bytes(input.array().ok_or_else(short)?)))
-            .collect()
+        let count = input.u32()? as usize;
+        (0..count).map(|_| input.i64()).collect()
     };
     let position = Position::from_offsets(offsets()?, offsets()?);
     let mut records = |topic: TopicId| -> Result<Vec<(Origin, Vec<u8>)>, CheckpointError> {
-        let count = u64::from_le_bytes(input.array().ok_or_else(short)?);
-        let mut records = Vec::with_capacity(count.min(1 << 24) as usize);
+        let count = input.count(16)?;
+        let mut records = Vec::with_capacity(count);
         for _ in 0..count {
-            let partition = i32::from_le_bytes(input.array().ok_or_else(short)?);
-            let offset = i64::from_le_bytes(input.array().ok_or_else(short)?);
-            let len = u32::from_le_bytes(input.array().ok_or_else(short)?) as usize;
-            let bytes = input.take(len).ok_or_else(short)?.to_vec();
+            let partition = input.i32()?;
+            let offset = input.i64()?;
+            let bytes = input.bytes()?.to_vec();
             let origin = Origin {
                 topic,
                 partition,
@@ -207,9 +135,7 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint, CheckpointError> {
     };
     let statuses = records(TopicId::Status)?;
     let alerts = records(TopicId::Alerts)?;
-    if !input.0.is_empty() {
-        return Err(damaged("bytes after the last record"));
-    }
+    input.finish()?;
     Ok(Checkpoint {
         written_at_millis,
         status_topic,
@@ -218,23 +144,6 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint, CheckpointError> {
         statuses,
         alerts,
     })
-}
-
-struct Input<'a>(&'a [u8]);
-
-impl<'a> Input<'a> {
-    fn take(&mut self, len: usize) -> Option<&'a [u8]> {
-        if self.0.len() < len {
-            return None;
-        }
-        let (head, rest) = self.0.split_at(len);
-        self.0 = rest;
-        Some(head)
-    }
-
-    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
-        self.take(N).map(|bytes| bytes.try_into().expect("N bytes"))
-    }
 }
 
 /// Writes the store's checkpoint every `every` on a thread of its own (the follower goes on

@@ -381,31 +381,11 @@ fn follow(
     Ok(())
 }
 
-/// How old a checkpoint may be: half the shortest `delete.retention.ms` of the two compacted
-/// topics. Compaction keeps a tombstone at least that long, so every deletion made since a
-/// younger checkpoint is still on the topic to be read; the half leaves room for a follower
-/// that was behind when it wrote. `None` (no checkpoint is used) when the broker cannot say.
+/// How old a checkpoint may be ([`kouan_bus::checkpoint_file::max_age`] of the two compacted
+/// topics).
 async fn checkpoint_max_age(config: &ServeConfig) -> Option<Duration> {
-    let mut shortest: Option<u64> = None;
-    for topic in [config.topics.status(), config.topics.alerts()] {
-        let answer =
-            kouan_bus::topics::setting(&config.brokers, &topic, "delete.retention.ms").await;
-        let millis = answer
-            .as_ref()
-            .ok()
-            .and_then(|value| value.as_deref()?.parse().ok());
-        let Some(millis) = millis else {
-            let answer = format!("{answer:?}");
-            tracing::warn!(
-                topic,
-                answer,
-                "delete.retention.ms unknown: the store checkpoint will not be used"
-            );
-            return None;
-        };
-        shortest = Some(shortest.map_or(millis, |s: u64| s.min(millis)));
-    }
-    shortest.map(|millis| Duration::from_millis(millis / 2))
+    let topics = [config.topics.status(), config.topics.alerts()];
+    kouan_bus::checkpoint_file::max_age(&config.brokers, &topics).await
 }
 
 /// The checkpoint in `dir` if it is exactly what reading the topics again would give (see
@@ -416,7 +396,6 @@ fn usable_checkpoint(
     dir: &std::path::Path,
     max_age: Duration,
 ) -> Result<Option<crate::checkpoint::Checkpoint>, QueryError> {
-    use rdkafka::consumer::Consumer;
     let path = crate::checkpoint::path_in(dir);
     let checkpoint = match crate::checkpoint::read(&path) {
         Ok(Some(checkpoint)) => checkpoint,
@@ -430,13 +409,12 @@ fn usable_checkpoint(
         tracing::warn!(reason, path = %path.display(), "store checkpoint refused, reading the topics from the beginning");
         Ok(None)
     };
-    let age = crate::now_millis() - checkpoint.written_at_millis;
-    if age < 0 || age as u128 > max_age.as_millis() {
-        return refuse(format!(
-            "written {} s ago; the bound is {} s",
-            age / 1000,
-            max_age.as_secs()
-        ));
+    if let Err(reason) = kouan_bus::checkpoint_file::check_age(
+        checkpoint.written_at_millis,
+        crate::now_millis(),
+        max_age,
+    ) {
+        return refuse(reason);
     }
     let probe = kouan_bus::reader::reader(&config.brokers, name)?;
     for (topic, which, named) in [
@@ -462,16 +440,10 @@ fn usable_checkpoint(
                 offsets.len()
             ));
         }
-        for partition in 0..partitions {
-            let next = offsets.get(partition as usize).copied().unwrap_or(0);
-            let (low, high) = probe
-                .fetch_watermarks(&topic, partition, kouan_bus::timing::WATERMARKS)
-                .map_err(kouan_bus::BusError::from)?;
-            if next < low || next > high {
-                return refuse(format!(
-                    "{topic} partition {partition} holds offsets {low}..{high}, the checkpoint resumes at {next}"
-                ));
-            }
+        let resumed = (0..partitions).map(|p| (p, offsets.get(p as usize).copied().unwrap_or(0)));
+        if let Err(reason) = kouan_bus::checkpoint_file::offsets_in_range(&probe, &topic, resumed)?
+        {
+            return refuse(reason);
         }
     }
     Ok(Some(checkpoint))

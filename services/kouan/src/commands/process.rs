@@ -14,6 +14,10 @@ pub async fn run(
     cancel: CancellationToken,
 ) -> anyhow::Result<i32> {
     let brokers = args.brokers.brokers.clone();
+    if let Some(dir) = &args.state_dir {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the state directory {}", dir.display()))?;
+    }
     kouan_bus::topics::ensure_topics(&brokers, &topics)
         .await
         .context("making sure the topics exist")?;
@@ -22,6 +26,8 @@ pub async fn run(
         topics,
         group: args.group,
         retention: args.retention,
+        state_dir: args.state_dir,
+        checkpoint_every: args.checkpoint_every,
     };
     let stats = Arc::new(ProcessStats::default());
     if let Some(listen) = args.metrics_listen {

@@ -78,6 +78,9 @@ pub async fn run(args: UpArgs, topics: Topics, cancel: CancellationToken) -> any
         topics: topics.clone(),
         group: "kouan-up".into(),
         retention: Duration::from_secs(30 * 86_400),
+        // nothing outlives the embedded broker (up) or the measured run (latency)
+        state_dir: None,
+        checkpoint_every: kouan_processor::runner::DEFAULT_CHECKPOINT_EVERY,
     };
     let alert = AlertConfig {
         brokers: brokers.clone(),

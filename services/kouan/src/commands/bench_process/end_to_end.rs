@@ -16,8 +16,13 @@ pub(super) struct EndToEnd {
     /// First pass: every event read, routed, applied and published.
     pub(super) first_pass_seconds: f64,
     pub(super) published: u64,
-    /// A new instance restores the live state and catches up (no new input).
+    /// A new instance restores the live state from the checkpoint the first one left and
+    /// catches up (no new input).
     pub(super) restart_seconds: f64,
+    /// The same without a checkpoint: the shared table and every partition read from the topics.
+    pub(super) restore_from_topics_seconds: f64,
+    /// The checkpoint the first pass left, bytes.
+    pub(super) checkpoint_bytes: u64,
     /// Event versions held by one instance, and by each of two in one group.
     pub(super) held_single: u64,
     pub(super) held_pair: (u64, u64),
@@ -105,6 +110,20 @@ pub(super) fn wait_until(
     }
 }
 
+/// Starts an instance and waits until it owns every partition and is caught up; with the time
+/// that took.
+fn caught_up_after_start(
+    what: &str,
+    config: &ProcessConfig,
+    cancel: &CancellationToken,
+    partitions: u64,
+) -> anyhow::Result<(Running, f64)> {
+    let started = Instant::now();
+    let running = Running::start(config, cancel);
+    let done = wait_until(what, &[&running], || running.caught_up(partitions))?;
+    Ok((running, (done - started).as_secs_f64()))
+}
+
 pub(super) fn end_to_end(
     brokers: &str,
     topics: &Topics,
@@ -122,11 +141,16 @@ pub(super) fn end_to_end(
     let partitions = kouan_bus::topics::describe(brokers, &topics.by_shipment())?
         .map_or(0, |(partitions, _)| partitions as u64);
 
+    let state_dir =
+        std::env::temp_dir().join(format!("kouan-bench-process-{}", std::process::id()));
+    std::fs::create_dir_all(&state_dir)?;
     let config = ProcessConfig {
         brokers: brokers.to_string(),
         topics: topics.clone(),
         group: "bench".into(),
         retention: Duration::from_secs(30 * 86_400),
+        state_dir: Some(state_dir.clone()),
+        checkpoint_every: kouan_processor::runner::DEFAULT_CHECKPOINT_EVERY,
     };
     // first pass: done when every event is routed and the instance is caught up
     let started = Instant::now();
@@ -140,16 +164,39 @@ pub(super) fn end_to_end(
     let held_single = first.stats.held.load(Ordering::Relaxed);
     first.stop()?;
 
-    // restart: a new instance restores the live state and catches up
-    let started = Instant::now();
-    let restarted = Running::start(&config, cancel);
-    let done = wait_until("the restart", &[&restarted], || {
-        restarted.caught_up(partitions)
-    })?;
-    let restart_seconds = (done - started).as_secs_f64();
+    let checkpoint = kouan_processor::checkpoint::path_in(&state_dir);
+    let checkpoint_bytes = std::fs::metadata(&checkpoint).map_or(0, |m| m.len());
+    anyhow::ensure!(checkpoint_bytes > 0, "the first pass left no checkpoint");
 
-    // scale-out: a second instance joins; each holds its partitions and the shared table
-    let second = Running::start(&config, cancel);
+    // restore from the topics alone: what a start without a state directory does
+    let from_topics = ProcessConfig {
+        state_dir: None,
+        ..config.clone()
+    };
+    let (restored, restore_from_topics_seconds) = caught_up_after_start(
+        "the restore from the topics",
+        &from_topics,
+        cancel,
+        partitions,
+    )?;
+    restored.stop()?;
+
+    // restart: a new instance loads the checkpoint the first pass left, reads what came after
+    // and catches up
+    let (restarted, restart_seconds) =
+        caught_up_after_start("the restart", &config, cancel, partitions)?;
+
+    // scale-out: a second instance (a state directory of its own, empty) joins; each holds its
+    // partitions and the shared table
+    let second_dir = state_dir.join("second");
+    std::fs::create_dir_all(&second_dir)?;
+    let second = Running::start(
+        &ProcessConfig {
+            state_dir: Some(second_dir),
+            ..config.clone()
+        },
+        cancel,
+    );
     wait_until("the split", &[&restarted, &second], || {
         let (a, b) = (
             restarted.stats.owned.load(Ordering::Relaxed),
@@ -163,11 +210,14 @@ pub(super) fn end_to_end(
     );
     restarted.stop()?;
     second.stop()?;
+    let _ = std::fs::remove_dir_all(&state_dir);
     Ok(EndToEnd {
         publish_seconds,
         first_pass_seconds,
         published,
         restart_seconds,
+        restore_from_topics_seconds,
+        checkpoint_bytes,
         held_single,
         held_pair,
     })

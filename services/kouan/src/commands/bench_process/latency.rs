@@ -26,6 +26,9 @@ pub(super) fn latency(
         topics: topics.clone(),
         group: "latency".into(),
         retention: Duration::from_secs(30 * 86_400),
+        // nothing outlives the embedded broker (up) or the measured run (latency)
+        state_dir: None,
+        checkpoint_every: kouan_processor::runner::DEFAULT_CHECKPOINT_EVERY,
     };
     let worker = std::thread::spawn({
         let stats = stats.clone();
