@@ -82,9 +82,23 @@ pub enum CheckpointError {
     Damaged(&'static str),
 }
 
+/// A checkpoint file's bytes whose tag and checksum are verified; derefs to its body.
+pub struct Verified {
+    bytes: Vec<u8>,
+    magic: usize,
+}
+
+impl std::ops::Deref for Verified {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.bytes[self.magic..self.bytes.len() - 8]
+    }
+}
+
 /// The body of the checkpoint at `path`, its tag and checksum verified; `Ok(None)` when there is
 /// none.
-pub fn read_body(path: &Path, magic: &[u8; 8]) -> Result<Option<Vec<u8>>, CheckpointError> {
+pub fn read_body(path: &Path, magic: &[u8; 8]) -> Result<Option<Verified>, CheckpointError> {
     match std::fs::read(path) {
         Ok(bytes) => verified_body(bytes, magic).map(Some),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -95,8 +109,8 @@ pub fn read_body(path: &Path, magic: &[u8; 8]) -> Result<Option<Vec<u8>>, Checkp
     }
 }
 
-/// A checkpoint's bytes without its tag and checksum, once both are verified.
-pub fn verified_body(mut bytes: Vec<u8>, magic: &[u8; 8]) -> Result<Vec<u8>, CheckpointError> {
+/// A checkpoint's bytes, once its tag and checksum are verified (the body is not copied).
+pub fn verified_body(bytes: Vec<u8>, magic: &[u8; 8]) -> Result<Verified, CheckpointError> {
     if bytes.len() < magic.len() + 8 || &bytes[..magic.len()] != magic {
         return Err(CheckpointError::Damaged(
             "not a kouan checkpoint of this kind",
@@ -108,9 +122,10 @@ pub fn verified_body(mut bytes: Vec<u8>, magic: &[u8; 8]) -> Result<Vec<u8>, Che
             "checksum mismatch: the file is torn or damaged",
         ));
     }
-    bytes.truncate(bytes.len() - 8);
-    bytes.drain(..magic.len());
-    Ok(bytes)
+    Ok(Verified {
+        bytes,
+        magic: magic.len(),
+    })
 }
 
 /// Reads a checkpoint body front to back; every read that runs past its end is "damaged".
@@ -196,18 +211,19 @@ pub fn put_count(out: &mut dyn Write, count: usize) -> std::io::Result<()> {
 /// room for a reader that was behind when it wrote. `None` (no checkpoint is used) when the
 /// broker does not say, with the reason logged.
 pub async fn max_age(brokers: &str, topics: &[String]) -> Option<Duration> {
+    let answers = match crate::topics::settings(brokers, topics, "delete.retention.ms").await {
+        Ok(answers) => answers,
+        Err(error) => {
+            tracing::warn!(%error, "delete.retention.ms unknown: no checkpoint will be used");
+            return None;
+        }
+    };
     let mut shortest: Option<u64> = None;
-    for topic in topics {
-        let answer = crate::topics::setting(brokers, topic, "delete.retention.ms").await;
-        let millis = answer
-            .as_ref()
-            .ok()
-            .and_then(|value| value.as_deref()?.parse().ok());
-        let Some(millis) = millis else {
-            let answer = format!("{answer:?}");
+    for (topic, answer) in topics.iter().zip(answers) {
+        let Some(millis) = answer.as_deref().and_then(|value| value.parse().ok()) else {
             tracing::warn!(
                 topic,
-                answer,
+                ?answer,
                 "delete.retention.ms unknown: no checkpoint will be used"
             );
             return None;

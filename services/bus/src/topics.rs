@@ -246,16 +246,32 @@ pub async fn create_topics(
 /// A topic's setting `name` as the broker applies it (its own or the broker's default), or
 /// `None` when the broker does not say.
 pub async fn setting(brokers: &str, topic: &str, name: &str) -> Result<Option<String>, BusError> {
+    Ok(settings(brokers, &[topic.to_string()], name)
+        .await?
+        .pop()
+        .flatten())
+}
+
+/// [`setting`] of several topics in one request, in their order.
+pub async fn settings(
+    brokers: &str,
+    topics: &[String],
+    name: &str,
+) -> Result<Vec<Option<String>>, BusError> {
     use rdkafka::admin::ResourceSpecifier;
     let admin: AdminClient<DefaultClientContext> = crate::config::base(brokers).create()?;
     let options = AdminOptions::new().request_timeout(Some(crate::timing::ADMIN));
-    let described = admin
-        .describe_configs(&[ResourceSpecifier::Topic(topic)], &options)
-        .await?;
+    let resources: Vec<ResourceSpecifier<'_>> =
+        topics.iter().map(|t| ResourceSpecifier::Topic(t)).collect();
+    let described = admin.describe_configs(&resources, &options).await?;
     Ok(described
         .into_iter()
-        .flatten()
-        .find_map(|resource| resource.get(name).and_then(|entry| entry.value.clone())))
+        .map(|resource| {
+            resource
+                .ok()
+                .and_then(|resource| resource.get(name).and_then(|entry| entry.value.clone()))
+        })
+        .collect())
 }
 
 /// Partitions of an existing topic and its replication factor, or `None` when it does not exist

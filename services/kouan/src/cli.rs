@@ -119,9 +119,13 @@ pub struct BenchProcessArgs {
     /// Simulated events for the throughput and memory runs.
     #[arg(long, default_value_t = 1_000_000)]
     pub events: u64,
-    /// Steady publication rate of the latency run, events/s.
-    #[arg(long, default_value_t = 20_000.0)]
-    pub rate: f64,
+    /// Steady publication rates of the latency runs, events/s (one run each).
+    #[arg(long, value_delimiter = ',', default_values_t = [5_000.0, 20_000.0])]
+    pub rates: Vec<f64>,
+    /// The broker's process id (its JVM): its CPU seconds over the whole bench are reported
+    /// (`broker_cpu_seconds`).
+    #[arg(long)]
+    pub broker_pid: Option<u32>,
     /// Length of the latency run.
     #[arg(long, default_value = "20s", value_parser = humantime::parse_duration)]
     pub latency_duration: std::time::Duration,

@@ -6,12 +6,18 @@
 
 use crate::belonging::{belonging_and_reach, Candidates};
 use crate::derive::derive;
+use crate::names::Names;
 use crate::reference::{direct_subject, is_stuffing};
 use crate::versions::{key_of, Offer, Versions};
 use kouan_model::Status;
 use kouan_model::*;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
+
+/// The engine's maps hash with foldhash (seeded per process): SipHash, std's default, was a
+/// tenth of the core's time over these short string keys.
+pub(crate) type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+pub(crate) type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 type Index = HashMap<String, Vec<Arc<Event>>>;
 
@@ -32,7 +38,7 @@ pub fn reported_millis(event: &Event, recorded_millis: i64) -> Option<i64> {
         && event_millis <= recorded_millis.saturating_add(WATERMARK_TOLERANCE_MILLIS))
     .then(|| event_millis.min(event.recorded_time().unix_millis()))
 }
-type Relation = HashMap<String, BTreeSet<String>>;
+type Relation = HashMap<String, Names>;
 
 /// Everything an [`Engine`] holds, as plain data: what a local checkpoint keeps
 /// ([`crate::checkpoint`]). The indexes are not in it: [`Engine::from_state`] builds them again
@@ -124,12 +130,20 @@ impl Engine {
     /// the indexes built again (no shipment is derived).
     pub fn from_state(state: EngineState) -> Self {
         let mut engine = Engine::new();
-        for event in state.events {
-            if !event.retracted {
-                engine.index(&event);
+        // the versions on one core, the indexes on another: a restart waits for both
+        let mut versions = Versions::default();
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                versions.reserve(state.events.len());
+                for event in &state.events {
+                    versions.restore(event.clone());
+                }
+            });
+            for event in state.events.iter().filter(|event| !event.retracted) {
+                engine.index(event);
             }
-            engine.versions.restore(event);
-        }
+        });
+        engine.versions = versions;
         let relations = [
             (state.shipment_units, RelationKind::ShipmentUnits),
             (state.unit_conveyances, RelationKind::UnitConveyances),
@@ -536,13 +550,7 @@ fn push(index: &mut Index, key: &str, event: &Arc<Event>) {
 
 fn relate(forward: &mut Relation, backward: &mut Relation, from: &str, to: &str) {
     if !forward.get(from).is_some_and(|set| set.contains(to)) {
-        forward
-            .entry(from.to_string())
-            .or_default()
-            .insert(to.to_string());
-        backward
-            .entry(to.to_string())
-            .or_default()
-            .insert(from.to_string());
+        forward.entry(from.to_string()).or_default().insert(to);
+        backward.entry(to.to_string()).or_default().insert(from);
     }
 }

@@ -21,7 +21,7 @@ mod upkeep;
 
 use checkpointing::{usable_checkpoint, Checkpoints, Resumable, Resumed};
 
-use crate::changelog::{event_key, links_key, Links};
+use crate::changelog::{event_key, links_key, parse_key, Key, Links};
 use crate::engine::{reported_millis, Engine};
 use crate::pacing::InStep;
 use crate::progress::{Input, Progress};
@@ -99,6 +99,10 @@ pub(crate) struct Generation<'a> {
     shared_start: Vec<i64>,
     /// Writes the checkpoint, when there is a state directory.
     checkpoints: Option<Checkpoints>,
+    /// The digest of each shipment's links as the shared table held them when the stage
+    /// started, until the first assignment: an owner restoring its partitions knows which links
+    /// are written already, and does not write them all again.
+    links_read: HashMap<String, u64>,
     /// A restore was cut short by the stop: the state is partial and must not be checkpointed.
     cut_short: bool,
 }
@@ -141,6 +145,13 @@ impl<'a> Generation<'a> {
             },
         };
         let checkpoint_seconds = started.elapsed().as_secs_f64();
+        if resumed {
+            tracing::info!(
+                events = engine.events_held(),
+                seconds = checkpoint_seconds,
+                "processor checkpoint loaded"
+            );
+        }
         let starts: std::collections::BTreeMap<i32, i64> =
             (0..).zip(shared_start.iter().copied()).collect();
         let mut shared = Follower::new(
@@ -156,8 +167,14 @@ impl<'a> Generation<'a> {
         // again anyway; those of a resumed partition only when touched
         let mut touched = BTreeSet::new();
         let mut records = 0u64;
+        let mut links_read = HashMap::new();
         shared.catch_up(cancel, |message| {
             records += 1;
+            if let (Some(Key::Links { shipment_id }), Some(payload)) =
+                (message.key().and_then(parse_key), message.payload())
+            {
+                links_read.insert(shipment_id.to_string(), kouan_model::fnv1a(payload));
+            }
             let change = restore::apply_shared(&mut engine, message, &mut touched);
             if matches!(
                 change,
@@ -222,6 +239,7 @@ impl<'a> Generation<'a> {
             pending_affected,
             shared_start,
             checkpoints,
+            links_read,
             cut_short: cancel.is_cancelled(),
         })
     }
@@ -412,6 +430,9 @@ impl<'a> Generation<'a> {
                 }
             }
         }
+        if heard {
+            self.links_read = HashMap::new();
+        }
         if heard && !self.resumable.is_empty() {
             // the group gave these to another member: restored whole if they come back
             let dropped: Vec<i32> = self.resumable.keys().copied().collect();
@@ -457,9 +478,18 @@ impl<'a> Generation<'a> {
             .copied()
             .filter(|p| !resumed.contains_key(p))
             .collect();
-        let at = |offset: fn(&Resumable) -> i64| -> Vec<(i32, rdkafka::Offset)> {
+        // where to read each from: a whole partition from its beginning, a resumed one from its
+        // checkpoint's offset unless nothing (committed) came after it
+        let group = &self.group;
+        let at = |topic: &str, offset: fn(&Resumable) -> i64| -> Vec<(i32, rdkafka::Offset)> {
+            let after = |partition: i32, from: i64| {
+                group
+                    .fetch_watermarks(topic, partition, kouan_bus::timing::WATERMARKS)
+                    .map_or(true, |(_, end)| end > from)
+            };
             resumed
                 .iter()
+                .filter(|(p, r)| after(**p, offset(r)))
                 .map(|(p, r)| (*p, rdkafka::Offset::Offset(offset(r))))
                 .chain(whole.iter().map(|p| (*p, rdkafka::Offset::Beginning)))
                 .collect()
@@ -467,17 +497,21 @@ impl<'a> Generation<'a> {
         let mut touched = BTreeSet::new();
         let mut records = 0u64;
         let by_shipment = self.config.topics.by_shipment();
-        Follower::partitions_at(
-            &self.config.brokers,
-            &format!("{}-restore", self.name),
-            &by_shipment,
-            &at(|r| r.by_shipment_offset),
-            self.cancel,
-        )?
-        .catch_up(self.cancel, |message| {
-            records += 1;
-            restore::apply_by_shipment(&mut self.engine, message, &mut touched);
-        })?;
+        let status = self.config.topics.status();
+        let reads = at(&by_shipment, |r| r.by_shipment_offset);
+        if !reads.is_empty() {
+            Follower::partitions_at(
+                &self.config.brokers,
+                &format!("{}-restore", self.name),
+                &by_shipment,
+                &reads,
+                self.cancel,
+            )?
+            .catch_up(self.cancel, |message| {
+                records += 1;
+                restore::apply_by_shipment(&mut self.engine, message, &mut touched);
+            })?;
+        }
         // every status its transactions published, not only those whose commit markers were
         // written by now: a version learned short would be published a second time
         kouan_bus::settled::await_settled(
@@ -493,21 +527,32 @@ impl<'a> Generation<'a> {
                 .extend(resumable.links_written.iter().cloned());
             self.retention.restore(resumable.finished.iter().cloned());
         }
+        // the links the shared table holds (since the checkpoint, for a resumed partition)
+        let shipments = self.layout.shipments;
+        self.links_written.extend(
+            self.links_read
+                .iter()
+                .filter(|(id, _)| partitions.contains(&partition_of(id.as_bytes(), shipments)))
+                .map(|(id, digest)| (id.clone(), *digest)),
+        );
+        let reads = at(&status, |r| r.status_offset);
         let published = &mut self.published;
-        Follower::partitions_at(
-            &self.config.brokers,
-            &format!("{}-restore-status", self.name),
-            &self.config.topics.status(),
-            &at(|r| r.status_offset),
-            self.cancel,
-        )?
-        .catch_up(self.cancel, |message| {
-            restore::learn_published(published, message);
-            // another owner published it since the checkpoint: derived again
-            if let Some(key) = message.key().and_then(|k| std::str::from_utf8(k).ok()) {
-                touched.insert(key.to_string());
-            }
-        })?;
+        if !reads.is_empty() {
+            Follower::partitions_at(
+                &self.config.brokers,
+                &format!("{}-restore-status", self.name),
+                &status,
+                &reads,
+                self.cancel,
+            )?
+            .catch_up(self.cancel, |message| {
+                restore::learn_published(published, message);
+                // another owner published it since the checkpoint: derived again
+                if let Some(key) = message.key().and_then(|k| std::str::from_utf8(k).ok()) {
+                    touched.insert(key.to_string());
+                }
+            })?;
+        }
         if self.cancel.is_cancelled() {
             self.cut_short = true;
         }
@@ -518,7 +563,6 @@ impl<'a> Generation<'a> {
         }
         // every shipment of a partition restored whole is recomputed once and compared with
         // what is published; of a resumed one, those the records since the checkpoint touched
-        let shipments = self.layout.shipments;
         let in_whole = |id: &String| whole.contains(&partition_of(id.as_bytes(), shipments));
         let in_resumed =
             |id: &String| resumed.contains_key(&partition_of(id.as_bytes(), shipments));

@@ -15,6 +15,7 @@
 //! - [`derive`]: the record's fields from a shipment's events.
 //! - [`reference`]: the batch reference implementation, for clarity.
 //! - [`engine`]: the streaming implementation, incremental and order-independent.
+//! - [`names`]: the small sorted sets the engine's relations hold.
 //! - [`retention`]: the rule that forgets finished shipments, bounding the state.
 //! - [`progress`]: how far every input partition has been read in event time — the watermark
 //!   stamped on status records.
@@ -41,6 +42,7 @@ pub mod checkpoint;
 pub mod derive;
 pub mod engine;
 pub mod generation;
+pub mod names;
 pub mod pacing;
 pub mod progress;
 pub mod rebalance;

@@ -61,7 +61,7 @@ pub enum Offer {
 /// still beat the versions it voids, whatever order they arrive in).
 #[derive(Debug, Default)]
 pub struct Versions {
-    winners: HashMap<EventKey, Arc<Event>>,
+    winners: crate::engine::HashMap<EventKey, Arc<Event>>,
 }
 
 impl Versions {
@@ -117,6 +117,11 @@ impl Versions {
     /// Every counted version, retracted ones included, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Event>> {
         self.winners.values()
+    }
+
+    /// Room for `more` versions without growing.
+    pub fn reserve(&mut self, more: usize) {
+        self.winners.reserve(more);
     }
 
     /// Takes back a counted version as [`Versions::iter`] gave it (a checkpoint's restore).

@@ -30,8 +30,11 @@ pub async fn run(
     cancel: CancellationToken,
 ) -> anyhow::Result<i32> {
     let say = |line: String| println!("{line}");
-    let mut report: std::collections::BTreeMap<&str, f64> = Default::default();
+    let mut report: std::collections::BTreeMap<String, f64> = Default::default();
 
+    let broker_before = args
+        .broker_pid
+        .and_then(|pid| Some((pid, process_cpu_seconds(pid)?)));
     let events = tokio::task::spawn_blocking({
         let count = args.events as usize;
         move || simulated(count, 1)
@@ -50,8 +53,8 @@ pub async fn run(
     say(format!(
         "bench process: {bytes_per_shipment:.0} resident bytes ({heap_per_shipment:.0} live heap bytes) per active shipment ({shipments} shipments held)"
     ));
-    report.insert("events_per_cpu_second", cpu_rate);
-    report.insert("bytes_per_active_shipment", heap_per_shipment);
+    report.insert("events_per_cpu_second".into(), cpu_rate);
+    report.insert("bytes_per_active_shipment".into(), heap_per_shipment);
 
     // end to end through the broker
     let namespace = format!(
@@ -98,43 +101,65 @@ pub async fn run(
         100.0 * share
     ));
     report.insert(
-        "end_to_end_events_per_second",
+        "end_to_end_events_per_second".into(),
         count / measured.first_pass_seconds,
     );
-    report.insert("first_pass_seconds", measured.first_pass_seconds);
-    report.insert("restart_seconds", measured.restart_seconds);
+    report.insert("first_pass_seconds".into(), measured.first_pass_seconds);
+    report.insert("restart_seconds".into(), measured.restart_seconds);
     report.insert(
-        "restore_from_topics_seconds",
+        "restore_from_topics_seconds".into(),
         measured.restore_from_topics_seconds,
     );
-    report.insert("checkpoint_bytes", measured.checkpoint_bytes as f64);
-    report.insert("state_share_of_two_instances", share);
+    report.insert("checkpoint_bytes".into(), measured.checkpoint_bytes as f64);
+    report.insert("state_share_of_two_instances".into(), share);
 
-    // latency at a steady rate
-    let namespace = format!(
-        "{}-bench-latency-{}",
-        topics.namespace(),
-        std::process::id()
-    );
-    let latency_topics = Topics::new(&namespace);
-    kouan_bus::topics::ensure_topics(&args.brokers.brokers, &latency_topics).await?;
-    let brokers = args.brokers.brokers.clone();
-    let (p50, p99, measured, sent) = tokio::task::spawn_blocking({
-        let rate = args.rate;
-        let duration = args.latency_duration;
-        move || latency(&brokers, &latency_topics, rate, duration, &cancel)
-    })
-    .await??;
-    say(format!(
-        "bench process: latency at {:.0} events/s for {:?}: p50 {p50:.1} ms, p99 {p99:.1} ms over {measured} status changes ({sent} events)",
-        args.rate, args.latency_duration
-    ));
-
-    report.insert("latency_rate_events_per_second", args.rate);
-    report.insert("latency_p50_ms", p50);
-    report.insert("latency_p99_ms", p99);
+    // latency at steady rates, each on topics of its own
+    for rate in args.rates.iter().copied() {
+        let namespace = format!(
+            "{}-bench-latency-{}-{rate:.0}",
+            topics.namespace(),
+            std::process::id()
+        );
+        let latency_topics = Topics::new(&namespace);
+        kouan_bus::topics::ensure_topics(&args.brokers.brokers, &latency_topics).await?;
+        let brokers = args.brokers.brokers.clone();
+        let (p50, p99, measured, sent) = tokio::task::spawn_blocking({
+            let duration = args.latency_duration;
+            let cancel = cancel.clone();
+            move || latency(&brokers, &latency_topics, rate, duration, &cancel)
+        })
+        .await??;
+        say(format!(
+            "bench process: latency at {rate:.0} events/s for {:?}: p50 {p50:.1} ms, p99 {p99:.1} ms over {measured} status changes ({sent} events)",
+            args.latency_duration
+        ));
+        let at = rate_name(rate);
+        report.insert(format!("latency_p50_ms_at_{at}"), p50);
+        report.insert(format!("latency_p99_ms_at_{at}"), p99);
+    }
+    if let Some((pid, before)) = broker_before {
+        let seconds = process_cpu_seconds(pid).unwrap_or(before) - before;
+        say(format!(
+            "bench process: the broker (pid {pid}) used {seconds:.1} CPU seconds over the bench"
+        ));
+        report.insert("broker_cpu_seconds".into(), seconds);
+    }
     if let Some(path) = &args.report {
         std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")?;
     }
     Ok(0)
+}
+
+/// `5000` → `5k`, `20000` → `20k`, `1500` → `1500`: the report's key for a rate.
+fn rate_name(rate: f64) -> String {
+    if rate >= 1000.0 && rate % 1000.0 == 0.0 {
+        format!("{:.0}k", rate / 1000.0)
+    } else {
+        format!("{rate:.0}")
+    }
+}
+
+/// User and system CPU seconds of a process so far, from `/proc/PID/stat`.
+fn process_cpu_seconds(pid: u32) -> Option<f64> {
+    core::cpu_seconds_of(&format!("/proc/{pid}/stat"))
 }

@@ -83,11 +83,13 @@ pub(crate) fn usable_checkpoint(
         tracing::warn!(reason, path = %path.display(), "processor checkpoint refused, restoring from the topics");
         Ok(None)
     };
+    let begun = Instant::now();
     let checkpoint = match checkpoint::read(&path) {
         Ok(Some(checkpoint)) => checkpoint,
         Ok(None) => return Ok(None),
         Err(error) => return refuse(error.to_string()),
     };
+    let read_seconds = begun.elapsed().as_secs_f64();
     let topics = &config.topics;
     let (by_shipment, shared, status) = (topics.by_shipment(), topics.shared(), topics.status());
     if checkpoint.build != checkpoint::BUILD {
@@ -149,6 +151,11 @@ pub(crate) fn usable_checkpoint(
             return refuse(reason);
         }
     }
+    tracing::info!(
+        read_seconds,
+        checked_seconds = begun.elapsed().as_secs_f64() - read_seconds,
+        "processor checkpoint read and checked against the topics"
+    );
     Ok(Some(checkpoint))
 }
 

@@ -14,19 +14,16 @@ pub(super) fn simulated(count: usize, seed: u64) -> Vec<Event> {
 }
 
 pub(super) fn thread_cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+    cpu_seconds_of("/proc/thread-self/stat").unwrap_or(0.0)
+}
+
+/// User and system CPU seconds from a `/proc/…/stat` file.
+pub(super) fn cpu_seconds_of(stat_path: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(stat_path).ok()?;
     // fields after the command name in parentheses: utime and stime are the 12th and 13th
-    let after = stat.rsplit(')').next().unwrap_or_default();
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = fields
-        .get(11)
-        .and_then(|f| f.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        + fields
-            .get(12)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0);
-    ticks / 100.0
+    let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }
 
 pub(super) fn resident_bytes() -> f64 {
