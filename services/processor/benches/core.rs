@@ -4,9 +4,10 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use kouan_model::{protobuf, Timestamp};
+use kouan_processor::replay::Replay;
 use kouan_processor::Engine;
 use prost::Message as _;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 fn simulated(count: usize) -> Vec<Vec<u8>> {
@@ -29,27 +30,11 @@ fn warm_engine(records: &[Vec<u8>]) -> Engine {
 
 /// The runner's work over `records` from an empty engine, in batches of 10,000.
 fn core(records: &[Vec<u8>]) -> usize {
-    let mut engine = Engine::new();
-    let mut published: HashMap<String, u64> = HashMap::new();
-    let zero = Timestamp::from_parts(0, 0, 0).expect("epoch");
-    let mut encoded = 0;
+    let mut replay = Replay::new(Duration::from_secs(30 * 86_400));
     for chunk in records.chunks(10_000) {
-        let mut affected = BTreeSet::new();
-        for record in chunk {
-            if let Ok(event) = protobuf::decode_event(record) {
-                engine.apply(event, &mut affected);
-            }
-        }
-        for id in affected {
-            if let Some(status) = engine.refresh(&id) {
-                let (record, digest) = status.record(1, &zero);
-                if published.insert(id, digest) != Some(digest) {
-                    encoded += record.encode_to_vec().len();
-                }
-            }
-        }
+        replay.batch(chunk);
     }
-    encoded
+    replay.encoded_bytes
 }
 
 fn benches(c: &mut Criterion) {

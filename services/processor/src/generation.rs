@@ -499,19 +499,12 @@ impl<'a> Generation<'a> {
         let by_shipment = self.config.topics.by_shipment();
         let status = self.config.topics.status();
         let reads = at(&by_shipment, |r| r.by_shipment_offset);
-        if !reads.is_empty() {
-            Follower::partitions_at(
-                &self.config.brokers,
-                &format!("{}-restore", self.name),
-                &by_shipment,
-                &reads,
-                self.cancel,
-            )?
-            .catch_up(self.cancel, |message| {
-                records += 1;
-                restore::apply_by_shipment(&mut self.engine, message, &mut touched);
-            })?;
-        }
+        let (brokers, cancel) = (&self.config.brokers, self.cancel);
+        let name = format!("{}-restore", self.name);
+        read_from(brokers, &name, &by_shipment, &reads, cancel, |message| {
+            records += 1;
+            restore::apply_by_shipment(&mut self.engine, message, &mut touched);
+        })?;
         // every status its transactions published, not only those whose commit markers were
         // written by now: a version learned short would be published a second time
         kouan_bus::settled::await_settled(
@@ -537,22 +530,14 @@ impl<'a> Generation<'a> {
         );
         let reads = at(&status, |r| r.status_offset);
         let published = &mut self.published;
-        if !reads.is_empty() {
-            Follower::partitions_at(
-                &self.config.brokers,
-                &format!("{}-restore-status", self.name),
-                &status,
-                &reads,
-                self.cancel,
-            )?
-            .catch_up(self.cancel, |message| {
-                restore::learn_published(published, message);
-                // another owner published it since the checkpoint: derived again
-                if let Some(key) = message.key().and_then(|k| std::str::from_utf8(k).ok()) {
-                    touched.insert(key.to_string());
-                }
-            })?;
-        }
+        let name = format!("{}-restore-status", self.name);
+        read_from(brokers, &name, &status, &reads, cancel, |message| {
+            restore::learn_published(published, message);
+            // another owner published it since the checkpoint: derived again
+            if let Some(key) = message.key().and_then(|k| std::str::from_utf8(k).ok()) {
+                touched.insert(key.to_string());
+            }
+        })?;
         if self.cancel.is_cancelled() {
             self.cut_short = true;
         }
@@ -730,6 +715,23 @@ impl<'a> Generation<'a> {
         }
         Ok(offsets)
     }
+}
+
+/// Reads some partitions of `topic`, each from its offset, to their ends into `each`; nothing
+/// (and no client made) when there are none.
+fn read_from(
+    brokers: &str,
+    name: &str,
+    topic: &str,
+    starts: &[(i32, rdkafka::Offset)],
+    cancel: &CancellationToken,
+    each: impl FnMut(&rdkafka::message::BorrowedMessage<'_>),
+) -> Result<(), ProcessError> {
+    if starts.is_empty() {
+        return Ok(());
+    }
+    Follower::partitions_at(brokers, name, topic, starts, cancel)?.catch_up(cancel, each)?;
+    Ok(())
 }
 
 /// Pauses (or resumes) `partitions`, if there are any.

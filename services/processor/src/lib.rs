@@ -35,6 +35,7 @@
 //! - [`generation`]: the shipment stage between two restores: restore, consume, apply, publish,
 //!   retire, report.
 //! - [`stats`]: counters for logs, metrics and the benchmark.
+//! - [`replay`]: the stage's work on records without Kafka, for the benchmarks.
 
 pub mod belonging;
 pub mod changelog;
@@ -47,6 +48,7 @@ pub mod pacing;
 pub mod progress;
 pub mod rebalance;
 pub mod reference;
+pub mod replay;
 pub mod restore;
 pub mod retention;
 pub mod router;

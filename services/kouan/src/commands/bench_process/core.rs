@@ -2,11 +2,8 @@
 //! shipment.
 
 use kouan_emitter::simulator::SimConfig;
-use kouan_model::{protobuf, Event, Timestamp};
-use kouan_processor::retention::Retention;
-use kouan_processor::Engine;
-use prost::Message as _;
-use std::collections::{BTreeSet, HashMap};
+use kouan_model::Event;
+use kouan_processor::replay::Replay;
 use std::time::Duration;
 
 pub(super) fn simulated(count: usize, seed: u64) -> Vec<Event> {
@@ -41,34 +38,15 @@ pub(super) fn core_run(records: &[Vec<u8>]) -> (f64, f64, f64, usize) {
     let before = resident_bytes();
     let heap_before = crate::live_heap_bytes();
     let started = thread_cpu_seconds();
-    let mut engine = Engine::new();
-    let mut retention = Retention::new(Duration::from_secs(30 * 86_400));
-    let mut published: HashMap<String, u64> = HashMap::new();
-    let zero = Timestamp::from_parts(0, 0, 0).expect("epoch");
-    let mut encoded = 0usize;
+    let mut replay = Replay::new(Duration::from_secs(30 * 86_400));
     for chunk in records.chunks(10_000) {
-        let mut affected = BTreeSet::new();
-        for record in chunk {
-            if let Ok(event) = protobuf::decode_event(record) {
-                engine.apply(event, &mut affected);
-            }
-        }
-        for id in affected {
-            if let Some(status) = engine.refresh(&id) {
-                let (record, digest) = status.record(1, &zero);
-                if published.insert(id.clone(), digest) != Some(digest) {
-                    encoded += record.encode_to_vec().len();
-                    retention.note(&id, &status);
-                }
-            }
-        }
-        retention.sweep(&mut engine);
+        replay.batch(chunk);
     }
     let cpu = thread_cpu_seconds() - started;
-    let shipments = engine.shipments().count();
+    let shipments = replay.engine().shipments().count();
     let grown = resident_bytes() - before;
     let heap = (crate::live_heap_bytes() - heap_before) as f64;
-    std::hint::black_box(encoded);
+    std::hint::black_box(replay.encoded_bytes);
     let per_shipment = |bytes: f64| bytes / shipments.max(1) as f64;
     (
         records.len() as f64 / cpu.max(1e-9),
