@@ -24,7 +24,9 @@
 //! group, and for each by-shipment partition it is assigned reads that partition and the same
 //! partition of `kouan.status`, recomputes its shipments once and publishes only those that differ
 //! from what the topic holds; then it resumes from the group's committed offsets. Restore reads
-//! live state only — event topics may have been deleted by retention long before.
+//! live state only — event topics may have been deleted by retention long before. With a state
+//! directory an instance also keeps a local checkpoint ([`crate::checkpoint`]) and a restart reads
+//! only what came after it.
 //!
 //! **Retention** ([`crate::retention`]): an owned shipment finished more than `retention` ago
 //! (event time) is forgotten: its by-shipment records are tombstoned, a `forgotten` links record
