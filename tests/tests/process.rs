@@ -434,7 +434,7 @@ fn a_restart_from_its_checkpoint_reads_only_what_came_after_and_stays_exact() {
     let topics = Topics::new(&namespace);
     let dir = std::env::temp_dir().join(format!("{namespace}-state"));
     let state_dir = dir.to_str().unwrap().to_string();
-    let with_state = |group: &str| {
+    let with_state = |every: &str| {
         Service::start(
             &namespace,
             &[
@@ -442,16 +442,18 @@ fn a_restart_from_its_checkpoint_reads_only_what_came_after_and_stays_exact() {
                 "--brokers",
                 &brokers(),
                 "--group",
-                group,
+                "checkpoint",
                 "--state-dir",
                 &state_dir,
+                "--checkpoint-every",
+                every,
             ],
         )
     };
     let lines = simulated_lines(&namespace, 31, 16_000);
     let (first, second) = lines.split_at(lines.len() / 2);
     ingest_lines(&namespace, first);
-    let mut before = with_state("checkpoint");
+    let mut before = with_state("5min");
     await_statuses(
         &brokers(),
         &topics.status(),
@@ -463,6 +465,8 @@ fn a_restart_from_its_checkpoint_reads_only_what_came_after_and_stays_exact() {
     before.await_log("processor checkpoint written", Duration::from_secs(5));
     let checkpoint = dir.join("process.checkpoint");
     assert!(checkpoint.exists(), "no checkpoint in {}", dir.display());
+    let stale = dir.join("first.checkpoint");
+    std::fs::copy(&checkpoint, &stale).unwrap();
     delete_all_events(&brokers(), &topics);
     let published_before = status_history(&brokers(), &topics.status())
         .values()
@@ -470,7 +474,7 @@ fn a_restart_from_its_checkpoint_reads_only_what_came_after_and_stays_exact() {
         .sum::<usize>();
 
     // the restart reads nothing from the internal topics and derives nothing: nothing came after
-    let restarted = with_state("checkpoint");
+    let restarted = with_state("1s");
     restarted.await_log("restored, processing", CONVERGENCE);
     let shared = restarted.last_log_line("shared table restored").unwrap();
     assert!(shared.contains("\"from_checkpoint\":true"), "{shared}");
@@ -502,11 +506,31 @@ fn a_restart_from_its_checkpoint_reads_only_what_came_after_and_stays_exact() {
         .sum::<usize>();
     assert!(published_after > published_before);
 
-    // killed, its checkpoint on disk is the first one's: the next instance loads that and reads
-    // everything after it — the shared table's and the partitions' tails, and the statuses the
-    // killed one published (so no version is published twice)
+    // its periodic checkpoint, taken while it runs, is what a kill -9 leaves to the next start
+    let modified = || std::fs::metadata(&checkpoint).unwrap().modified().unwrap();
+    let converged_at = modified();
+    let waited = std::time::Instant::now();
+    while modified() == converged_at {
+        assert!(
+            waited.elapsed() < Duration::from_secs(20),
+            "no periodic checkpoint"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     restarted.kill_hard();
-    let resumed = with_state("checkpoint");
+    let mut periodic = with_state("5min");
+    periodic.await_log("restored, processing", CONVERGENCE);
+    let shared = periodic.last_log_line("shared table restored").unwrap();
+    assert!(shared.contains("\"from_checkpoint\":true"), "{shared}");
+    await_statuses(&brokers(), &topics.status(), &expected, CONVERGENCE);
+    assert_versions_increase(&brokers(), &topics.status());
+    periodic.terminate();
+
+    // an older checkpoint (the first instance's) is as good: the next instance loads it and reads
+    // everything after it — the shared table's and the partitions' tails, and the statuses
+    // published since (so no version is published twice)
+    std::fs::copy(&stale, &checkpoint).unwrap();
+    let mut resumed = with_state("5min");
     resumed.await_log("restored, processing", CONVERGENCE);
     let tail = logged_number(&resumed, "partitions restored", "records");
     assert!(
@@ -515,7 +539,6 @@ fn a_restart_from_its_checkpoint_reads_only_what_came_after_and_stays_exact() {
     );
     await_statuses(&brokers(), &topics.status(), &expected, CONVERGENCE);
     assert_versions_increase(&brokers(), &topics.status());
-    let mut resumed = resumed;
     resumed.terminate();
 
     // a damaged checkpoint is refused, and the state restored from the topics is the same
@@ -523,7 +546,7 @@ fn a_restart_from_its_checkpoint_reads_only_what_came_after_and_stays_exact() {
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x55;
     std::fs::write(&checkpoint, bytes).unwrap();
-    let refused = with_state("checkpoint");
+    let refused = with_state("5min");
     refused.await_log("processor checkpoint refused", CONVERGENCE);
     refused.await_log("restored, processing", CONVERGENCE);
     let shared = refused.last_log_line("shared table restored").unwrap();

@@ -169,15 +169,16 @@ impl Generation<'_> {
         if !idle || checkpoints.last.elapsed() < checkpoints.every {
             return;
         }
-        let Some(body) = self.checkpoint_body() else {
+        let Some(checkpoint) = self.checkpoint_state() else {
             return;
         };
         let checkpoints = self.checkpoints.as_mut().expect("checked");
         checkpoints.last = Instant::now();
         let path = checkpoints.path.clone();
+        // encoded off the processing thread: the events are shared, not copied
         checkpoints.running = std::thread::Builder::new()
             .name("kouan-process-checkpoint".into())
-            .spawn(move || write_logged(&path, &body))
+            .spawn(move || write_logged(&path, &checkpoint))
             .map_err(|error| tracing::warn!(%error, "checkpoint thread not started"))
             .ok();
     }
@@ -190,16 +191,16 @@ impl Generation<'_> {
         if let Some(running) = running {
             let _ = running.join();
         }
-        if let Some(body) = self.checkpoint_body() {
+        if let Some(checkpoint) = self.checkpoint_state() {
             let path = self.checkpoints.as_ref().expect("checked").path.clone();
-            write_logged(&path, &body);
+            write_logged(&path, &checkpoint);
         }
     }
 
-    /// The checkpoint's body as of now — between transactions — or `None` while the stage does
-    /// not know exactly where each input stands (a checkpoint's partitions not yet assigned or
+    /// The checkpoint as of now — between transactions — or `None` while the stage does not
+    /// know exactly where each input stands (a checkpoint's partitions not yet assigned or
     /// dropped, a position the clients cannot tell).
-    fn checkpoint_body(&self) -> Option<Vec<u8>> {
+    fn checkpoint_state(&self) -> Option<Checkpoint> {
         if self.cut_short || !self.resumable.is_empty() || !self.stats.live.load(Ordering::Relaxed)
         {
             return None;
@@ -265,19 +266,19 @@ impl Generation<'_> {
                 .collect(),
             finished: self.retention.entries().cloned().collect(),
         };
-        let body = checkpoint::encode(&checkpoint);
         tracing::debug!(
-            bytes = body.len(),
+            events = checkpoint.engine.events.len(),
             seconds = begun.elapsed().as_secs_f64(),
-            "processor checkpoint encoded"
+            "processor checkpoint taken"
         );
-        Some(body)
+        Some(checkpoint)
     }
 }
 
-fn write_logged(path: &std::path::Path, body: &[u8]) {
+fn write_logged(path: &std::path::Path, checkpoint: &Checkpoint) {
     let begun = Instant::now();
-    match checkpoint::write(path, body) {
+    let body = checkpoint::encode(checkpoint);
+    match checkpoint::write(path, &body) {
         Ok(()) => tracing::info!(
             path = %path.display(),
             bytes = body.len(),
