@@ -48,5 +48,5 @@ pub use event::{
 pub use reject::Reject;
 pub use status::{Milestone, Status};
 pub use status_json::{MilestoneJson, StatusJson};
-pub use status_wire::{fnv1a, fnv1a_extend, PublishedStatus, FNV1A_START};
+pub use status_wire::{fnv1a, fnv1a_extend, EncodedStatus, PublishedStatus, FNV1A_START};
 pub use time::Timestamp;

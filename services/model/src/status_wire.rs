@@ -63,6 +63,50 @@ impl Status {
         record.updated_at = Some(time_to_proto(updated_at));
         (record, digest)
     }
+
+    /// The record's derived content encoded once, with its digest (as [`Status::record`]'s):
+    /// [`EncodedStatus::payload`] appends the version and `updatedAt` without converting or
+    /// encoding the rest again. `version` and `updatedAt` are the message's last fields and prost
+    /// writes fields in order, so the payload is byte for byte the whole record's encoding.
+    pub fn encoded(&self) -> EncodedStatus {
+        use prost::Message;
+        let mut record = self.to_proto(0, &Timestamp::from_parts(0, 0, 0).expect("epoch"));
+        record.updated_at = None;
+        let content = record.encode_to_vec();
+        let zero_updated_at = pb::ShipmentStatus {
+            updated_at: Some(time_to_proto(
+                &Timestamp::from_parts(0, 0, 0).expect("epoch"),
+            )),
+            ..Default::default()
+        }
+        .encode_to_vec();
+        let digest = fnv1a_extend(fnv1a(&content), &zero_updated_at);
+        EncodedStatus { content, digest }
+    }
+}
+
+/// A status record's content encoded once ([`Status::encoded`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodedStatus {
+    /// Every field but `version` and `updatedAt`, encoded.
+    content: Vec<u8>,
+    /// The digest of the derived content: equal to [`Status::record`]'s.
+    pub digest: u64,
+}
+
+impl EncodedStatus {
+    /// The record as published: the content, then `version` and `updatedAt`.
+    pub fn payload(mut self, version: u64, updated_at: &Timestamp) -> Vec<u8> {
+        use prost::Message;
+        let tail = pb::ShipmentStatus {
+            version,
+            updated_at: Some(time_to_proto(updated_at)),
+            ..Default::default()
+        };
+        tail.encode(&mut self.content)
+            .expect("a Vec grows as needed");
+        self.content
+    }
 }
 
 /// 64-bit FNV-1a: stable across processes and versions, unlike std's `DefaultHasher`.

@@ -6,7 +6,6 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use kouan_model::{protobuf, Timestamp};
 use kouan_processor::replay::Replay;
 use kouan_processor::Engine;
-use prost::Message as _;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -71,7 +70,7 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             statuses
                 .iter()
-                .map(|status| status.record(1, &zero).0.encode_to_vec().len())
+                .map(|status| status.encoded().payload(1, &zero).len())
                 .sum::<usize>()
         })
     });

@@ -5,7 +5,6 @@
 use crate::retention::Retention;
 use crate::Engine;
 use kouan_model::{protobuf, Timestamp};
-use prost::Message as _;
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
@@ -39,10 +38,11 @@ impl Replay {
         }
         for id in affected {
             if let Some(status) = self.engine.refresh(&id) {
-                let (record, digest) = status.record(1, &zero);
+                let encoded = status.encoded();
+                let digest = encoded.digest;
                 self.retention.note(&id, &status);
                 if self.published.insert(id, digest) != Some(digest) {
-                    self.encoded_bytes += record.encode_to_vec().len();
+                    self.encoded_bytes += encoded.payload(1, &zero).len();
                 }
             }
         }
@@ -51,5 +51,45 @@ impl Replay {
 
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kouan_model::status_wire::digest_of_record;
+    use kouan_model::{pb, Status};
+    use prost::Message as _;
+
+    #[test]
+    fn the_payload_encoded_once_is_the_record_byte_for_byte() {
+        let events = kouan_emitter::simulator::sample(5, 400.0, 20_000);
+        let mut engine = Engine::new();
+        let mut ignored = BTreeSet::new();
+        for event in events {
+            engine.apply(event, &mut ignored);
+        }
+        let mut statuses: Vec<Status> = engine
+            .shipments()
+            .filter_map(|id| engine.status(id))
+            .collect();
+        assert!(statuses.len() > 100);
+        // and a record with (almost) nothing in it
+        let mut bare = statuses[0].clone();
+        bare.milestones.clear();
+        bare.units.clear();
+        bare.shipper = None;
+        statuses.push(bare);
+        let at = Timestamp::from_parts(1_790_000_000, 123_000_000, 480).expect("a time");
+        for (n, status) in statuses.iter().enumerate() {
+            let version = n as u64 % 5 + 1;
+            let (record, digest) = status.record(version, &at);
+            let encoded = status.encoded();
+            assert_eq!(encoded.digest, digest, "{}", status.shipment_id);
+            let payload = encoded.payload(version, &at);
+            assert_eq!(payload, record.encode_to_vec(), "{}", status.shipment_id);
+            let read = pb::ShipmentStatus::decode(payload.as_slice()).unwrap();
+            assert_eq!(digest_of_record(read), digest);
+        }
     }
 }

@@ -163,13 +163,14 @@ impl Generation<'_> {
             match self.engine.refresh(&shipment_id) {
                 Some(status) => {
                     let version = previous.map_or(1, |p| p.version + 1);
-                    let (record, digest) = status.record(version, &now);
+                    let encoded = status.encoded();
+                    let digest = encoded.digest;
                     self.retention.note(&shipment_id, &status);
                     self.write_links(&shipment_id)?;
                     if previous.and_then(|p| p.digest) == Some(digest) {
                         continue;
                     }
-                    let payload = record.encode_to_vec();
+                    let payload = encoded.payload(version, &now);
                     let published = Published {
                         version,
                         digest: Some(digest),
