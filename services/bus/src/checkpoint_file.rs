@@ -45,10 +45,33 @@ pub fn write(
     magic: &[u8; 8],
     body: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    // of this process alone: two writers of one path (instances sharing a directory by
-    // mistake) never write into each other's file
-    let temporary = path.with_extension(format!("tmp.{}", std::process::id()));
-    let file = std::fs::File::create(&temporary)?;
+    // of this write alone: two writers of one path (instances sharing a directory by mistake,
+    // a write still running when its generation started over) never write into each other's file
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let write = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let temporary = path.with_extension(format!("tmp.{}.{write}", std::process::id()));
+    let written =
+        write_synced(&temporary, magic, body).and_then(|()| std::fs::rename(&temporary, path));
+    if let Err(error) = written {
+        // a failed write leaves nothing behind, and the last checkpoint as it was
+        let _ = std::fs::remove_file(&temporary);
+        return Err(error);
+    }
+    if let Some(dir) = path.parent() {
+        // the rename itself is durable only once the directory is
+        if let Ok(dir) = std::fs::File::open(dir) {
+            let _ = dir.sync_all();
+        }
+    }
+    Ok(())
+}
+
+fn write_synced(
+    temporary: &Path,
+    magic: &[u8; 8],
+    body: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let file = std::fs::File::create(temporary)?;
     let mut out = Summing {
         inner: std::io::BufWriter::with_capacity(1 << 20, file),
         hash: FNV1A_START,
@@ -58,16 +81,7 @@ pub fn write(
     let sum = out.hash;
     let mut file = out.inner.into_inner().map_err(|error| error.into_error())?;
     file.write_all(&sum.to_le_bytes())?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&temporary, path)?;
-    if let Some(dir) = path.parent() {
-        // the rename itself is durable only once the directory is
-        if let Ok(dir) = std::fs::File::open(dir) {
-            let _ = dir.sync_all();
-        }
-    }
-    Ok(())
+    file.sync_all()
 }
 
 /// Why a checkpoint file could not be read.

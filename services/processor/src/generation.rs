@@ -95,7 +95,8 @@ pub(crate) struct Generation<'a> {
     /// Shipments the shared table's records since a loaded checkpoint touched: derived again
     /// when their partition is resumed.
     pending_affected: BTreeSet<String>,
-    /// Where the shared reader started, per partition (the checkpoint's offsets, or 0).
+    /// Where the shared reader started, per partition (the checkpoint's offsets, or 0 for its
+    /// beginning).
     shared_start: Vec<i64>,
     /// Writes the checkpoint, when there is a state directory.
     checkpoints: Option<Checkpoints>,
@@ -152,8 +153,12 @@ impl<'a> Generation<'a> {
                 "processor checkpoint loaded"
             );
         }
-        let starts: std::collections::BTreeMap<i32, i64> =
-            (0..).zip(shared_start.iter().copied()).collect();
+        // a partition the checkpoint does not resume is read from its beginning, wherever
+        // compaction has moved that
+        let starts: std::collections::BTreeMap<i32, i64> = match resumed {
+            true => (0..).zip(shared_start.iter().copied()).collect(),
+            false => Default::default(),
+        };
         let mut shared = Follower::new(
             kouan_bus::reader::from_offsets(
                 &config.brokers,

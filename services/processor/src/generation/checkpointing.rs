@@ -211,17 +211,29 @@ impl Generation<'_> {
         let shared_offsets = (0..self.layout.shared)
             .map(|partition| {
                 if let Some(held) = self.in_step.front(&(Input::Shared, partition)) {
-                    return held.message.offset();
+                    return Some(held.message.offset());
                 }
                 match shared_positions
                     .find_partition(&shared_topic, partition)
                     .map(|p| p.offset())
                 {
-                    Some(rdkafka::Offset::Offset(offset)) => offset,
-                    _ => self.shared_start[partition as usize],
+                    Some(rdkafka::Offset::Offset(offset)) => Some(offset),
+                    // nothing read from it since the start: from there, or from its first
+                    // offset if compaction has moved that past it (nothing between is left)
+                    _ => {
+                        let reader = self.shared.reader();
+                        let (low, _) = reader
+                            .fetch_watermarks(
+                                &shared_topic,
+                                partition,
+                                kouan_bus::timing::WATERMARKS,
+                            )
+                            .ok()?;
+                        Some(low.max(self.shared_start[partition as usize]))
+                    }
                 }
             })
-            .collect();
+            .collect::<Option<Vec<i64>>>()?;
         let by_shipment = self.config.topics.by_shipment();
         let status = self.config.topics.status();
         let positions = self.positions().ok()?;
