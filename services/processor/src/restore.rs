@@ -4,14 +4,12 @@
 
 use crate::changelog::{parse_key, Key, Links};
 use crate::engine::{reported_millis, Engine};
-use kouan_bus::{BusError, Follower};
 use kouan_model::status_wire::digest_of_record;
 use kouan_model::{pb, protobuf, Event, Reject};
 use prost::Message as _;
 use rdkafka::message::BorrowedMessage;
 use rdkafka::Message;
 use std::collections::{BTreeSet, HashMap};
-use tokio_util::sync::CancellationToken;
 
 /// What `kouan.status` holds for one shipment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,17 +176,4 @@ pub fn learn_published(published: &mut HashMap<String, Published>, message: &Bor
             published.insert(key.to_string(), entry);
         }
     }
-}
-
-/// Reads the whole of some partitions of `topic` (to their ends as of now) into `each`.
-pub fn read_partitions(
-    brokers: &str,
-    name: &str,
-    topic: &str,
-    partitions: &[i32],
-    cancel: &CancellationToken,
-    each: impl FnMut(&BorrowedMessage<'_>),
-) -> Result<(), BusError> {
-    Follower::partitions_from_beginning(brokers, name, topic, partitions, cancel)?
-        .catch_up(cancel, each)
 }
