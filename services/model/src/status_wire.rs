@@ -156,7 +156,7 @@ impl Status {
                 })?,
                 event_time: time("milestones.eventTime", milestone.event_time)?
                     .ok_or_else(|| Reject::new("milestones.eventTime", "is required"))?,
-                classifier: Classifier::from_proto(milestone.classifier).unwrap_or(Classifier::Act),
+                classifier: classifier_of(milestone.classifier),
                 location: milestone.location.map(location_from_proto),
                 source: milestone.source,
                 event_id: milestone.event_id,
@@ -178,12 +178,10 @@ impl Status {
             arrived_at: time("arrivedAt", record.arrived_at)?,
             delivered_at: time("deliveredAt", record.delivered_at)?,
             declared_at: time("declaredAt", record.declared_at)?,
-            customs_status: CustomsState::from_proto(record.customs_status)
-                .unwrap_or(CustomsState::NotDeclared),
+            customs_status: customs_state_of(record.customs_status),
             released_at: time("releasedAt", record.released_at)?,
             inspected: record.inspected,
-            transport_stage: TransportStage::from_proto(record.transport_stage)
-                .unwrap_or(TransportStage::Booked),
+            transport_stage: transport_stage_of(record.transport_stage),
             advance_declared: record.advance_declared,
             clearance_hours: record.clearance_hours,
             eta: time("eta", record.eta)?,
@@ -193,6 +191,22 @@ impl Status {
         };
         Ok((status, record.version))
     }
+}
+
+/// A record's customs state from its protobuf number: unspecified or unknown numbers read as
+/// not declared.
+pub(crate) fn customs_state_of(number: i32) -> CustomsState {
+    CustomsState::from_proto(number).unwrap_or(CustomsState::NotDeclared)
+}
+
+/// A record's transport stage from its protobuf number: unspecified or unknown read as booked.
+pub(crate) fn transport_stage_of(number: i32) -> TransportStage {
+    TransportStage::from_proto(number).unwrap_or(TransportStage::Booked)
+}
+
+/// A milestone's classifier from its protobuf number: unspecified or unknown read as actual.
+pub(crate) fn classifier_of(number: i32) -> Classifier {
+    Classifier::from_proto(number).unwrap_or(Classifier::Act)
 }
 
 /// Every milestone code of the contract (each kind's), looked up once per milestone read.

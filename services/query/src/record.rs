@@ -6,7 +6,8 @@
 use crate::error::QueryError;
 use kouan_model::status::hours_between;
 use kouan_model::{
-    Alert, CustomsState, PublishedStatus, ShipmentMode, Status, Timestamp, TransportStage,
+    Alert, CustomsState, PublishedStatus, ShipmentMode, Status, StatusView, Timestamp,
+    TransportStage,
 };
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -58,6 +59,67 @@ pub struct StatusRecord {
     wire: Box<[u8]>,
 }
 
+/// A `kouan.status` record decoded and validated but not in the store yet: decoding needs
+/// nothing of the store, so a batch of records is decoded on every core before the store's
+/// lock is taken ([`crate::store::decode_batch`]); only interning is left for the store.
+#[derive(Debug)]
+pub struct DecodedStatus {
+    shipment_id: Arc<str>,
+    shipper: Option<String>,
+    version: u64,
+    updated_at: Option<Timestamp>,
+    origin: Origin,
+    transport_stage: TransportStage,
+    customs_status: CustomsState,
+    mode: Option<ShipmentMode>,
+    moving: bool,
+    waiting: Option<(String, i64)>,
+    wire: Box<[u8]>,
+}
+
+impl DecodedStatus {
+    /// Decodes a `kouan.status` value; errors name the field at fault. The record keeps
+    /// `bytes` as its wire form.
+    pub fn decode(bytes: Box<[u8]>, origin: Origin) -> Result<Self, QueryError> {
+        let published = PublishedStatus::decode(&bytes).map_err(QueryError::from)?;
+        let status = published.status;
+        Ok(Self {
+            shipment_id: Arc::from(status.shipment_id.as_str()),
+            moving: status.is_moving(),
+            waiting: status
+                .waiting()
+                .map(|(node, since)| (node.to_string(), since.unix_millis())),
+            shipper: status.shipper,
+            version: published.version,
+            updated_at: published.updated_at,
+            origin,
+            transport_stage: status.transport_stage,
+            customs_status: status.customs_status,
+            mode: status.mode,
+            wire: bytes,
+        })
+    }
+
+    /// The stored record, with the texts many records share taken from `interner`.
+    pub fn into_record(self, interner: &mut Interner) -> StatusRecord {
+        StatusRecord {
+            shipment_id: self.shipment_id,
+            shipper: self.shipper.as_deref().map(|s| interner.intern(s)),
+            version: self.version,
+            updated_at: self.updated_at,
+            origin: self.origin,
+            transport_stage: self.transport_stage,
+            customs_status: self.customs_status,
+            mode: self.mode,
+            moving: self.moving,
+            waiting: self
+                .waiting
+                .map(|(node, since)| (interner.intern(&node), since)),
+            wire: self.wire,
+        }
+    }
+}
+
 impl StatusRecord {
     /// Decodes a `kouan.status` record; errors name the field at fault. Texts many records
     /// share are taken from `interner`.
@@ -66,8 +128,7 @@ impl StatusRecord {
         origin: Origin,
         interner: &mut Interner,
     ) -> Result<Self, QueryError> {
-        let published = PublishedStatus::decode(bytes).map_err(QueryError::from)?;
-        Ok(Self::of(published, bytes.into(), origin, interner))
+        Ok(DecodedStatus::decode(bytes.into(), origin)?.into_record(interner))
     }
 
     /// A record of `status` as if read from `kouan.status` (tests and benchmarks).
@@ -77,35 +138,16 @@ impl StatusRecord {
         Self::decode(&wire, origin, &mut Interner::default()).expect("a derived status encodes")
     }
 
-    fn of(
-        published: PublishedStatus,
-        wire: Box<[u8]>,
-        origin: Origin,
-        interner: &mut Interner,
-    ) -> Self {
-        let status = &published.status;
-        Self {
-            shipment_id: Arc::from(status.shipment_id.as_str()),
-            shipper: status.shipper.as_deref().map(|s| interner.intern(s)),
-            version: published.version,
-            updated_at: published.updated_at,
-            origin,
-            transport_stage: status.transport_stage,
-            customs_status: status.customs_status,
-            mode: status.mode,
-            moving: status.is_moving(),
-            waiting: status
-                .waiting()
-                .map(|(node, since)| (interner.intern(node), since.unix_millis())),
-            wire,
-        }
-    }
-
     /// The whole record, decoded again from its protobuf.
     pub fn status(&self) -> Status {
         PublishedStatus::decode(&self.wire)
             .expect("a stored record decoded when it was stored")
             .status
+    }
+
+    /// The record's fields borrowed from its protobuf, without building it (the SQL snapshot).
+    pub fn view(&self) -> StatusView<'_> {
+        StatusView::read(&self.wire).expect("a stored record decoded when it was stored")
     }
 
     pub fn transport_stage(&self) -> TransportStage {

@@ -9,7 +9,7 @@ use crate::metrics::{Metrics, TopicLabels};
 use crate::record::{Origin, TopicId};
 use crate::snapshot::Snapshots;
 use crate::sql::{SqlEngine, SqlLimits};
-use crate::store::Store;
+use crate::store::{Intake, Read, Store};
 use crate::webhook::{WebhookLimits, Webhooks};
 use kouan_bus::{Follower, Publisher, Topics};
 use rdkafka::Message;
@@ -227,6 +227,9 @@ const QUIET: Duration = Duration::from_millis(50);
 const QUIET_REFRESH: Duration = Duration::from_millis(20);
 /// How long one poll of the topics waits: short, so refreshes and lag reports stay on time.
 const POLL: Duration = Duration::from_millis(20);
+/// Records read, decoded and applied at a time: enough to keep both cores decoding while a
+/// replay rebuilds the store, few enough that the snapshot and checkpoint keep their pace.
+const BATCH: usize = 4096;
 
 /// Reads both topics into the store until cancelled; refreshes the snapshot at most every
 /// 200 ms, or less often while a refresh takes long (during a replay), and reports lag.
@@ -292,43 +295,52 @@ fn follow(
     let mut refresh_every = REFRESH_EVERY;
     let mut lag_at = Instant::now();
     let mut read = 0u64;
+    let mut intake = Intake::default();
     let labels = |topic: &str| TopicLabels {
         topic: topic.to_string(),
     };
     while !cancel.is_cancelled() {
-        if let Some(message) = follower.poll(POLL) {
-            {
-                quiet_since = Instant::now();
-                read += 1;
-                let topic = message.topic();
-                let which = if topic == status_topic {
-                    TopicId::Status
-                } else {
-                    TopicId::Alerts
-                };
-                let origin = Origin {
+        // a batch of what is there (waiting only for its first record), decoded on every core
+        // beside the application of the batch before (see `Intake`)
+        let mut reads = Vec::new();
+        let mut wait = POLL;
+        while reads.len() < BATCH {
+            let Some(message) = follower.poll(wait) else {
+                break;
+            };
+            wait = Duration::ZERO;
+            let topic = message.topic();
+            let which = if topic == status_topic {
+                TopicId::Status
+            } else {
+                TopicId::Alerts
+            };
+            metrics.records.get_or_create(&labels(topic)).inc();
+            reads.push(Read {
+                origin: Origin {
                     topic: which,
                     partition: message.partition(),
                     offset: message.offset(),
-                };
-                metrics.records.get_or_create(&labels(topic)).inc();
-                if which == TopicId::Status {
-                    if let Some(watermark) = kouan_bus::headers::watermark_of(&message) {
-                        store.observe_watermark(origin.partition, watermark);
-                    }
-                }
-                let applied = match which {
-                    TopicId::Status => store.apply_status(message.key(), message.payload(), origin),
-                    TopicId::Alerts => match message.payload() {
-                        Some(payload) => store.apply_alert(payload, origin),
-                        None => Ok(()),
-                    },
-                };
-                if let Err(error) = applied {
-                    metrics.rejected.get_or_create(&labels(topic)).inc();
-                    tracing::warn!(%error, topic, partition = origin.partition, offset = origin.offset, "record skipped");
-                }
-            }
+                },
+                key: message.key().map(Into::into),
+                payload: message.payload().map(Into::into),
+                watermark: (which == TopicId::Status)
+                    .then(|| kouan_bus::headers::watermark_of(&message))
+                    .flatten(),
+            });
+        }
+        if !reads.is_empty() {
+            quiet_since = Instant::now();
+            read += reads.len() as u64;
+        }
+        let more_follow = reads.len() == BATCH;
+        for (origin, error) in intake.take(store, reads, more_follow) {
+            let topic = match origin.topic {
+                TopicId::Status => &status_topic,
+                TopicId::Alerts => &alerts_topic,
+            };
+            metrics.rejected.get_or_create(&labels(topic)).inc();
+            tracing::warn!(%error, topic, partition = origin.partition, offset = origin.offset, "record skipped");
         }
         // an end of either topic's partition p (the follower tells partition numbers only): at
         // worst the clock of status partition p keeps up with the others a moment early
@@ -374,6 +386,10 @@ fn follow(
                 metrics.lag.get_or_create(&labels(&topic)).set(lag);
             }
         }
+    }
+    // what a full last batch held back is read: the shutdown checkpoint reflects it
+    for (origin, error) in intake.flush(store) {
+        tracing::warn!(%error, partition = origin.partition, offset = origin.offset, "record skipped");
     }
     if let Some(checkpoints) = checkpoints {
         checkpoints.finish(store);

@@ -20,7 +20,8 @@ use datafusion::error::Result as DfResult;
 use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::ExecutionPlan;
 use kouan_model::columns::{self, Column, ColumnType};
-use kouan_model::Timestamp;
+use kouan_model::StatusView;
+use rayon::prelude::*;
 use std::sync::{Arc, LazyLock};
 
 /// Which table a provider serves.
@@ -77,107 +78,176 @@ static SHIPMENTS: LazyLock<SchemaRef> = LazyLock::new(|| schema_of(columns::SHIP
 static MILESTONES: LazyLock<SchemaRef> = LazyLock::new(|| schema_of(columns::MILESTONES));
 static ALERTS: LazyLock<SchemaRef> = LazyLock::new(|| schema_of(columns::ALERTS));
 
-fn millis(time: Option<&Timestamp>) -> Option<i64> {
-    time.map(Timestamp::unix_millis)
-}
-
 /// A finished column without the spare capacity its builder grew (up to half of it): snapshots
-/// live as long as their chunk does not change.
+/// live as long as their table does not change (the alerts table, whose builders grow).
 fn fitted(mut array: impl Array + 'static) -> ArrayRef {
     array.shrink_to_fit();
     Arc::new(array)
 }
 
-fn times() -> TimestampMillisecondBuilder {
-    TimestampMillisecondBuilder::new().with_timezone("UTC")
+/// Builders sized exactly for what a chunk holds: a builder that grows doubles its buffers and
+/// `shrink_to_fit` copies them once more, every copy into memory the kernel must first zero
+/// (perf of a million-record rebuild: most of its system time).
+fn texts(items: usize, bytes: usize) -> StringBuilder {
+    StringBuilder::with_capacity(items, bytes)
+}
+
+fn times(items: usize) -> TimestampMillisecondBuilder {
+    TimestampMillisecondBuilder::with_capacity(items).with_timezone("UTC")
+}
+
+/// Text bytes of each text column of a chunk, shipments' then milestones'.
+#[derive(Default)]
+struct TextBytes {
+    shipments: [usize; 12],
+    milestones: [usize; 6],
+}
+
+impl TextBytes {
+    fn of(views: &[StatusView<'_>]) -> Self {
+        let mut sizes = TextBytes::default();
+        let len = |text: Option<&str>| text.map_or(0, str::len);
+        for st in views {
+            let units = st.units.iter().map(|u| u.len() + 1).sum::<usize>();
+            for (size, text) in sizes.shipments.iter_mut().zip([
+                Some(st.shipment_id),
+                st.document_type.map(|d| d.code()),
+                st.shipper,
+                st.mode.map(|v| v.code()),
+                st.direction.map(|v| v.code()),
+                st.origin,
+                st.destination,
+                st.port_of_entry,
+                None,
+                Some(st.customs_status.code()),
+                Some(st.transport_stage.code()),
+                st.last_location,
+            ]) {
+                *size += len(text);
+            }
+            sizes.shipments[8] += units;
+            for milestone in &st.milestones {
+                for (size, text) in sizes.milestones.iter_mut().zip([
+                    Some(st.shipment_id),
+                    Some(milestone.code),
+                    Some(milestone.classifier.code()),
+                    milestone.location,
+                    Some(milestone.source),
+                    Some(milestone.event_id),
+                ]) {
+                    *size += len(text);
+                }
+            }
+        }
+        sizes
+    }
 }
 
 /// The `shipments` and `milestones` rows of one chunk.
 pub fn chunk_batches(records: &[Arc<StatusRecord>]) -> (RecordBatch, RecordBatch) {
-    let mut s: Vec<StringBuilder> = (0..9).map(|_| StringBuilder::new()).collect();
-    let mut t: Vec<TimestampMillisecondBuilder> = (0..6).map(|_| times()).collect();
-    let mut customs = StringBuilder::new();
-    let mut released = times();
-    let mut inspected = BooleanBuilder::new();
-    let mut stage = StringBuilder::new();
-    let mut advance = BooleanBuilder::new();
-    let mut clearance = Float64Builder::new();
-    let mut eta = times();
-    let mut last_location = StringBuilder::new();
-    let mut dwell_since = times();
-    let mut version = UInt64Builder::new();
-    let mut updated_at = times();
+    // read off the stored bytes: no record is built, no text copied but into the columns
+    let views: Vec<StatusView<'_>> = records.iter().map(|record| record.view()).collect();
+    let rows = views.len();
+    let milestone_rows = views.iter().map(|st| st.milestones.len()).sum();
+    let TextBytes {
+        shipments: bytes,
+        milestones: milestone_bytes,
+    } = TextBytes::of(&views);
+    let mut s: Vec<StringBuilder> = bytes[..9].iter().map(|b| texts(rows, *b)).collect();
+    let mut t: Vec<TimestampMillisecondBuilder> = (0..6).map(|_| times(rows)).collect();
+    let mut customs = texts(rows, bytes[9]);
+    let mut released = times(rows);
+    let mut inspected = BooleanBuilder::with_capacity(rows);
+    let mut stage = texts(rows, bytes[10]);
+    let mut advance = BooleanBuilder::with_capacity(rows);
+    let mut clearance = Float64Builder::with_capacity(rows);
+    let mut eta = times(rows);
+    let mut last_location = texts(rows, bytes[11]);
+    let mut dwell_since = times(rows);
+    let mut version = UInt64Builder::with_capacity(rows);
+    let mut updated_at = times(rows);
 
-    let mut m: Vec<StringBuilder> = (0..6).map(|_| StringBuilder::new()).collect();
-    let mut m_time = times();
+    let mut m: Vec<StringBuilder> = milestone_bytes
+        .iter()
+        .map(|b| texts(milestone_rows, *b))
+        .collect();
+    let mut m_time = times(milestone_rows);
 
-    for record in records {
-        let st = &record.status();
-        s[0].append_value(&st.shipment_id);
+    let mut units = String::new();
+    for st in &views {
+        s[0].append_value(st.shipment_id);
         s[1].append_option(st.document_type.map(|d| d.code()));
-        s[2].append_option(st.shipper.as_deref());
+        s[2].append_option(st.shipper);
         s[3].append_option(st.mode.map(|v| v.code()));
         s[4].append_option(st.direction.map(|v| v.code()));
-        s[5].append_option(st.origin.as_deref());
-        s[6].append_option(st.destination.as_deref());
-        s[7].append_option(st.port_of_entry.as_deref());
-        s[8].append_value(st.units.join(","));
+        s[5].append_option(st.origin);
+        s[6].append_option(st.destination);
+        s[7].append_option(st.port_of_entry);
+        units.clear();
+        for (i, unit) in st.units.iter().enumerate() {
+            if i > 0 {
+                units.push(',');
+            }
+            units.push_str(unit);
+        }
+        s[8].append_value(&units);
         for (builder, value) in t.iter_mut().zip([
-            &st.booked_at,
-            &st.received_at,
-            &st.departed_at,
-            &st.arrived_at,
-            &st.delivered_at,
-            &st.declared_at,
+            st.booked_at,
+            st.received_at,
+            st.departed_at,
+            st.arrived_at,
+            st.delivered_at,
+            st.declared_at,
         ]) {
-            builder.append_option(millis(value.as_ref()));
+            builder.append_option(value);
         }
         customs.append_value(st.customs_status.code());
-        released.append_option(millis(st.released_at.as_ref()));
+        released.append_option(st.released_at);
         inspected.append_value(st.inspected);
         stage.append_value(st.transport_stage.code());
         advance.append_option(st.advance_declared);
         clearance.append_option(st.clearance_hours);
-        eta.append_option(millis(st.eta.as_ref()));
-        last_location.append_option(st.last_location.as_ref().map(|l| l.unlocode.as_str()));
-        dwell_since.append_option(millis(st.dwell_since.as_ref()));
-        version.append_value(record.version);
-        updated_at.append_option(millis(record.updated_at.as_ref()));
+        eta.append_option(st.eta);
+        last_location.append_option(st.last_location);
+        dwell_since.append_option(st.dwell_since);
+        version.append_value(st.version);
+        updated_at.append_option(st.updated_at);
 
         for milestone in &st.milestones {
-            m[0].append_value(&st.shipment_id);
+            m[0].append_value(st.shipment_id);
             m[1].append_value(milestone.code);
-            m_time.append_value(milestone.event_time.unix_millis());
             m[2].append_value(milestone.classifier.code());
-            m[3].append_option(milestone.location.as_ref().map(|l| l.unlocode.as_str()));
-            m[4].append_value(&milestone.source);
-            m[5].append_value(&milestone.event_id);
+            m[3].append_option(milestone.location);
+            m[4].append_value(milestone.source);
+            m[5].append_value(milestone.event_id);
+            m_time.append_value(milestone.event_time);
         }
     }
 
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(26);
-    let mut s = s.into_iter().map(|mut b| fitted(b.finish()));
-    let mut t = t.into_iter().map(|mut b| fitted(b.finish()));
+    let mut s = s.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef);
+    let mut t = t.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef);
     columns.extend(s.by_ref().take(9));
     columns.extend(t.by_ref().take(6));
-    columns.push(fitted(customs.finish()));
-    columns.push(fitted(released.finish()));
-    columns.push(fitted(inspected.finish()));
-    columns.push(fitted(stage.finish()));
-    columns.push(fitted(advance.finish()));
-    columns.push(fitted(clearance.finish()));
-    columns.push(fitted(eta.finish()));
-    columns.push(fitted(last_location.finish()));
-    columns.push(fitted(dwell_since.finish()));
-    columns.push(fitted(version.finish()));
-    columns.push(fitted(updated_at.finish()));
+    columns.push(Arc::new(customs.finish()));
+    columns.push(Arc::new(released.finish()));
+    columns.push(Arc::new(inspected.finish()));
+    columns.push(Arc::new(stage.finish()));
+    columns.push(Arc::new(advance.finish()));
+    columns.push(Arc::new(clearance.finish()));
+    columns.push(Arc::new(eta.finish()));
+    columns.push(Arc::new(last_location.finish()));
+    columns.push(Arc::new(dwell_since.finish()));
+    columns.push(Arc::new(version.finish()));
+    columns.push(Arc::new(updated_at.finish()));
     let shipments =
         RecordBatch::try_new(SHIPMENTS.clone(), columns).expect("columns match the schema");
 
-    let mut m = m.into_iter().map(|mut b| fitted(b.finish()));
+    // milestones' columns in the table's order: shipment_id, code, event_time, classifier, ...
+    let mut m = m.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef);
     let mut mcolumns: Vec<ArrayRef> = Vec::with_capacity(7);
     mcolumns.extend(m.by_ref().take(2));
-    mcolumns.push(fitted(m_time.finish()));
+    mcolumns.push(Arc::new(m_time.finish()));
     mcolumns.extend(m);
     let milestones =
         RecordBatch::try_new(MILESTONES.clone(), mcolumns).expect("columns match the schema");
@@ -190,7 +260,7 @@ pub fn alert_batch(alerts: &[Arc<AlertRecord>]) -> RecordBatch {
     let mut observed = Float64Builder::new();
     let mut threshold = Float64Builder::new();
     let mut baseline = StringBuilder::new();
-    let mut t: Vec<TimestampMillisecondBuilder> = (0..3).map(|_| times()).collect();
+    let mut t: Vec<TimestampMillisecondBuilder> = (0..3).map(|_| times(alerts.len())).collect();
     let mut message = StringBuilder::new();
     for alert in alerts {
         let (key, alert) = (alert, &alert.alert);
@@ -280,26 +350,10 @@ fn build_chunks(chunks: Vec<(usize, Vec<Arc<StatusRecord>>)>) -> Vec<BuiltChunk>
             (!records.is_empty()).then(|| chunk_batches(&records)),
         )
     };
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(chunks.len());
-    if workers <= 1 {
+    if chunks.len() <= 1 {
         return chunks.into_iter().map(build).collect();
     }
-    let mut shares: Vec<Vec<_>> = (0..workers).map(|_| Vec::new()).collect();
-    for (index, chunk) in chunks.into_iter().enumerate() {
-        shares[index % workers].push(chunk);
-    }
-    std::thread::scope(|scope| {
-        let running: Vec<_> = shares
-            .into_iter()
-            .map(|share| scope.spawn(move || share.into_iter().map(build).collect::<Vec<_>>()))
-            .collect();
-        running
-            .into_iter()
-            .flat_map(|worker| worker.join().expect("building a chunk does not panic"))
-            .collect()
-    })
+    chunks.into_par_iter().map(build).collect()
 }
 
 /// A DataFusion table reading the current snapshot at planning time.
@@ -347,5 +401,176 @@ impl TableProvider for SnapshotTable {
         let source = MemorySourceConfig::try_new(&split, self.schema(), projection.cloned())?
             .with_limit(limit);
         Ok(DataSourceExec::from_data_source(source))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Origin, TopicId};
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::datatypes::{
+        DataType, Float64Type, TimestampMillisecondType, UInt64Type,
+    };
+    use kouan_model::*;
+
+    #[derive(Debug, PartialEq)]
+    enum Cell {
+        Null,
+        Text(String),
+        Millis(i64),
+        Bool(bool),
+        Float(f64),
+        Unsigned(u64),
+    }
+
+    fn cell(array: &ArrayRef, row: usize) -> Cell {
+        if array.is_null(row) {
+            return Cell::Null;
+        }
+        match array.data_type() {
+            DataType::Utf8 => Cell::Text(array.as_string::<i32>().value(row).to_string()),
+            DataType::Timestamp(..) => {
+                Cell::Millis(array.as_primitive::<TimestampMillisecondType>().value(row))
+            }
+            DataType::Boolean => Cell::Bool(array.as_boolean().value(row)),
+            DataType::Float64 => Cell::Float(array.as_primitive::<Float64Type>().value(row)),
+            DataType::UInt64 => Cell::Unsigned(array.as_primitive::<UInt64Type>().value(row)),
+            other => panic!("no column is {other}"),
+        }
+    }
+
+    fn text(value: Option<&str>) -> Cell {
+        value.map_or(Cell::Null, |v| Cell::Text(v.to_string()))
+    }
+
+    fn time(value: &Option<Timestamp>) -> Cell {
+        value
+            .as_ref()
+            .map_or(Cell::Null, |t| Cell::Millis(t.unix_millis()))
+    }
+
+    fn at(hours: i64) -> Timestamp {
+        Timestamp::from_parts(1_790_000_000 + hours * 3600, 250_000_000, 8 * 3600).unwrap()
+    }
+
+    /// A record with every field set (or, for odd `i`, most of them left out).
+    fn status(i: usize) -> Status {
+        let full = i.is_multiple_of(2);
+        let place = |code: &str| Location {
+            unlocode: code.to_string(),
+            facility: Some("yard".into()),
+            name: None,
+        };
+        let some = |t: Timestamp| full.then_some(t);
+        Status {
+            document_type: full.then_some(DocumentType::RailWaybill),
+            shipper: full.then(|| "henan-elec".to_string()),
+            mode: Some(ShipmentMode::Rail),
+            direction: full.then_some(Direction::Import),
+            origin: Some("DEHAM".into()),
+            destination: full.then(|| "CNZZP".into()),
+            port_of_entry: full.then(|| "CNZZP".into()),
+            units: (0..i % 3).map(|u| format!("CSQU305438{u}")).collect(),
+            booked_at: Some(at(0)),
+            received_at: some(at(1)),
+            departed_at: some(at(2)),
+            arrived_at: some(at(3)),
+            delivered_at: some(at(4)),
+            declared_at: some(at(5)),
+            customs_status: CustomsState::Released,
+            released_at: some(at(6)),
+            inspected: full,
+            transport_stage: TransportStage::Delivered,
+            advance_declared: full.then_some(false),
+            clearance_hours: full.then_some(12.25),
+            eta: some(at(7)),
+            last_location: full.then(|| place("PLMAW")),
+            dwell_since: some(at(8)),
+            milestones: (0..i % 4)
+                .map(|m| Milestone {
+                    code: ["LOAD", "DEP", "RELEASED"][m % 3],
+                    event_time: at(m as i64),
+                    classifier: [Classifier::Act, Classifier::Est][m % 2],
+                    location: (m % 2 == 0).then(|| place("KZDOS")),
+                    source: "rail-tms".into(),
+                    event_id: format!("e-{i}-{m}"),
+                })
+                .collect(),
+            ..Status::empty(format!("ZZH-{i:09}"))
+        }
+    }
+
+    #[test]
+    fn a_chunk_holds_every_field_of_every_record() {
+        let records: Vec<Arc<StatusRecord>> = (0..6)
+            .map(|i| {
+                let origin = Origin {
+                    topic: TopicId::Status,
+                    partition: 0,
+                    offset: i as i64,
+                };
+                Arc::new(StatusRecord::new(status(i), 3 + i as u64, at(9), origin))
+            })
+            .collect();
+        let (shipments, milestones) = chunk_batches(&records);
+        assert_eq!(shipments.num_rows(), 6);
+        let mut milestone_row = 0;
+        for (row, record) in records.iter().enumerate() {
+            let st = status(row);
+            let expected = [
+                text(Some(&st.shipment_id)),
+                text(st.document_type.map(|d| d.code())),
+                text(st.shipper.as_deref()),
+                text(st.mode.map(|m| m.code())),
+                text(st.direction.map(|d| d.code())),
+                text(st.origin.as_deref()),
+                text(st.destination.as_deref()),
+                text(st.port_of_entry.as_deref()),
+                text(Some(&st.units.join(","))),
+                time(&st.booked_at),
+                time(&st.received_at),
+                time(&st.departed_at),
+                time(&st.arrived_at),
+                time(&st.delivered_at),
+                time(&st.declared_at),
+                text(Some(st.customs_status.code())),
+                time(&st.released_at),
+                Cell::Bool(st.inspected),
+                text(Some(st.transport_stage.code())),
+                st.advance_declared.map_or(Cell::Null, Cell::Bool),
+                st.clearance_hours.map_or(Cell::Null, Cell::Float),
+                time(&st.eta),
+                text(st.last_location.as_ref().map(|l| l.unlocode.as_str())),
+                time(&st.dwell_since),
+                Cell::Unsigned(record.version),
+                time(&Some(at(9))),
+            ];
+            for (column, want) in expected.into_iter().enumerate() {
+                assert_eq!(
+                    cell(shipments.column(column), row),
+                    want,
+                    "row {row}, {}",
+                    SHIPMENTS.field(column).name()
+                );
+            }
+            for milestone in &st.milestones {
+                let want = [
+                    text(Some(&st.shipment_id)),
+                    text(Some(milestone.code)),
+                    time(&Some(milestone.event_time)),
+                    text(Some(milestone.classifier.code())),
+                    text(milestone.location.as_ref().map(|l| l.unlocode.as_str())),
+                    text(Some(&milestone.source)),
+                    text(Some(&milestone.event_id)),
+                ];
+                for (column, want) in want.into_iter().enumerate() {
+                    assert_eq!(cell(milestones.column(column), milestone_row), want);
+                }
+                milestone_row += 1;
+            }
+        }
+        assert_eq!(milestones.num_rows(), milestone_row);
+        assert!(milestone_row > 0);
     }
 }

@@ -1,28 +1,34 @@
 //! The status store: the latest record per shipment and per alert, what the indexes, the feeds
 //! and the snapshot read.
 //!
-//! Writers are the topic follower (one thread); readers are the HTTP handlers. Everything is
-//! behind one `RwLock` whose critical sections are short: records are immutable `Arc`s.
+//! Writers are the topic follower (one thread, decoding on rayon's pool); readers are the HTTP
+//! handlers. Everything is behind one `RwLock` whose critical sections are short: records are
+//! immutable `Arc`s.
 //!
 //! - [`changes`]: the change log the feeds and webhooks read, and resume cursors.
 //! - [`heads`]: the rendered JSON of recently looked-up records.
+//! - [`incoming`]: records on their way in — decoded on every core before the lock, a batch
+//!   decoded while the one before is applied.
 //! - [`indexes`]: the facet indexes behind lookups, filtered lists and alert lists.
 //! - [`network`]: where the caller's shipments are now (the dashboard's network view).
 
 mod changes;
 mod heads;
+mod incoming;
 mod indexes;
 mod network;
 #[cfg(test)]
 mod tests;
 
 pub use changes::{Batch, ChangeKind, Cursor, Item};
+pub use incoming::{decode_batch, Decoded, Intake, Read};
 pub use indexes::ListQuery;
 
 use crate::error::QueryError;
 use crate::position::Position;
 use crate::record::{AlertRecord, Interner, Origin, StatusRecord};
 use changes::{Change, Rendered};
+use incoming::DecodedKind;
 use indexes::Facet;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
@@ -30,6 +36,9 @@ use std::sync::Arc;
 /// Changes at the live end of the log whose JSON, once rendered for one reader, is kept for the
 /// next: a thousand feeds render each change once. Readers further behind render their own.
 const RENDERED_KEPT: usize = 4096;
+
+/// Checkpoint records decoded at a time on every core while a restore applies them.
+const RESTORE_BATCH: usize = 8192;
 
 /// Shipments per Arrow chunk of the snapshot: an update rebuilds only its chunk.
 pub const CHUNK: usize = 4096;
@@ -39,7 +48,7 @@ struct State {
     shipments: BTreeMap<Arc<str>, (u32, Arc<StatusRecord>)>,
     slots: Vec<Option<Arc<StatusRecord>>>,
     free_slots: Vec<u32>,
-    index: HashMap<(Facet, Arc<str>), BTreeSet<Arc<str>>>,
+    index: HashMap<Facet, BTreeSet<Arc<str>>>,
     alerts: BTreeMap<Arc<str>, Arc<AlertRecord>>,
     log: VecDeque<Change>,
     next_seq: u64,
@@ -165,23 +174,83 @@ impl Store {
         payload: Option<&[u8]>,
         origin: Origin,
     ) -> Result<(), QueryError> {
-        self.apply_status_as(key, payload, origin, Logged::Yes)
+        self.apply_read(origin, key, payload)
     }
 
-    fn apply_status_as(
+    /// Applies a `kouan.alerts` record.
+    pub fn apply_alert(&self, payload: &[u8], origin: Origin) -> Result<(), QueryError> {
+        self.apply_read(origin, None, Some(payload))
+    }
+
+    fn apply_read(
         &self,
+        origin: Origin,
         key: Option<&[u8]>,
         payload: Option<&[u8]>,
-        origin: Origin,
-        logged: Logged,
     ) -> Result<(), QueryError> {
-        let decoded =
-            payload.map(|bytes| StatusRecord::decode(bytes, origin, &mut self.interner.lock()));
+        let read = Read {
+            origin,
+            key: key.map(Into::into),
+            payload: payload.map(Into::into),
+            watermark: None,
+        };
+        let decoded = decode_batch(vec![read])
+            .pop()
+            .expect("one decoded per read");
+        self.apply(decoded)
+    }
+
+    /// Applies a record decoded by [`decode_batch`] (after taking the watermark it carried). A
+    /// record that did not decode is an error and changes nothing but the position.
+    pub fn apply(&self, decoded: Decoded) -> Result<(), QueryError> {
+        if let Some(watermark) = decoded.watermark {
+            self.observe_watermark(decoded.origin.partition, watermark);
+        }
+        self.apply_as(decoded, Logged::Yes)
+    }
+
+    /// Applies decoded records in order; returns those that did not decode, with why.
+    pub fn apply_all(&self, decoded: Vec<Decoded>) -> Vec<(Origin, QueryError)> {
+        decoded
+            .into_iter()
+            .filter_map(|decoded| {
+                let origin = decoded.origin;
+                self.apply(decoded).err().map(|error| (origin, error))
+            })
+            .collect()
+    }
+
+    fn apply_as(&self, decoded: Decoded, logged: Logged) -> Result<(), QueryError> {
+        /// A decoded record with its texts interned: what is applied under the store's lock.
+        enum Incoming {
+            Status(Arc<StatusRecord>),
+            Removed(Option<Box<[u8]>>),
+            Alert(Arc<AlertRecord>),
+        }
+        let origin = decoded.origin;
+        // interned before the store's lock: only the follower's thread takes the interner
+        let incoming = match decoded.kind {
+            DecodedKind::Nothing => return Ok(()),
+            DecodedKind::Status(Err(error)) | DecodedKind::Alert(Err(error)) => {
+                self.state.write().position.advance(&origin);
+                return Err(error);
+            }
+            DecodedKind::Status(Ok(status)) => {
+                Incoming::Status(Arc::new(status.into_record(&mut self.interner.lock())))
+            }
+            DecodedKind::Alert(Ok(alert)) => Incoming::Alert(Arc::new(alert)),
+            DecodedKind::Removed(key) => Incoming::Removed(key),
+        };
         let mut state = self.state.write();
         state.position.advance(&origin);
-        let kind = match decoded {
-            None => {
-                let Some(key) = key.and_then(|k| std::str::from_utf8(k).ok()) else {
+        let change = match incoming {
+            Incoming::Alert(alert) => {
+                state.alerts.insert(alert.alert_id.clone(), alert.clone());
+                state.alerts_dirty = true;
+                ChangeKind::Alert(alert)
+            }
+            Incoming::Removed(key) => {
+                let Some(key) = key.as_deref().and_then(|k| std::str::from_utf8(k).ok()) else {
                     return Ok(());
                 };
                 let Some((slot, old)) = state.shipments.remove(key) else {
@@ -193,9 +262,7 @@ impl Store {
                 state.dirty_chunks.insert(slot as usize / CHUNK);
                 ChangeKind::Removed(old)
             }
-            Some(Err(error)) => return Err(error),
-            Some(Ok(record)) => {
-                let record = Arc::new(record);
+            Incoming::Status(record) => {
                 let slot = match state.shipments.get(&record.shipment_id) {
                     Some((slot, old)) => {
                         if old.version == record.version && old.same_content(&record) {
@@ -223,30 +290,7 @@ impl Store {
             }
         };
         if logged == Logged::Yes {
-            self.log(&mut state, origin, kind);
-        }
-        Ok(())
-    }
-
-    /// Applies a `kouan.alerts` record.
-    pub fn apply_alert(&self, payload: &[u8], origin: Origin) -> Result<(), QueryError> {
-        self.apply_alert_as(payload, origin, Logged::Yes)
-    }
-
-    fn apply_alert_as(
-        &self,
-        payload: &[u8],
-        origin: Origin,
-        logged: Logged,
-    ) -> Result<(), QueryError> {
-        let decoded = AlertRecord::decode(payload, origin);
-        let mut state = self.state.write();
-        state.position.advance(&origin);
-        let alert = Arc::new(decoded?);
-        state.alerts.insert(alert.alert_id.clone(), alert.clone());
-        state.alerts_dirty = true;
-        if logged == Logged::Yes {
-            self.log(&mut state, origin, ChangeKind::Alert(alert));
+            self.log(&mut state, origin, change);
         }
         Ok(())
     }
@@ -335,12 +379,37 @@ impl Store {
     /// fresh read would skip them).
     pub fn restore(&self, checkpoint: crate::checkpoint::Checkpoint) -> usize {
         let mut rejected = 0;
-        for (origin, bytes) in &checkpoint.statuses {
-            let applied = self.apply_status_as(None, Some(bytes), *origin, Logged::No);
-            rejected += usize::from(applied.is_err());
-        }
-        for (origin, bytes) in &checkpoint.alerts {
-            rejected += usize::from(self.apply_alert_as(bytes, *origin, Logged::No).is_err());
+        let mut reads = checkpoint
+            .statuses
+            .into_iter()
+            .chain(checkpoint.alerts)
+            .map(|(origin, bytes)| Read {
+                origin,
+                key: None,
+                payload: Some(bytes.into()),
+                watermark: None,
+            });
+        // each batch decoded on every core while the one before is applied, as `Intake` does
+        let mut held: Vec<Decoded> = Vec::new();
+        loop {
+            let batch: Vec<Read> = reads.by_ref().take(RESTORE_BATCH).collect();
+            let last = batch.is_empty();
+            let applying = std::mem::take(&mut held);
+            let (decoded, failed) = rayon::join(
+                || decode_batch(batch),
+                || {
+                    applying
+                        .into_iter()
+                        .map(|decoded| self.apply_as(decoded, Logged::No))
+                        .filter(Result::is_err)
+                        .count()
+                },
+            );
+            rejected += failed;
+            held = decoded;
+            if last {
+                break;
+            }
         }
         let mut state = self.state.write();
         state.position.join(&checkpoint.position);

@@ -251,13 +251,30 @@ pub async fn run(args: BenchServeArgs, cancel: CancellationToken) -> anyhow::Res
     let store = Arc::new(Store::new(200_000));
     let snapshots = Arc::new(kouan_query::snapshot::Snapshots::default());
     let started = Instant::now();
-    for (offset, bytes) in records.iter().enumerate() {
-        let origin = Origin {
-            topic: TopicId::Status,
-            partition: (offset % 4) as i32,
-            offset: (offset / 4) as i64,
-        };
-        store.apply_status(None, Some(bytes), origin)?;
+    // as `kouan serve` reads them: batches of 4,096 copied out of the consumer's buffers, each
+    // decoded on every core while the one before is applied
+    let mut intake = kouan_query::store::Intake::default();
+    let batches = records.len().div_ceil(4096);
+    for (batch, chunk) in records.chunks(4096).enumerate() {
+        let reads = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, bytes)| {
+                let offset = batch * 4096 + i;
+                kouan_query::store::Read {
+                    origin: Origin {
+                        topic: TopicId::Status,
+                        partition: (offset % 4) as i32,
+                        offset: (offset / 4) as i64,
+                    },
+                    key: None,
+                    payload: Some(bytes.as_slice().into()),
+                    watermark: None,
+                }
+            })
+            .collect();
+        let rejected = intake.take(&store, reads, batch + 1 < batches);
+        anyhow::ensure!(rejected.is_empty(), "bench records rejected: {rejected:?}");
     }
     let applied = started.elapsed().as_secs_f64();
     snapshots.refresh(&store);

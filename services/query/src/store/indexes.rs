@@ -4,6 +4,7 @@
 use super::{State, Store};
 use crate::auth::Caller;
 use crate::record::{AlertRecord, StatusRecord};
+use kouan_model::{CustomsState, ShipmentMode, TransportStage};
 use std::collections::BTreeSet;
 use std::ops::Bound;
 use std::sync::Arc;
@@ -20,26 +21,38 @@ pub struct ListQuery {
     pub limit: usize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// One value of one facet: a key of the facet indexes. Codes are the model's enums, so indexing
+/// a record allocates nothing but the index's own entries.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) enum Facet {
-    Shipper,
-    Stage,
-    Customs,
-    Mode,
+    Shipper(Arc<str>),
+    Stage(TransportStage),
+    Customs(CustomsState),
+    Mode(ShipmentMode),
 }
 
-pub(super) fn facets(record: &StatusRecord) -> Vec<(Facet, Arc<str>)> {
-    let mut facets = vec![
-        (Facet::Stage, Arc::from(record.transport_stage().code())),
-        (Facet::Customs, Arc::from(record.customs_status().code())),
-    ];
-    if let Some(shipper) = &record.shipper {
-        facets.push((Facet::Shipper, shipper.clone()));
+impl Facet {
+    /// Whether `record` has this value.
+    fn holds(&self, record: &StatusRecord) -> bool {
+        match self {
+            Facet::Shipper(shipper) => record.shipper.as_ref() == Some(shipper),
+            Facet::Stage(stage) => record.transport_stage() == *stage,
+            Facet::Customs(customs) => record.customs_status() == *customs,
+            Facet::Mode(mode) => record.mode() == Some(*mode),
+        }
     }
-    if let Some(mode) = record.mode() {
-        facets.push((Facet::Mode, Arc::from(mode.code())));
-    }
-    facets
+}
+
+/// The facet values of a record: stage, customs state, and shipper and mode when known.
+pub(super) fn facets(record: &StatusRecord) -> impl Iterator<Item = Facet> + '_ {
+    [
+        Some(Facet::Stage(record.transport_stage())),
+        Some(Facet::Customs(record.customs_status())),
+        record.shipper.clone().map(Facet::Shipper),
+        record.mode().map(Facet::Mode),
+    ]
+    .into_iter()
+    .flatten()
 }
 
 impl Store {
@@ -51,28 +64,33 @@ impl Store {
             (Some(own), _) => Some(own.to_string()),
             (None, asked) => asked.map(str::to_string),
         };
-        let wanted: Vec<(Facet, &str)> = [
-            (Facet::Shipper, shipper.as_deref()),
-            (Facet::Stage, query.transport_stage.as_deref()),
-            (Facet::Customs, query.customs_status.as_deref()),
-            (Facet::Mode, query.mode.as_deref()),
+        // an unknown code matches nothing
+        let wanted: Result<Vec<Facet>, ()> = [
+            Ok(shipper.map(|shipper| Facet::Shipper(Arc::from(shipper)))),
+            coded(
+                query.transport_stage.as_deref(),
+                TransportStage::from_code,
+                Facet::Stage,
+            ),
+            coded(
+                query.customs_status.as_deref(),
+                CustomsState::from_code,
+                Facet::Customs,
+            ),
+            coded(query.mode.as_deref(), ShipmentMode::from_code, Facet::Mode),
         ]
         .into_iter()
-        .filter_map(|(facet, value)| value.map(|v| (facet, v)))
+        .filter_map(Result::transpose)
         .collect();
+        let Ok(wanted) = wanted else {
+            return (Vec::new(), false);
+        };
         let state = self.state.read();
         let start: Bound<&str> = match &query.after {
             Some(after) => Bound::Excluded(after.as_str()),
             None => Bound::Unbounded,
         };
-        let matches = |record: &StatusRecord| {
-            wanted.iter().all(|(facet, value)| match facet {
-                Facet::Shipper => record.shipper.as_deref() == Some(*value),
-                Facet::Stage => record.transport_stage().code() == *value,
-                Facet::Customs => record.customs_status().code() == *value,
-                Facet::Mode => record.mode().map(|m| m.code()) == Some(*value),
-            })
-        };
+        let matches = |record: &StatusRecord| wanted.iter().all(|facet| facet.holds(record));
         let mut items = Vec::with_capacity(query.limit.min(1024));
         let mut more = false;
         let mut take = |record: &Arc<StatusRecord>| {
@@ -88,12 +106,7 @@ impl Store {
         };
         let smallest = wanted
             .iter()
-            .map(|(facet, value)| {
-                state
-                    .index
-                    .get(&(*facet, Arc::from(*value)))
-                    .map_or(0, BTreeSet::len)
-            })
+            .map(|facet| state.index.get(facet).map_or(0, BTreeSet::len))
             .enumerate()
             .min_by_key(|(_, len)| *len);
         match smallest {
@@ -105,8 +118,7 @@ impl Store {
                 }
             }
             Some((which, _)) => {
-                let (facet, value) = wanted[which];
-                if let Some(ids) = state.index.get(&(facet, Arc::from(value))) {
+                if let Some(ids) = state.index.get(&wanted[which]) {
                     for id in ids.range::<str, _>((start, Bound::Unbounded)) {
                         if !take(&state.shipments[id].1) {
                             break;
@@ -144,6 +156,18 @@ impl Store {
         }
         (items, false)
     }
+}
+
+/// The facet of a coded list filter: `Ok(None)` without the filter, `Err` for a code no record
+/// can have.
+fn coded<T>(
+    value: Option<&str>,
+    parse: fn(&str) -> Option<T>,
+    facet: fn(T) -> Facet,
+) -> Result<Option<Facet>, ()> {
+    value
+        .map(|code| parse(code).map(facet).ok_or(()))
+        .transpose()
 }
 
 impl State {
