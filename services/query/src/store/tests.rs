@@ -292,3 +292,94 @@ fn a_restored_store_answers_the_same_and_answers_follow_new_versions() {
     assert_eq!(answer(&restored)["version"], 6);
     assert_eq!(answer(&restored)["transportStage"], "DELIVERED");
 }
+
+/// Reads of `versions` versions of 300 shipments over 3 partitions, with one undecodable record
+/// and one tombstone among them.
+fn reads(versions: u64) -> Vec<Read> {
+    let mut next = [0i64; 3];
+    let mut reads = Vec::new();
+    for version in 1..=versions {
+        for i in 0..300 {
+            let partition = i % 3;
+            let origin = Origin {
+                topic: TopicId::Status,
+                partition: partition as i32,
+                offset: next[partition],
+            };
+            next[partition] += 1;
+            let id = format!("S{i:03}");
+            let payload = match (version, i) {
+                (2, 7) => Some(b"\xff\xff".to_vec()),
+                (3, 8) => None,
+                _ => Some(record(&id, "A", TransportStage::Booked, version)),
+            };
+            reads.push(Read {
+                origin,
+                key: Some(id.into_bytes().into()),
+                payload: payload.map(Into::into),
+                watermark: None,
+            });
+        }
+    }
+    reads
+}
+
+#[test]
+fn the_intake_applies_batches_in_order_while_it_decodes_the_next() {
+    // one record at a time: the order of the log and the store's end state to compare with
+    let one_by_one = Store::new(10_000);
+    let mut rejected_one_by_one = Vec::new();
+    for read in reads(4) {
+        let origin = read.origin;
+        if let Err(error) =
+            one_by_one.apply_status(read.key.as_deref(), read.payload.as_deref(), origin)
+        {
+            rejected_one_by_one.push((origin, error.to_string()));
+        }
+    }
+    // full batches held back and decoded beside the application of the one before
+    let batched = Store::new(10_000);
+    let mut intake = Intake::default();
+    let mut rejected = Vec::new();
+    let all = reads(4);
+    let batches: Vec<Vec<Read>> = {
+        let mut all = all.into_iter().peekable();
+        let mut batches = Vec::new();
+        while all.peek().is_some() {
+            batches.push(all.by_ref().take(256).collect());
+        }
+        batches
+    };
+    let count = batches.len();
+    for (n, batch) in batches.into_iter().enumerate() {
+        let more_follow = n + 1 < count;
+        rejected.extend(intake.take(&batched, batch, more_follow));
+        if !more_follow {
+            // the last (not full) batch is applied at once: nothing is left held back
+            assert_eq!(batched.position(), one_by_one.position());
+        }
+    }
+    assert!(intake.flush(&batched).is_empty());
+    let rejected: Vec<_> = rejected
+        .into_iter()
+        .map(|(origin, error)| (origin, error.to_string()))
+        .collect();
+    assert_eq!(rejected, rejected_one_by_one);
+    assert_eq!(rejected.len(), 1);
+    let changes = |store: &Store| {
+        drain(store, store.cursor(Some(Position::default())))
+            .into_iter()
+            .map(|item| (item.token.clone(), item.kind.shipment_id().to_string()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(changes(&batched), changes(&one_by_one));
+    // S008, removed by its tombstone, is back with its fourth version
+    assert_eq!(batched.counts().shipments, 300);
+    for i in [0, 7, 8, 299] {
+        let id = format!("S{i:03}");
+        assert_eq!(
+            batched.get(&id).map(|r| r.version),
+            one_by_one.get(&id).map(|r| r.version)
+        );
+    }
+}
