@@ -19,7 +19,7 @@ mod apply;
 mod checkpointing;
 mod upkeep;
 
-use checkpointing::{usable_checkpoint, Checkpoints, Resumable, Resumed};
+use checkpointing::{usable_checkpoint, CheckpointRead, Checkpoints, Resumable, Resumed};
 
 use crate::changelog::{event_key, links_key, parse_key, Key, Links};
 use crate::engine::{reported_millis, Engine};
@@ -122,14 +122,28 @@ impl<'a> Generation<'a> {
         cancel: &'a CancellationToken,
         name: &str,
     ) -> Result<Self, ProcessError> {
-        let layout = layout(config)?;
         let name = name.to_string();
-        let producer = Publisher::transactional(&config.brokers, &format!("kouan-process-{name}"))?;
+        // the local checkpoint is read (file, checksum, decoding) while the topics are
+        // described and the transactional producer is set up: neither needs the other
+        let started = Instant::now();
+        let (layout, producer, read) = std::thread::scope(|scope| {
+            let reading = config
+                .state_dir
+                .as_deref()
+                .map(|dir| scope.spawn(move || CheckpointRead::of(dir)));
+            let layout = layout(config);
+            let producer = layout.as_ref().ok().map(|_| {
+                Publisher::transactional(&config.brokers, &format!("kouan-process-{name}"))
+            });
+            let read = reading.map(|reading| reading.join().expect("reading does not panic"));
+            (layout, producer, read)
+        });
+        let layout = layout?;
+        let producer = producer.expect("made once the layout is known")?;
 
         // the shared table, whole or from a checkpoint's offsets, before taking any work
-        let started = Instant::now();
-        let loaded = match &config.state_dir {
-            Some(dir) => usable_checkpoint(config, &layout, dir, &name)?,
+        let loaded = match read {
+            Some(read) => usable_checkpoint(config, &layout, read, &name)?,
             None => None,
         };
         let resumed = loaded.is_some();

@@ -70,26 +70,47 @@ pub(crate) struct Checkpoints {
     pub(super) running: Option<std::thread::JoinHandle<()>>,
 }
 
-/// The checkpoint in `dir` if it is exactly what restoring from the topics would give (see
+/// The checkpoint file of `dir` as read ([`checkpoint::read`]), with the seconds that took: a
+/// generation starts reading it before it talks to Kafka, which it must do first anyway.
+pub(crate) struct CheckpointRead {
+    path: std::path::PathBuf,
+    read: Result<Option<Checkpoint>, kouan_bus::checkpoint_file::CheckpointError>,
+    seconds: f64,
+}
+
+impl CheckpointRead {
+    pub(crate) fn of(dir: &std::path::Path) -> Self {
+        let path = checkpoint::path_in(dir);
+        let begun = Instant::now();
+        let read = checkpoint::read(&path);
+        CheckpointRead {
+            path,
+            read,
+            seconds: begun.elapsed().as_secs_f64(),
+        }
+    }
+}
+
+/// The checkpoint read if it is exactly what restoring from the topics would give (see
 /// [`crate::checkpoint`]); otherwise `None`, with the reason logged.
 pub(crate) fn usable_checkpoint(
     config: &ProcessConfig,
     layout: &Layout,
-    dir: &std::path::Path,
+    read: CheckpointRead,
     name: &str,
 ) -> Result<Option<Checkpoint>, ProcessError> {
-    let path = checkpoint::path_in(dir);
+    let path = read.path;
     let refuse = |reason: String| {
         tracing::warn!(reason, path = %path.display(), "processor checkpoint refused, restoring from the topics");
         Ok(None)
     };
     let begun = Instant::now();
-    let checkpoint = match checkpoint::read(&path) {
+    let checkpoint = match read.read {
         Ok(Some(checkpoint)) => checkpoint,
         Ok(None) => return Ok(None),
         Err(error) => return refuse(error.to_string()),
     };
-    let read_seconds = begun.elapsed().as_secs_f64();
+    let read_seconds = read.seconds;
     let topics = &config.topics;
     let (by_shipment, shared, status) = (topics.by_shipment(), topics.shared(), topics.status());
     if checkpoint.build != checkpoint::BUILD {
