@@ -83,9 +83,11 @@ unsafe impl GlobalAlloc for CountingAllocator {
     }
 }
 
-/// `mi_option_purge_delay` in mimalloc's header (the crate leaves the option unnamed): how long
-/// a freed page stays committed before it is given back to the OS.
+/// `mi_option_purge_delay` in the header of mimalloc v3 as libmimalloc-sys 0.1.49 bundles it (the
+/// crate leaves the option unnamed): how long a freed page stays committed before it is given
+/// back to the OS. Its default is 10 (ms).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+const MI_PURGE_DELAY_DEFAULT: std::ffi::c_long = 10;
 
 /// Keeps freed memory committed for reuse instead of giving it back to the OS 10 ms after it is
 /// freed (mimalloc's default), unless `MIMALLOC_PURGE_DELAY` says otherwise. A store rebuild
@@ -95,10 +97,16 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// size stays at its high-water mark, which the live state dominates (the same bench's peak
 /// RSS was 6.54 GB with the default and 6.69 GB without purging).
 fn keep_freed_memory() {
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-        // SAFETY: sets one option before any thread but this one runs; mimalloc reads it
-        // whenever it considers purging.
-        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) }
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+        return;
+    }
+    // SAFETY: reads and sets one option before any thread but this one runs; mimalloc reads it
+    // whenever it considers purging. The option is set only if it holds the purge delay's
+    // default, so a mimalloc whose options were renumbered is left as it is.
+    unsafe {
+        if libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) == MI_PURGE_DELAY_DEFAULT {
+            libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1);
+        }
     }
 }
 
