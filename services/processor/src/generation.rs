@@ -187,6 +187,8 @@ impl<'a> Generation<'a> {
         let mut touched = BTreeSet::new();
         let mut records = 0u64;
         let mut links_read = HashMap::new();
+        // what a forgotten shipment leaves unreached is judged once every partition is read
+        engine.defer_unreachable();
         shared.catch_up(cancel, |message| {
             records += 1;
             if let (Some(Key::Links { shipment_id }), Some(payload)) =
@@ -202,6 +204,9 @@ impl<'a> Generation<'a> {
                 stats.applied.fetch_add(1, Ordering::Relaxed);
             }
         })?;
+        // as when the restore applied them: the topic keeps these (their home owner tombstoned
+        // them when it let them go, if it did)
+        engine.settle_unreachable();
         for resumable in resumable.values_mut() {
             resumable
                 .published

@@ -108,3 +108,74 @@ fn delivered_shipments_are_forgotten_after_the_retention_period() {
     assert!(engine.status(&delivered).is_none());
     assert_eq!(engine.status(&open).unwrap().milestones.len(), 3);
 }
+
+fn on_flight(mut event: Event, flight: &str) -> Event {
+    if let Body::Air(air) = &mut event.body {
+        air.flight = Some(flight.into());
+    }
+    event
+}
+
+fn flight_event(id: &str, kind: TransportEventType, hour: i64, flight: &str) -> Event {
+    Event {
+        event_id: id.into(),
+        source: "cgo-flight-ops".into(),
+        body: Body::Transport(TransportBody {
+            kind,
+            mode: TransportMode::Air,
+            reference: flight.into(),
+        }),
+        ..air(id, AirStatus::Dep, hour, "unused")
+    }
+}
+
+/// A restore reads the shared table's partitions one after another: the `forgotten` record of
+/// one AWB on a flight can come before the links of another AWB on it. The flight's events must
+/// stay for the live AWB (they were dropped for it, and a restore from the topics derived it
+/// without its flight's departure and arrival); once every link is read, a flight nobody reaches
+/// any more is let go.
+#[test]
+fn a_restore_judges_what_a_forgotten_shipment_leaves_once_every_link_is_read() {
+    let (gone, live) = (ids::make_awb(784, 1), ids::make_awb(784, 2));
+    let (flight, lonely) = ("LH6035-20251204", "CV3542-20251203");
+    let flights = [
+        flight_event("f1", TransportEventType::Departed, 10, flight),
+        flight_event("f2", TransportEventType::Arrived, 20, flight),
+        flight_event("f3", TransportEventType::Departed, 11, lonely),
+    ];
+    let live_events = [
+        on_flight(air("a1", AirStatus::Man, 5, &live), flight),
+        on_flight(air("a2", AirStatus::Dep, 10, &live), flight),
+    ];
+    let mut engine = Engine::new();
+    let mut affected = BTreeSet::new();
+    engine.defer_unreachable();
+    for event in flights.iter().cloned() {
+        engine.apply(event, &mut affected);
+    }
+    engine.link(&gone, &[], &[flight.to_string(), lonely.to_string()]);
+    assert!(
+        engine.forget(&gone).is_empty(),
+        "nothing judged while deferred"
+    );
+    engine.link(&live, &[], &[flight.to_string()]);
+    let dropped: Vec<String> = engine
+        .settle_unreachable()
+        .iter()
+        .map(|event| event.event_id.clone())
+        .collect();
+    assert_eq!(
+        dropped,
+        vec!["f3".to_string()],
+        "only the flight nobody reaches"
+    );
+    for event in live_events.iter().cloned() {
+        engine.apply(event, &mut affected);
+    }
+    let all: Vec<Event> = flights[..2].iter().chain(&live_events).cloned().collect();
+    let expected = kouan_processor::reference(&all)
+        .remove(&live)
+        .expect("a status");
+    assert_eq!(engine.refresh(&live), Some(expected.clone()));
+    assert!(expected.milestones.iter().any(|m| m.event_id == "f2"));
+}
