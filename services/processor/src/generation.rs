@@ -204,8 +204,8 @@ impl<'a> Generation<'a> {
                 stats.applied.fetch_add(1, Ordering::Relaxed);
             }
         })?;
-        // as when the restore applied them: the topic keeps these (their home owner tombstoned
-        // them when it let them go, if it did)
+        // let go in memory only, as a restore always did: tombstoning them is their home
+        // owner's when it forgets the shipment live
         engine.settle_unreachable();
         for resumable in resumable.values_mut() {
             resumable

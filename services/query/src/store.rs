@@ -203,24 +203,26 @@ impl Store {
     /// Applies a record decoded by [`decode_batch`] (after taking the watermark it carried). A
     /// record that did not decode is an error and changes nothing but the position.
     pub fn apply(&self, decoded: Decoded) -> Result<(), QueryError> {
-        if let Some(watermark) = decoded.watermark {
-            self.observe_watermark(decoded.origin.partition, watermark);
-        }
         self.apply_as(decoded, Logged::Yes)
     }
 
     /// Applies decoded records in order; returns those that did not decode, with why.
-    pub fn apply_all(&self, decoded: Vec<Decoded>) -> Vec<(Origin, QueryError)> {
+    fn apply_all(&self, decoded: Vec<Decoded>, logged: Logged) -> Vec<(Origin, QueryError)> {
         decoded
             .into_iter()
             .filter_map(|decoded| {
                 let origin = decoded.origin;
-                self.apply(decoded).err().map(|error| (origin, error))
+                self.apply_as(decoded, logged)
+                    .err()
+                    .map(|error| (origin, error))
             })
             .collect()
     }
 
     fn apply_as(&self, decoded: Decoded, logged: Logged) -> Result<(), QueryError> {
+        if let Some(watermark) = decoded.watermark {
+            self.observe_watermark(decoded.origin.partition, watermark);
+        }
         /// A decoded record with its texts interned: what is applied under the store's lock.
         enum Incoming {
             Status(Arc<StatusRecord>),
@@ -389,25 +391,13 @@ impl Store {
                 payload: Some(bytes.into()),
                 watermark: None,
             });
-        // each batch decoded on every core while the one before is applied, as `Intake` does
-        let mut held: Vec<Decoded> = Vec::new();
+        // a restore's records were told of before the checkpoint: applied without logging them
+        let mut intake = Intake::unlogged();
         loop {
             let batch: Vec<Read> = reads.by_ref().take(RESTORE_BATCH).collect();
-            let last = batch.is_empty();
-            let applying = std::mem::take(&mut held);
-            let (decoded, failed) = rayon::join(
-                || decode_batch(batch),
-                || {
-                    applying
-                        .into_iter()
-                        .map(|decoded| self.apply_as(decoded, Logged::No))
-                        .filter(Result::is_err)
-                        .count()
-                },
-            );
-            rejected += failed;
-            held = decoded;
-            if last {
+            let more_follow = !batch.is_empty();
+            rejected += intake.take(self, batch, more_follow).len();
+            if !more_follow {
                 break;
             }
         }

@@ -4,7 +4,7 @@
 //! Decoding (protobuf, validation, the facts the indexes read) is most of a rebuild's work and
 //! needs nothing of the store, so the one writer thread no longer does it alone.
 
-use super::Store;
+use super::{Logged, Store};
 use crate::error::QueryError;
 use crate::record::{AlertRecord, DecodedStatus, Origin, TopicId};
 use rayon::prelude::*;
@@ -74,12 +74,31 @@ pub fn decode_batch(reads: Vec<Read>) -> Vec<Decoded> {
 /// is applied, so a replay keeps both cores busy (decoding alone, then applying alone, left one
 /// idle half the time). Only a full batch — the topics have more — is held back for the next
 /// call; a live pipeline's batches are applied at once, adding no delay.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Intake {
     held: Vec<Decoded>,
+    /// Whether what it applies is told to feeds and webhooks (not for a restore's records).
+    logged: Logged,
+}
+
+impl Default for Intake {
+    fn default() -> Self {
+        Intake {
+            held: Vec::new(),
+            logged: Logged::Yes,
+        }
+    }
 }
 
 impl Intake {
+    /// An intake whose records are applied without entering the change log.
+    pub(super) fn unlogged() -> Self {
+        Intake {
+            held: Vec::new(),
+            logged: Logged::No,
+        }
+    }
+
     /// Decodes `reads` while the batch held back is applied; then applies them too unless
     /// `more_follow`. Returns the records that did not decode, with why.
     pub fn take(
@@ -89,17 +108,20 @@ impl Intake {
         more_follow: bool,
     ) -> Vec<(Origin, QueryError)> {
         let held = std::mem::take(&mut self.held);
-        let (decoded, mut rejected) = rayon::join(|| decode_batch(reads), || store.apply_all(held));
+        let (decoded, mut rejected) = rayon::join(
+            || decode_batch(reads),
+            || store.apply_all(held, self.logged),
+        );
         if more_follow {
             self.held = decoded;
         } else {
-            rejected.extend(store.apply_all(decoded));
+            rejected.extend(store.apply_all(decoded, self.logged));
         }
         rejected
     }
 
     /// Applies the batch held back, if any.
     pub fn flush(&mut self, store: &Store) -> Vec<(Origin, QueryError)> {
-        store.apply_all(std::mem::take(&mut self.held))
+        store.apply_all(std::mem::take(&mut self.held), self.logged)
     }
 }
