@@ -15,6 +15,7 @@
 //! - [`status`]: the shipment status record of STATUS.md and the predicates read off it (moving,
 //!   waiting at a node, finished, dwell hours).
 //! - [`status_wire`]: its protobuf form on `kouan.status`, both ways, and its content digest.
+//! - [`status_ref`]: the record borrowed from what it was derived from, encoded without copies.
 //! - [`status_view`]: a borrowed, allocation-free reading of that protobuf form, for records
 //!   already validated once.
 //! - [`status_json`]: its JSON form (API.md answers, feeds, webhooks).
@@ -31,6 +32,7 @@ pub mod protobuf;
 pub mod reject;
 pub mod status;
 pub mod status_json;
+pub mod status_ref;
 pub mod status_view;
 pub mod status_wire;
 pub mod time;
@@ -51,6 +53,7 @@ pub use event::{
 pub use reject::Reject;
 pub use status::{Milestone, Status};
 pub use status_json::{MilestoneJson, StatusJson};
+pub use status_ref::{MilestoneRef, StatusRef};
 pub use status_view::{MilestoneView, StatusView};
 pub use status_wire::{fnv1a, fnv1a_extend, EncodedStatus, PublishedStatus, FNV1A_START};
 pub use time::Timestamp;

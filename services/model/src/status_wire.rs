@@ -69,19 +69,7 @@ impl Status {
     /// encoding the rest again. `version` and `updatedAt` are the message's last fields and prost
     /// writes fields in order, so the payload is byte for byte the whole record's encoding.
     pub fn encoded(&self) -> EncodedStatus {
-        use prost::Message;
-        let mut record = self.to_proto(0, &Timestamp::from_parts(0, 0, 0).expect("epoch"));
-        record.updated_at = None;
-        let content = record.encode_to_vec();
-        let zero_updated_at = pb::ShipmentStatus {
-            updated_at: Some(time_to_proto(
-                &Timestamp::from_parts(0, 0, 0).expect("epoch"),
-            )),
-            ..Default::default()
-        }
-        .encode_to_vec();
-        let digest = fnv1a_extend(fnv1a(&content), &zero_updated_at);
-        EncodedStatus { content, digest }
+        self.as_ref().encoded()
     }
 }
 
@@ -95,6 +83,10 @@ pub struct EncodedStatus {
 }
 
 impl EncodedStatus {
+    pub(crate) fn from_content(content: Vec<u8>, digest: u64) -> Self {
+        EncodedStatus { content, digest }
+    }
+
     /// The record as published: the content, then `version` and `updatedAt`.
     pub fn payload(mut self, version: u64, updated_at: &Timestamp) -> Vec<u8> {
         use prost::Message;

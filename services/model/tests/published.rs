@@ -241,6 +241,21 @@ proptest! {
         }
     }
 
+    /// The status encoder that writes from borrowed fields gives prost's bytes and digest for
+    /// every record the decoder accepts.
+    #[test]
+    fn the_direct_encoding_is_prosts(record in status_record(), version in 1u64..1_000_000) {
+        let Ok((status, _)) = Status::from_proto(record.clone()) else {
+            return Ok(());
+        };
+        let at = Timestamp::from_parts(1_790_000_000, 5_000_000, 28_800).expect("a time");
+        let (expected, digest) = status.record(version, &at);
+        let encoded = status.as_ref().encoded();
+        prop_assert_eq!(encoded.digest, digest);
+        prop_assert_eq!(encoded.payload(version, &at), expected.encode_to_vec());
+        prop_assert_eq!(status.as_ref().to_owned(), status);
+    }
+
     /// Any bytes: an error or a view, never a panic.
     #[test]
     fn the_view_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..400)) {

@@ -2,10 +2,16 @@
 
 use crate::belonging::{is_actual, latest_booking, order_key};
 use kouan_model::*;
-use kouan_model::{Milestone, Status};
+use kouan_model::{MilestoneRef, Status, StatusRef};
 
 /// Derives the record of `shipment_id` from its events, already in STATUS.md's order.
 pub fn derive(shipment_id: &str, events: &[&Event]) -> Status {
+    derive_ref(shipment_id, events).to_owned()
+}
+
+/// [`derive`], borrowing the record's text from the events: what the runner encodes and
+/// compares with what it published, without copying it.
+pub fn derive_ref<'a>(shipment_id: &'a str, events: &[&'a Event]) -> StatusRef<'a> {
     let direct: Vec<&Event> = events
         .iter()
         .copied()
@@ -17,18 +23,17 @@ pub fn derive(shipment_id: &str, events: &[&Event]) -> Status {
         })
         .collect();
     let booking = latest_booking(&direct).map(|(_, body)| body);
-    let origin = booking.and_then(|b| b.origin.clone());
-    let destination = booking.and_then(|b| b.destination.clone());
-    let port_of_entry =
-        booking.and_then(|b| b.port_of_entry.clone().or_else(|| b.destination.clone()));
+    let origin = booking.and_then(|b| b.origin.as_deref());
+    let destination = booking.and_then(|b| b.destination.as_deref());
+    let port_of_entry = booking.and_then(|b| b.port_of_entry.as_deref().or(destination));
     let direction = booking.and_then(|b| b.direction);
     let arrival_place = if direction == Some(Direction::Import) {
-        port_of_entry.clone()
+        port_of_entry
     } else {
-        destination.clone()
+        destination
     };
-    let at = |event: &Event, place: &Option<String>| {
-        place.is_some() && event.location.as_ref().map(|l| &l.unlocode) == place.as_ref()
+    let at = |event: &Event, place: &Option<&str>| {
+        place.is_some() && event.location.as_ref().map(|l| l.unlocode.as_str()) == *place
     };
     let actual: Vec<&Event> = events.iter().copied().filter(|e| is_actual(e)).collect();
     // events come in order, so the first match is the earliest (equal instants: by source, id)
@@ -158,7 +163,7 @@ pub fn derive(shipment_id: &str, events: &[&Event]) -> Status {
         .copied()
         .filter(|e| e.body.is_movement() && e.location.is_some())
         .collect();
-    let last_location = movements.last().and_then(|e| e.location.clone());
+    let last_location = movements.last().and_then(|e| e.location.as_ref());
     let dwell_since = last_location.as_ref().map(|last| {
         let mut since = movements.last().expect("a last movement").event_time;
         for event in movements.iter().rev() {
@@ -172,26 +177,26 @@ pub fn derive(shipment_id: &str, events: &[&Event]) -> Status {
 
     let milestones = events
         .iter()
-        .map(|e| Milestone {
+        .map(|e| MilestoneRef {
             code: e.body.code(),
             event_time: e.event_time,
             classifier: e.classifier(),
-            location: e.location.clone(),
-            source: e.source.clone(),
-            event_id: e.event_id.clone(),
+            location: e.location.as_ref(),
+            source: &e.source,
+            event_id: &e.event_id,
         })
         .collect();
 
-    Status {
-        shipment_id: shipment_id.to_string(),
+    StatusRef {
+        shipment_id,
         document_type: booking.and_then(|b| b.document_type),
-        shipper: booking.and_then(|b| b.shipper.clone()),
+        shipper: booking.and_then(|b| b.shipper.as_deref()),
         mode: booking.and_then(|b| b.mode),
         direction,
         origin,
         destination,
         port_of_entry,
-        units: booking.map(|b| b.units.clone()).unwrap_or_default(),
+        units: booking.map_or(&[][..], |b| &b.units),
         booked_at,
         received_at,
         departed_at,

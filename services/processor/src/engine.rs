@@ -5,12 +5,12 @@
 //! included, because a link arriving late marks every shipment it touches as affected.
 
 use crate::belonging::{belonging_and_reach, Candidates};
-use crate::derive::derive;
+use crate::derive::derive_ref;
 use crate::names::Names;
 use crate::reference::{direct_subject, is_stuffing};
 use crate::versions::{key_of, Offer, Versions};
-use kouan_model::Status;
 use kouan_model::*;
+use kouan_model::{EncodedStatus, Status, StatusRef};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -39,6 +39,15 @@ pub fn reported_millis(event: &Event, recorded_millis: i64) -> Option<i64> {
     .then(|| event_millis.min(event.recorded_time().unix_millis()))
 }
 type Relation = HashMap<String, Names>;
+
+/// A shipment's record as [`Engine::refresh_encoded`] derives it for the runner.
+#[derive(Debug)]
+pub struct Refreshed {
+    /// The record's content encoded, with the digest compared with the published one's.
+    pub encoded: EncodedStatus,
+    /// When it finished (delivered or cancelled), for the retention rule.
+    pub finish_millis: Option<i64>,
+}
 
 /// Everything an [`Engine`] holds, as plain data: what a local checkpoint keeps
 /// ([`crate::checkpoint`]). The indexes are not in it: [`Engine::from_state`] builds them again
@@ -216,23 +225,54 @@ impl Engine {
 
     /// The status of one shipment now; `None` when no counted event concerns it.
     pub fn status(&self, shipment_id: &str) -> Option<Status> {
-        self.derive_with_reach(shipment_id).0
+        self.derive_with_reach(shipment_id, |status| status.map(|s| s.to_owned()))
+            .0
     }
 
     /// The status of one shipment now, remembering how far its links reach so that later
     /// equipment and transport events beyond the reach do not mark it as affected. The runner
-    /// derives through this; [`Engine::status`] is the same without the remembering.
+    /// derives through [`Engine::refresh_encoded`]; this is the same, owned.
     pub fn refresh(&mut self, shipment_id: &str) -> Option<Status> {
-        let (status, reach) = self.derive_with_reach(shipment_id);
-        if status.is_some() {
+        self.refresh_with(shipment_id, |status| status.to_owned())
+    }
+
+    /// [`Engine::refresh`] as the runner needs it: the record encoded (with its digest) and when
+    /// it finished, if it did (see [`crate::retention::finish_millis`]) — derived from borrowed
+    /// events, with no copy of their text.
+    pub fn refresh_encoded(&mut self, shipment_id: &str) -> Option<Refreshed> {
+        self.refresh_with(shipment_id, |status| Refreshed {
+            encoded: status.encoded(),
+            finish_millis: crate::retention::finish_millis_of(status),
+        })
+    }
+
+    /// When the shipment finished, if it did ([`crate::retention::finish_millis`]).
+    pub fn finish_millis(&self, shipment_id: &str) -> Option<i64> {
+        self.derive_with_reach(shipment_id, |status| {
+            status.and_then(|s| crate::retention::finish_millis_of(&s))
+        })
+        .0
+    }
+
+    fn refresh_with<R>(
+        &mut self,
+        shipment_id: &str,
+        read: impl FnOnce(&StatusRef<'_>) -> R,
+    ) -> Option<R> {
+        let (read, reach) = self.derive_with_reach(shipment_id, |status| status.as_ref().map(read));
+        if read.is_some() {
             self.reach.insert(shipment_id.to_string(), reach);
         } else {
             self.reach.remove(shipment_id);
         }
-        status
+        read
     }
 
-    fn derive_with_reach(&self, shipment_id: &str) -> (Option<Status>, i64) {
+    fn derive_with_reach<'s, R>(
+        &'s self,
+        shipment_id: &'s str,
+        read: impl FnOnce(Option<StatusRef<'s>>) -> R,
+    ) -> (R, i64) {
         fn refs(events: Option<&Vec<Arc<Event>>>) -> Vec<&Event> {
             events
                 .map(|events| events.iter().map(|e| e.as_ref()).collect())
@@ -250,10 +290,8 @@ impl Engine {
                 .insert(unit, refs(self.unit_events.get(unit)));
         }
         let (events, reach) = belonging_and_reach(shipment_id, &candidates);
-        (
-            (!events.is_empty()).then(|| derive(shipment_id, &events)),
-            reach,
-        )
+        let status = (!events.is_empty()).then(|| derive_ref(shipment_id, &events));
+        (read(status), reach)
     }
 
     /// Every shipment the engine has heard of (some may have no counted event left).

@@ -22,7 +22,7 @@ mod upkeep;
 use checkpointing::{usable_checkpoint, CheckpointRead, Checkpoints, Resumable, Resumed};
 
 use crate::changelog::{event_key, links_key, parse_key, Key, Links};
-use crate::engine::{reported_millis, Engine};
+use crate::engine::{reported_millis, Engine, Refreshed};
 use crate::pacing::InStep;
 use crate::progress::{Input, Progress};
 use crate::rebalance::{Change, Rebalances};

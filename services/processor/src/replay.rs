@@ -2,6 +2,7 @@
 //! shipments, compare each with its last digest, encode the changed, forget the finished — as
 //! `kouan bench process` and the criterion benches measure it.
 
+use crate::engine::Refreshed;
 use crate::retention::Retention;
 use crate::Engine;
 use kouan_model::{protobuf, Timestamp};
@@ -37,10 +38,13 @@ impl Replay {
             }
         }
         for id in affected {
-            if let Some(status) = self.engine.refresh(&id) {
-                let encoded = status.encoded();
+            if let Some(Refreshed {
+                encoded,
+                finish_millis,
+            }) = self.engine.refresh_encoded(&id)
+            {
                 let digest = encoded.digest;
-                self.retention.note(&id, &status);
+                self.retention.note_finish(&id, finish_millis);
                 if self.published.insert(id, digest) != Some(digest) {
                     self.encoded_bytes += encoded.payload(1, &zero).len();
                 }

@@ -5,8 +5,8 @@
 //! forgets the same shipments as the original run.
 
 use crate::engine::Engine;
-use kouan_model::Status;
 use kouan_model::{Event, TransportStage};
+use kouan_model::{Status, StatusRef};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
@@ -38,7 +38,12 @@ impl Retention {
 
     /// Hears of a freshly derived record.
     pub fn note(&mut self, shipment_id: &str, status: &Status) {
-        if let Some(finish) = finish_millis(status) {
+        self.note_finish(shipment_id, finish_millis(status));
+    }
+
+    /// Hears of a freshly derived record that finished at `finish_millis`, if it did.
+    pub fn note_finish(&mut self, shipment_id: &str, finish_millis: Option<i64>) {
+        if let Some(finish) = finish_millis {
             self.finished
                 .push(Reverse((finish, shipment_id.to_string())));
         }
@@ -78,7 +83,7 @@ impl Retention {
                 continue;
             }
             // still finished at the same time? later events may have changed it
-            if engine.status(&shipment_id).as_ref().and_then(finish_millis) == Some(finish) {
+            if engine.finish_millis(&shipment_id) == Some(finish) {
                 let dropped = engine.forget(&shipment_id);
                 forgot(&shipment_id, dropped);
                 forgotten += 1;
@@ -90,9 +95,11 @@ impl Retention {
 
 /// When a finished shipment finished: delivery, or its last milestone when cancelled.
 pub fn finish_millis(status: &Status) -> Option<i64> {
-    if !status.is_finished() {
-        return None;
-    }
+    finish_millis_of(&status.as_ref())
+}
+
+/// [`finish_millis`] of a borrowed record.
+pub fn finish_millis_of(status: &StatusRef<'_>) -> Option<i64> {
     match status.transport_stage {
         TransportStage::Delivered => status.delivered_at.map(|t| t.unix_millis()),
         TransportStage::Cancelled => status.milestones.last().map(|m| m.event_time.unix_millis()),

@@ -160,12 +160,14 @@ impl Generation<'_> {
                 continue;
             }
             let previous = self.published.get(&shipment_id).copied();
-            match self.engine.refresh(&shipment_id) {
-                Some(status) => {
+            match self.engine.refresh_encoded(&shipment_id) {
+                Some(Refreshed {
+                    encoded,
+                    finish_millis,
+                }) => {
                     let version = previous.map_or(1, |p| p.version + 1);
-                    let encoded = status.encoded();
                     let digest = encoded.digest;
-                    self.retention.note(&shipment_id, &status);
+                    self.retention.note_finish(&shipment_id, finish_millis);
                     self.write_links(&shipment_id)?;
                     if previous.and_then(|p| p.digest) == Some(digest) {
                         continue;
