@@ -212,7 +212,7 @@ impl RawEvent {
             return Err(Reject::new("(body)", reason));
         }
         let body = if let Some(raw) = self.shipment {
-            Body::Shipment(raw.into_body()?)
+            Body::Shipment(Box::new(raw.into_body()?))
         } else if let Some(raw) = self.equipment {
             Body::Equipment(raw.into_body()?)
         } else if let Some(raw) = self.transport {

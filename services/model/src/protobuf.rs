@@ -180,7 +180,7 @@ pub fn from_proto(message: pb::Event) -> Result<Event, Reject> {
                 "no body: exactly one of shipment, equipment, transport, air, customs is required",
             ))
         }
-        Some(B::Shipment(body)) => Body::Shipment(ShipmentBody {
+        Some(B::Shipment(body)) => Body::from(ShipmentBody {
             kind: required_enum("shipment.type", body.r#type, ShipmentEventType::from_proto)?,
             shipment_id: required_string("shipment.shipmentId", body.shipment_id)?,
             document_type: enum_field(

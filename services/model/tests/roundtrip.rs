@@ -90,7 +90,7 @@ fn shipment_body() -> impl Strategy<Value = Body> {
                 } else {
                     waybill
                 };
-                Body::Shipment(ShipmentBody {
+                Body::from(ShipmentBody {
                     kind,
                     shipment_id,
                     document_type: Some(document_type),

@@ -61,7 +61,7 @@ fn bookings<'a, 'b>(
                     ShipmentEventType::Booked | ShipmentEventType::Updated
                 ) =>
         {
-            Some((*event, body))
+            Some((*event, &**body))
         }
         _ => None,
     })

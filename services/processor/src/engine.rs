@@ -261,7 +261,13 @@ impl Engine {
     ) -> Option<R> {
         let (read, reach) = self.derive_with_reach(shipment_id, |status| status.as_ref().map(read));
         if read.is_some() {
-            self.reach.insert(shipment_id.to_string(), reach);
+            // most refreshes are of a shipment refreshed before: no new key to allocate
+            match self.reach.get_mut(shipment_id) {
+                Some(held) => *held = reach,
+                None => {
+                    self.reach.insert(shipment_id.to_string(), reach);
+                }
+            }
         } else {
             self.reach.remove(shipment_id);
         }

@@ -217,7 +217,7 @@ fn scenario(seed: u64) -> Vec<Event> {
                 rng.random_range(100..400),
                 None,
                 Classifier::Act,
-                Body::Shipment(ShipmentBody {
+                Body::from(ShipmentBody {
                     kind: ShipmentEventType::Cancelled,
                     shipment_id: id.into(),
                     document_type: None,
@@ -332,7 +332,7 @@ fn booking(
 ) -> Body {
     let direction =
         [Direction::Import, Direction::Export, Direction::Transit][rng.random_range(0..3)];
-    Body::Shipment(ShipmentBody {
+    Body::from(ShipmentBody {
         kind,
         shipment_id: id.into(),
         document_type: Some(DocumentType::RailWaybill),

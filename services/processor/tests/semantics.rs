@@ -27,7 +27,7 @@ fn event(id: &str, hour: i64, place: Option<&str>, body: Body) -> Event {
 }
 
 fn booking(id: &str, direction: Direction, destination: &str, units: &[&str]) -> Body {
-    Body::Shipment(ShipmentBody {
+    Body::from(ShipmentBody {
         kind: ShipmentEventType::Booked,
         shipment_id: id.into(),
         document_type: Some(DocumentType::RailWaybill),

@@ -122,7 +122,7 @@ fn waybill(wave: &mut Wave<'_>, w: &Waybill<'_>) {
         SOURCE_BOOKING,
         booked,
         None,
-        Body::Shipment(ShipmentBody {
+        Body::from(ShipmentBody {
             kind: ShipmentEventType::Booked,
             shipment_id: w.awb.to_string(),
             document_type: Some(DocumentType::Awb),

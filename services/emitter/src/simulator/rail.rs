@@ -97,7 +97,7 @@ pub fn train(wave: &mut Wave<'_>, booked_from: i64) {
                 SOURCE_BOOKING,
                 booked,
                 None,
-                Body::Shipment(ShipmentBody {
+                Body::from(ShipmentBody {
                     kind: ShipmentEventType::Booked,
                     shipment_id: consignment.shipment_id.clone(),
                     document_type: Some(DocumentType::RailWaybill),

@@ -222,7 +222,7 @@ fn write_synthetic_file(path: &std::path::Path, events: u64) -> anyhow::Result<u
             1 + (n / 50_000) % 28
         );
         let body = match index % 5 {
-            0 => Body::Shipment(ShipmentBody {
+            0 => Body::from(ShipmentBody {
                 kind: ShipmentEventType::Booked,
                 shipment_id,
                 document_type: Some(DocumentType::RailWaybill),
