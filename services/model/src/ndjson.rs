@@ -224,11 +224,11 @@ impl RawEvent {
         };
         Ok(Event {
             event_id,
-            source,
+            source: source.into(),
             event_time,
             recorded_time,
             classifier,
-            location,
+            location: location.map(std::sync::Arc::new),
             retracted: self.retracted.unwrap_or(false),
             body,
         })

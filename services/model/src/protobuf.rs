@@ -108,11 +108,11 @@ pub fn to_proto(event: &Event) -> pb::Event {
     };
     pb::Event {
         event_id: event.event_id.clone(),
-        source: event.source.clone(),
+        source: event.source.to_string(),
         event_time: Some(time_to_proto(&event.event_time)),
         recorded_time: event.recorded_time.as_ref().map(time_to_proto),
         classifier: opt_code(event.classifier.map(Classifier::to_proto)),
-        location: event.location.as_ref().map(location_to_proto),
+        location: event.location.as_deref().map(location_to_proto),
         retracted: event.retracted,
         body: Some(body),
     }
@@ -262,11 +262,11 @@ pub fn from_proto(message: pb::Event) -> Result<Event, Reject> {
     };
     Ok(Event {
         event_id,
-        source,
+        source: source.into(),
         event_time,
         recorded_time,
         classifier,
-        location,
+        location: location.map(std::sync::Arc::new),
         retracted: message.retracted,
         body,
     })

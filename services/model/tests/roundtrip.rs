@@ -236,15 +236,17 @@ pub fn event() -> impl Strategy<Value = Event> {
                 body,
             )| Event {
                 event_id,
-                source: source.to_string(),
+                source: source.into(),
                 event_time,
                 // Recorded at or after the event, so every classifier passes the ACT rule.
                 recorded_time: recorded_after.map(|millis| event_time.plus_millis(millis)),
                 classifier,
-                location: location.map(|(unlocode, facility, name)| Location {
-                    unlocode,
-                    facility,
-                    name,
+                location: location.map(|(unlocode, facility, name)| {
+                    std::sync::Arc::new(Location {
+                        unlocode,
+                        facility,
+                        name,
+                    })
                 }),
                 retracted,
                 body,

@@ -163,7 +163,7 @@ pub fn derive_ref<'a>(shipment_id: &'a str, events: &[&'a Event]) -> StatusRef<'
         .copied()
         .filter(|e| e.body.is_movement() && e.location.is_some())
         .collect();
-    let last_location = movements.last().and_then(|e| e.location.as_ref());
+    let last_location = movements.last().and_then(|e| e.location.as_deref());
     let dwell_since = last_location.as_ref().map(|last| {
         let mut since = movements.last().expect("a last movement").event_time;
         for event in movements.iter().rev() {
@@ -181,7 +181,7 @@ pub fn derive_ref<'a>(shipment_id: &'a str, events: &[&'a Event]) -> StatusRef<'
             code: e.body.code(),
             event_time: e.event_time,
             classifier: e.classifier(),
-            location: e.location.as_ref(),
+            location: e.location.as_deref(),
             source: &e.source,
             event_id: &e.event_id,
         })

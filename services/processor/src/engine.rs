@@ -118,6 +118,8 @@ pub struct Engine {
     /// While a restore reads the shared table ([`Engine::defer_unreachable`]): the units and
     /// conveyances a forgotten shipment left unreached, judged only once every link is read.
     deferred: Option<Orphans>,
+    /// One copy of each place and source the held events name, shared by all of them.
+    shared: Interner,
 }
 
 /// Units and flights no shipment read so far reaches.
@@ -125,6 +127,36 @@ pub struct Engine {
 struct Orphans {
     units: HashSet<String>,
     flights: HashSet<String>,
+}
+
+/// The places and sources of the held events, each held once: a hub and its corridors have some
+/// thousands of facilities and tens of sources, while the engine holds hundreds of thousands of
+/// events, which before each carried their own copies (72 bytes and two or three strings an
+/// event). Never shrinks, being bounded by the network, not by the traffic.
+#[derive(Debug, Default)]
+struct Interner {
+    places: HashSet<Arc<Location>>,
+    sources: HashSet<Arc<str>>,
+}
+
+impl Interner {
+    /// Makes `event` name the held copies of its place and source.
+    fn share(&mut self, event: &mut Event) {
+        if let Some(location) = &mut event.location {
+            match self.places.get(&**location) {
+                Some(held) => *location = held.clone(),
+                None => {
+                    self.places.insert(location.clone());
+                }
+            }
+        }
+        match self.sources.get(&*event.source) {
+            Some(held) => event.source = held.clone(),
+            None => {
+                self.sources.insert(event.source.clone());
+            }
+        }
+    }
 }
 
 impl Engine {
@@ -147,8 +179,14 @@ impl Engine {
 
     /// The engine [`Engine::state`] was taken from: the same events, relations and clocks, with
     /// the indexes built again (no shipment is derived).
-    pub fn from_state(state: EngineState) -> Self {
+    pub fn from_state(mut state: EngineState) -> Self {
         let mut engine = Engine::new();
+        for event in &mut state.events {
+            // a checkpoint's events are read one by one, each with a place of its own
+            if let Some(event) = Arc::get_mut(event) {
+                engine.shared.share(event);
+            }
+        }
         // the versions on one core, the indexes on another: a restart waits for both
         let mut versions = Versions::default();
         std::thread::scope(|scope| {
@@ -209,7 +247,8 @@ impl Engine {
         reported
     }
 
-    fn offer(&mut self, event: Event, affected: &mut BTreeSet<String>) {
+    fn offer(&mut self, mut event: Event, affected: &mut BTreeSet<String>) {
+        self.shared.share(&mut event);
         let Offer::Changed { previous, current } = self.versions.offer(event) else {
             return;
         };
@@ -647,5 +686,54 @@ fn relate(forward: &mut Relation, backward: &mut Relation, from: &str, to: &str)
     if !forward.get(from).is_some_and(|set| set.contains(to)) {
         forward.entry(from.to_string()).or_default().insert(to);
         backward.entry(to.to_string()).or_default().insert(from);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at_cgo(event_id: &str) -> Event {
+        kouan_model::ndjson::decode_line(
+            format!(
+                r#"{{"eventId":"{event_id}","source":"cgo-cargo","eventTime":"2026-11-01T08:00:00+08:00","location":{{"unlocode":"CNCGO","facility":"CGO-NCT"}},"air":{{"status":"RCS","awb":"172-00000092"}}}}"#
+            )
+            .as_bytes(),
+        )
+        .expect("a valid event")
+    }
+
+    /// Every held event names the engine's one copy of its place and source, whether applied or
+    /// restored from a checkpoint.
+    #[test]
+    fn held_events_share_their_place_and_source() {
+        let shares = |engine: &Engine| {
+            let state = engine.state();
+            let [a, b] = &state.events[..] else {
+                panic!("two events held");
+            };
+            Arc::ptr_eq(a.location.as_ref().unwrap(), b.location.as_ref().unwrap())
+                && Arc::ptr_eq(&a.source, &b.source)
+        };
+        let mut engine = Engine::new();
+        let mut affected = BTreeSet::new();
+        engine.apply(at_cgo("e-1"), &mut affected);
+        engine.apply(at_cgo("e-2"), &mut affected);
+        assert!(shares(&engine));
+
+        let apart = EngineState {
+            events: vec![Arc::new(at_cgo("e-1")), Arc::new(at_cgo("e-2"))],
+            ..Default::default()
+        };
+        assert!(!Arc::ptr_eq(
+            &apart.events[0].source,
+            &apart.events[1].source
+        ));
+        let restored = Engine::from_state(apart);
+        assert!(shares(&restored));
+        assert_eq!(
+            restored.status("172-00000092"),
+            engine.status("172-00000092")
+        );
     }
 }

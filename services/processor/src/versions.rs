@@ -139,7 +139,7 @@ impl Versions {
 pub fn winners(events: &[Event]) -> Vec<&Event> {
     let mut best: HashMap<(&str, &str), &Event> = HashMap::new();
     for event in events {
-        let key = (event.source.as_str(), event.event_id.as_str());
+        let key = (&*event.source, event.event_id.as_str());
         match best.get(&key) {
             Some(current) if !supersedes(event, current) => {}
             _ => {

@@ -155,7 +155,7 @@ impl Builder {
             event_time: at(minute),
             recorded_time: Some(at(minute + 5)),
             classifier: (classifier != Classifier::Act).then_some(classifier),
-            location: place.and_then(location),
+            location: place.and_then(location).map(std::sync::Arc::new),
             retracted: false,
             body,
         });

@@ -18,11 +18,11 @@ fn air(id: &str, status: AirStatus, hour: i64, awb: &str) -> Event {
         event_time: at(hour),
         recorded_time: None,
         classifier: None,
-        location: Some(Location {
+        location: Some(std::sync::Arc::new(Location {
             unlocode: "CNCGO".into(),
             facility: None,
             name: None,
-        }),
+        })),
         retracted: false,
         body: Body::Air(AirBody {
             status,

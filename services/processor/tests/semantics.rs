@@ -16,10 +16,12 @@ fn event(id: &str, hour: i64, place: Option<&str>, body: Body) -> Event {
         event_time: at(hour),
         recorded_time: None,
         classifier: None,
-        location: place.map(|code| Location {
-            unlocode: code.into(),
-            facility: None,
-            name: None,
+        location: place.map(|code| {
+            std::sync::Arc::new(Location {
+                unlocode: code.into(),
+                facility: None,
+                name: None,
+            })
         }),
         retracted: false,
         body,

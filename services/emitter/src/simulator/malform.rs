@@ -30,11 +30,11 @@ pub fn corrupt(event: &Event, line: &str, rng: &mut ChaCha8Rng) -> String {
         // a malformed UN/LOCODE
         _ => {
             let mut bad = event.clone();
-            bad.location = Some(Location {
+            bad.location = Some(std::sync::Arc::new(Location {
                 unlocode: "CN-ZZ".to_string(),
                 facility: None,
                 name: None,
-            });
+            }));
             bad.to_json()
         }
     }
@@ -56,11 +56,11 @@ fn broken_identifier(event: &Event) -> Event {
         }
         Body::Shipment(shipment) => shipment.origin = Some("ZZP".to_string()),
         Body::Transport(_) | Body::Equipment(_) => {
-            bad.location = Some(Location {
+            bad.location = Some(std::sync::Arc::new(Location {
                 unlocode: "cnzzp".to_string(),
                 facility: None,
                 name: None,
-            })
+            }))
         }
     }
     bad

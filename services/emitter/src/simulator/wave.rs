@@ -175,11 +175,11 @@ impl Wave<'_> {
         let offset_hours = node.map_or(8, |node| node.utc_offset_hours);
         let event = Event {
             event_id: self.registry.event_id(source_prefix(source)),
-            source: source.to_string(),
+            source: source.into(),
             event_time: local_time(at, offset_hours),
             recorded_time: Some(local_time(recorded, offset_hours)),
             classifier: (classifier != Classifier::Act).then_some(classifier),
-            location: node.map(location),
+            location: node.map(location).map(std::sync::Arc::new),
             retracted: false,
             body,
         };

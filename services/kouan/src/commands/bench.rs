@@ -273,11 +273,11 @@ fn write_synthetic_file(path: &std::path::Path, events: u64) -> anyhow::Result<u
             event_time: time,
             recorded_time: None,
             classifier: None,
-            location: Some(Location {
+            location: Some(std::sync::Arc::new(Location {
                 unlocode: "CNZZP".into(),
                 facility: None,
                 name: None,
-            }),
+            })),
             retracted: false,
             body,
         };
