@@ -9,7 +9,7 @@
 //! `pb::ShipmentStatus` (a property test holds it to that) without a copy.
 
 use crate::status::{Milestone, Status};
-use crate::status_wire::{fnv1a, fnv1a_extend, EncodedStatus};
+use crate::status_wire::{content_digest, EncodedStatus};
 use crate::*;
 use prost::bytes::BufMut;
 use prost::encoding::{encode_key, encode_varint, encoded_len_varint, key_len, WireType};
@@ -153,9 +153,14 @@ impl StatusRef<'_> {
     /// The record's content encoded, with its digest: the same as [`Status::encoded`] gives for
     /// [`StatusRef::to_owned`], without building it.
     pub fn encoded(&self) -> EncodedStatus {
-        let mut content = Vec::with_capacity(self.content_len());
+        let tail = zero_updated_at();
+        let mut content = Vec::with_capacity(self.content_len() + tail.len());
         self.encode_content(&mut content);
-        let digest = fnv1a_extend(fnv1a(&content), zero_updated_at());
+        // digested as a record read back would be: with `updatedAt` the epoch after the content
+        let len = content.len();
+        content.extend_from_slice(tail);
+        let digest = content_digest(&content);
+        content.truncate(len);
         EncodedStatus::from_content(content, digest)
     }
 

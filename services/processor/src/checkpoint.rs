@@ -24,7 +24,7 @@
 //! group assigns are resumed from their offsets, the others are dropped at the first assignment
 //! (another member owns them now, and they are restored whole if they come back).
 //!
-//! Layout after the tag `KOUANPC1`: the write time, the build, the three topic names and the two
+//! Layout after the tag `KOUANPC2`: the write time, the build, the three topic names and the two
 //! partition counts, the shared offsets, the owned partitions (partition, by-shipment offset,
 //! status offset), the watermark, the events (protobuf, as on the internal topics), the three
 //! relations, reach, forgotten shipments, published records, links written, and the retention
@@ -38,7 +38,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-const MAGIC: &[u8; 8] = b"KOUANPC1";
+/// `2`: status digests are XXH3 (FNV-1a before); a checkpoint with the old ones is not used.
+const MAGIC: &[u8; 8] = b"KOUANPC2";
 
 /// The build a checkpoint must have been written by to be used.
 pub const BUILD: &str = env!("CARGO_PKG_VERSION");
