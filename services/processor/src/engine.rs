@@ -8,7 +8,7 @@ use crate::belonging::{belonging_and_reach, Candidates};
 use crate::derive::derive_ref;
 use crate::names::Names;
 use crate::reference::{direct_subject, is_stuffing};
-use crate::versions::{key_of, Offer, Versions};
+use crate::versions::{Offer, Versions};
 use kouan_model::*;
 use kouan_model::{EncodedStatus, Status, StatusRef};
 use std::collections::BTreeSet;
@@ -70,7 +70,8 @@ impl EngineState {
     /// The same state in one order (events by identity, everything else by name), so that two
     /// states can be compared.
     pub fn sorted(mut self) -> Self {
-        self.events.sort_by_key(|event| key_of(event));
+        self.events
+            .sort_by(|a, b| (&*a.source, &a.event_id).cmp(&(&*b.source, &b.event_id)));
         self.shipment_units.sort();
         self.unit_conveyances.sort();
         self.shipment_flights.sort();
@@ -368,7 +369,7 @@ impl Engine {
 
     /// The counted version of `event`'s (`source`, `eventId`), retracted or not.
     pub fn winner_of(&self, event: &Event) -> Option<&Arc<Event>> {
-        self.versions.get(&key_of(event))
+        self.versions.get(event)
     }
 
     /// Whether `shipment_id` was forgotten under the retention rule.
@@ -421,16 +422,14 @@ impl Engine {
     pub fn release(&mut self, shipment_id: &str) {
         self.reach.remove(shipment_id);
         for event in self.direct.remove(shipment_id).unwrap_or_default() {
-            self.versions.remove(&key_of(&event));
+            self.versions.remove(&event.source, &event.event_id);
         }
     }
 
     /// Removes the counted version of an equipment or transport event whose record was deleted
     /// from the shared table (its container or conveyance became unreachable).
     pub fn remove_shared(&mut self, source: &str, event_id: &str) {
-        let key = crate::versions::identity_key(source, event_id);
-        if let Some(held) = self.versions.get(&key).cloned() {
-            self.versions.remove(&key);
+        if let Some(held) = self.versions.remove(source, event_id) {
             self.unindex(&held);
         }
     }
@@ -557,7 +556,7 @@ impl Engine {
         self.forgotten.insert(shipment_id.to_string());
         self.reach.remove(shipment_id);
         for event in self.direct.remove(shipment_id).unwrap_or_default() {
-            self.versions.remove(&key_of(&event));
+            self.versions.remove(&event.source, &event.event_id);
             dropped.push(event);
         }
         let units = self.shipment_units.remove(shipment_id).unwrap_or_default();
@@ -632,7 +631,7 @@ impl Engine {
     /// Lets go of the events of a unit no shipment reaches, and of the conveyances only it was on.
     fn drop_unit(&mut self, unit: &str, dropped: &mut Vec<Arc<Event>>) {
         for event in self.unit_events.remove(unit).unwrap_or_default() {
-            self.versions.remove(&key_of(&event));
+            self.versions.remove(&event.source, &event.event_id);
             dropped.push(event);
         }
         for conveyance in self.unit_conveyances.remove(unit).unwrap_or_default() {
@@ -658,7 +657,7 @@ impl Engine {
             .remove(conveyance)
             .unwrap_or_default()
         {
-            self.versions.remove(&key_of(&event));
+            self.versions.remove(&event.source, &event.event_id);
             dropped.push(event);
         }
     }

@@ -2,35 +2,12 @@
 //! the latest `recordedTime`; on equal times the greater canonical JSON; a retracted winner makes
 //! the event absent. Redelivery of the same version changes nothing.
 
+use hashbrown::hash_table::{Entry, HashTable};
 use kouan_model::Event;
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::Arc;
-
-/// The identity of an event across its versions: a 128-bit digest of (`source`, `eventId`),
-/// so that the hot path neither clones nor hashes two strings per event. Two identities would
-/// have to collide in 128 bits to be confused (for 10^9 events, odds below 10^-20).
-pub type EventKey = u128;
-
-pub fn key_of(event: &Event) -> EventKey {
-    identity_key(&event.source, &event.event_id)
-}
-
-/// [`key_of`] from the identity alone.
-pub fn identity_key(source: &str, event_id: &str) -> EventKey {
-    let digest = |basis: u64| {
-        let mix = |state: u64, bytes: &[u8]| {
-            bytes.iter().fold(state, |state, byte| {
-                (state ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
-            })
-        };
-        // the length prefix keeps ("ab", "c") apart from ("a", "bc")
-        let state = mix(basis, &(source.len() as u64).to_le_bytes());
-        let state = mix(state, source.as_bytes());
-        mix(state, event_id.as_bytes())
-    };
-    (u128::from(digest(0xcbf2_9ce4_8422_2325)) << 64) | u128::from(digest(0x8422_2325_cbf2_9ce4))
-}
 
 /// Whether `candidate` replaces `current` as the counted version.
 pub fn supersedes(candidate: &Event, current: &Event) -> bool {
@@ -59,33 +36,51 @@ pub enum Offer {
 
 /// The winning version of every event seen, retracted winners included (a later retraction must
 /// still beat the versions it voids, whatever order they arrive in).
+///
+/// A table of the events themselves, found by their (`source`, `eventId`): a map from a 128-bit
+/// digest of the identity to the event took 32 bytes a slot (the digest's alignment) and, grown
+/// in powers of two, 54 bytes an event held; these slots are 8.
 #[derive(Debug, Default)]
 pub struct Versions {
-    winners: crate::engine::HashMap<EventKey, Arc<Event>>,
+    winners: HashTable<Arc<Event>>,
+    hasher: foldhash::fast::RandomState,
 }
 
 impl Versions {
+    fn hash(&self, source: &str, event_id: &str) -> u64 {
+        self.hasher.hash_one((source, event_id))
+    }
+
+    fn hash_of(&self, event: &Event) -> u64 {
+        self.hash(&event.source, &event.event_id)
+    }
+
+    fn find(&self, source: &str, event_id: &str) -> Option<&Arc<Event>> {
+        self.winners
+            .find(self.hash(source, event_id), is(source, event_id))
+    }
+
     pub fn offer(&mut self, event: Event) -> Offer {
-        let key = key_of(&event);
-        match self.winners.get(&key) {
-            Some(current) if !supersedes(&event, current) => Offer::Ignored,
-            Some(current) => {
-                let previous = (!current.retracted).then(|| current.clone());
+        let hash = self.hash_of(&event);
+        let hasher = &self.hasher;
+        let entry = self.winners.entry(
+            hash,
+            is(&event.source, &event.event_id),
+            |held: &Arc<Event>| hasher.hash_one((&*held.source, held.event_id.as_str())),
+        );
+        match entry {
+            Entry::Occupied(held) if !supersedes(&event, held.get()) => Offer::Ignored,
+            Entry::Occupied(mut held) => {
+                let previous = (!held.get().retracted).then(|| held.get().clone());
                 let event = Arc::new(event);
                 let current = (!event.retracted).then(|| event.clone());
-                self.winners.insert(key, event);
+                *held.get_mut() = event;
                 Offer::Changed { previous, current }
             }
-            None => {
+            Entry::Vacant(slot) => {
                 let event = Arc::new(event);
                 let current = (!event.retracted).then(|| event.clone());
-                self.winners.insert(key, event);
-                if current.is_none() {
-                    return Offer::Changed {
-                        previous: None,
-                        current: None,
-                    };
-                }
+                slot.insert(event);
                 Offer::Changed {
                     previous: None,
                     current,
@@ -96,14 +91,18 @@ impl Versions {
 
     /// Whether offering `event` would change the counted version.
     pub fn is_news(&self, event: &Event) -> bool {
-        self.winners
-            .get(&key_of(event))
+        self.get(event)
             .is_none_or(|current| supersedes(event, current))
     }
 
-    /// The counted version under `key`, retracted or not.
-    pub fn get(&self, key: &EventKey) -> Option<&Arc<Event>> {
-        self.winners.get(key)
+    /// The counted version of `event`'s (`source`, `eventId`), retracted or not.
+    pub fn get(&self, event: &Event) -> Option<&Arc<Event>> {
+        self.find(&event.source, &event.event_id)
+    }
+
+    /// The counted version of (`source`, `event_id`), retracted or not.
+    pub fn get_identity(&self, source: &str, event_id: &str) -> Option<&Arc<Event>> {
+        self.find(source, event_id)
     }
 
     pub fn len(&self) -> usize {
@@ -116,23 +115,47 @@ impl Versions {
 
     /// Every counted version, retracted ones included, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Event>> {
-        self.winners.values()
+        self.winners.iter()
     }
 
     /// Room for `more` versions without growing.
     pub fn reserve(&mut self, more: usize) {
-        self.winners.reserve(more);
+        let hasher = &self.hasher;
+        self.winners.reserve(more, |held| {
+            hasher.hash_one((&*held.source, held.event_id.as_str()))
+        });
     }
 
     /// Takes back a counted version as [`Versions::iter`] gave it (a checkpoint's restore).
     pub fn restore(&mut self, event: Arc<Event>) {
-        self.winners.insert(key_of(&event), event);
+        let hash = self.hash_of(&event);
+        let hasher = &self.hasher;
+        match self.winners.entry(
+            hash,
+            is(&event.source, &event.event_id),
+            |held: &Arc<Event>| hasher.hash_one((&*held.source, held.event_id.as_str())),
+        ) {
+            Entry::Occupied(mut held) => *held.get_mut() = event,
+            Entry::Vacant(slot) => {
+                slot.insert(event);
+            }
+        }
     }
 
-    /// Forgets events for good (bounded state); see the engine's retention rule.
-    pub fn remove(&mut self, key: &EventKey) {
-        self.winners.remove(key);
+    /// Forgets the counted version of (`source`, `event_id`) for good (bounded state); see the
+    /// engine's retention rule.
+    pub fn remove(&mut self, source: &str, event_id: &str) -> Option<Arc<Event>> {
+        let hash = self.hash(source, event_id);
+        self.winners
+            .find_entry(hash, is(source, event_id))
+            .ok()
+            .map(|held| held.remove().0)
     }
+}
+
+/// Whether a held version is of the event (`source`, `event_id`).
+fn is<'a>(source: &'a str, event_id: &'a str) -> impl Fn(&Arc<Event>) -> bool + 'a {
+    move |held| held.event_id == event_id && *held.source == *source
 }
 
 /// The batch form of the same rule, for the reference implementation.
