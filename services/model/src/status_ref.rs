@@ -142,14 +142,6 @@ impl StatusRef<'_> {
         }
     }
 
-    /// Delivered or cancelled ([`Status::is_finished`]).
-    pub fn is_finished(&self) -> bool {
-        matches!(
-            self.transport_stage,
-            TransportStage::Delivered | TransportStage::Cancelled
-        )
-    }
-
     /// The record's content encoded, with its digest: the same as [`Status::encoded`] gives for
     /// [`StatusRef::to_owned`], without building it.
     pub fn encoded(&self) -> EncodedStatus {

@@ -183,7 +183,7 @@ impl Engine {
     pub fn from_state(mut state: EngineState) -> Self {
         let mut engine = Engine::new();
         for event in &mut state.events {
-            // a checkpoint's events are read one by one, each with a place of its own
+            // a checkpoint's events are decoded one by one, each with its own place and source
             if let Some(event) = Arc::get_mut(event) {
                 engine.shared.share(event);
             }

@@ -62,11 +62,10 @@ impl Versions {
 
     pub fn offer(&mut self, event: Event) -> Offer {
         let hash = self.hash_of(&event);
-        let hasher = &self.hasher;
         let entry = self.winners.entry(
             hash,
             is(&event.source, &event.event_id),
-            |held: &Arc<Event>| hasher.hash_one((&*held.source, held.event_id.as_str())),
+            rehash(&self.hasher),
         );
         match entry {
             Entry::Occupied(held) if !supersedes(&event, held.get()) => Offer::Ignored,
@@ -120,20 +119,16 @@ impl Versions {
 
     /// Room for `more` versions without growing.
     pub fn reserve(&mut self, more: usize) {
-        let hasher = &self.hasher;
-        self.winners.reserve(more, |held| {
-            hasher.hash_one((&*held.source, held.event_id.as_str()))
-        });
+        self.winners.reserve(more, rehash(&self.hasher));
     }
 
     /// Takes back a counted version as [`Versions::iter`] gave it (a checkpoint's restore).
     pub fn restore(&mut self, event: Arc<Event>) {
         let hash = self.hash_of(&event);
-        let hasher = &self.hasher;
         match self.winners.entry(
             hash,
             is(&event.source, &event.event_id),
-            |held: &Arc<Event>| hasher.hash_one((&*held.source, held.event_id.as_str())),
+            rehash(&self.hasher),
         ) {
             Entry::Occupied(mut held) => *held.get_mut() = event,
             Entry::Vacant(slot) => {
@@ -151,6 +146,12 @@ impl Versions {
             .ok()
             .map(|held| held.remove().0)
     }
+}
+
+/// A held version's hash, as [`Versions::hash`] gives it for its identity (for the table's
+/// growth).
+fn rehash(hasher: &foldhash::fast::RandomState) -> impl Fn(&Arc<Event>) -> u64 + '_ {
+    move |held| hasher.hash_one((&*held.source, held.event_id.as_str()))
 }
 
 /// Whether a held version is of the event (`source`, `event_id`).
