@@ -187,13 +187,6 @@ impl Publisher {
         let mut config = crate::config::producer(brokers);
         config
             .set("transactional.id", transactional_id)
-            // what the coordinator refuses for a moment right after a commit (a transaction's
-            // offsets or first partitions while it still completes the previous one) is retried
-            // after this backoff, growing to 1 s while the broker keeps refusing: measured at
-            // 20,000 events/s, sending the offsets took 11 ms on average with librdkafka's
-            // default 100 ms, 4–5 ms with 5 ms
-            .set("retry.backoff.ms", "5")
-            .set("retry.backoff.max.ms", "1000")
             // an instance killed mid-transaction holds back read_committed readers of the
             // partitions it wrote until the coordinator aborts its transaction: keep that short
             .set("transaction.timeout.ms", "10000")
