@@ -8,7 +8,9 @@ use crate::belonging::{belonging_and_reach, Candidates};
 use crate::derive::derive_ref;
 use crate::names::Names;
 use crate::reference::{direct_subject, is_stuffing};
-use crate::versions::{Offer, Versions};
+use crate::spill::Spill;
+use crate::versions::{supersedes, Offer, Versions};
+use kouan_bus::partitioner::partition_of;
 use kouan_model::*;
 use kouan_model::{EncodedStatus, Status, StatusRef};
 use std::collections::BTreeSet;
@@ -98,6 +100,9 @@ pub struct Engine {
     unit_events: Index,
     /// Transport events by conveyance reference.
     conveyance_events: Index,
+    /// Retracted winners by what they would be indexed under (shipment, unit or conveyance), so
+    /// that they are let go of with it; an entry whose event is no longer the winner is skipped.
+    retractions: Index,
     /// Units that may be linked to a shipment (from its bookings and STUF/STRP naming it), both
     /// ways; a superset is harmless since the link rules themselves decide.
     shipment_units: Relation,
@@ -121,6 +126,66 @@ pub struct Engine {
     deferred: Option<Orphans>,
     /// One copy of each place and source the held events name, shared by all of them.
     shared: Interner,
+    /// Whose shipments this engine derives; `None`: every shipment's.
+    owner: Option<Owner>,
+    /// Equipment events no owned shipment needs now, on local disk ([`Engine::spill_unneeded`]).
+    spill: Spill,
+    /// Per unit with spilled history, what of it is held in memory. A unit not in here has
+    /// nothing spilled and spills nothing on arrival.
+    residency: HashMap<String, Residency>,
+    /// Units whose owned windows may have moved on since the last [`Engine::spill_unneeded`].
+    unsettled: HashSet<String>,
+    /// Whether writing to the spill failed once (logged once; the events stay in memory).
+    spill_failed: bool,
+}
+
+/// What of a unit's history is held in memory while the rest is spilled.
+#[derive(Debug, Clone, Copy)]
+struct Residency {
+    /// Every event at or after this time (Unix ms) is held, and every STUF and STRP.
+    from: i64,
+    /// A window start for which `from` is known to be early enough: a window starting there or
+    /// later reads nothing before `from` (so deriving its shipment needs no look at the spill).
+    /// Reset when one of the unit's actual LOADs comes or goes, which moves what a window reads.
+    checked: Option<i64>,
+}
+
+/// The shipments an instance owns: those of the partitions the consumer group gave it, by the
+/// partition of their id in `kouan.internal.by-shipment` (murmur2, as the router writes them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub partitions: i32,
+    pub owned: BTreeSet<i32>,
+}
+
+impl Owner {
+    pub fn owns(&self, shipment_id: &str) -> bool {
+        self.owned
+            .contains(&partition_of(shipment_id.as_bytes(), self.partitions))
+    }
+}
+
+/// A LOAD that rule 4 looks at: actual, onto a conveyance.
+fn is_actual_load(event: &Event) -> bool {
+    event.classifier() == Classifier::Act
+        && matches!(
+            &event.body,
+            Body::Equipment(EquipmentBody {
+                kind: EquipmentEventType::Load,
+                transport: Some(_),
+                ..
+            })
+        )
+}
+
+/// Whether an equipment event names `shipment_id` in a STUF or STRP.
+fn stuffs(event: &Event, shipment_id: &str) -> bool {
+    matches!(&event.body, Body::Equipment(body)
+        if is_stuffing(body) && body.shipment_ids.iter().any(|id| id == shipment_id))
+}
+
+fn always_resident(event: &Event) -> bool {
+    matches!(&event.body, Body::Equipment(body) if is_stuffing(body))
 }
 
 /// Units and flights no shipment read so far reaches.
@@ -168,7 +233,12 @@ impl Engine {
     /// What the engine holds, for a checkpoint.
     pub fn state(&self) -> EngineState {
         EngineState {
-            events: self.versions.iter().cloned().collect(),
+            events: self
+                .versions
+                .iter()
+                .cloned()
+                .chain(self.spill.read_all().into_iter().map(Arc::new))
+                .collect(),
             shipment_units: relation_pairs(&self.shipment_units),
             unit_conveyances: relation_pairs(&self.unit_conveyances),
             shipment_flights: relation_pairs(&self.shipment_flights),
@@ -197,8 +267,11 @@ impl Engine {
                     versions.restore(event.clone());
                 }
             });
-            for event in state.events.iter().filter(|event| !event.retracted) {
-                engine.index(event);
+            for event in &state.events {
+                match event.retracted {
+                    false => engine.index(event),
+                    true => push(&mut engine.retractions, home_of(event), event),
+                }
             }
         });
         engine.versions = versions;
@@ -220,6 +293,7 @@ impl Engine {
         engine.reach = state.reach.into_iter().collect();
         engine.forgotten = state.forgotten.into_iter().collect();
         engine.watermark_millis = state.watermark_millis;
+        engine.unsettled = engine.unit_events.keys().cloned().collect();
         engine
     }
 
@@ -250,17 +324,280 @@ impl Engine {
 
     fn offer(&mut self, mut event: Event, affected: &mut BTreeSet<String>) {
         self.shared.share(&mut event);
-        let Offer::Changed { previous, current } = self.versions.offer(event) else {
+        // the counted version may be spilled (never a retracted one: those stay in memory)
+        let mut spilled_previous = None;
+        if !self.spill.is_empty() && self.spill.contains(&event.source, &event.event_id) {
+            let held = self
+                .spill
+                .get(&event.source, &event.event_id)
+                .expect("a spilled version");
+            if !supersedes(&event, &held) {
+                return;
+            }
+            spilled_previous = self.spill.take(&event.source, &event.event_id);
+        }
+        let Offer::Changed {
+            previous,
+            current,
+            retraction,
+        } = self.versions.offer(event)
+        else {
             return;
         };
+        if let Some(retraction) = retraction {
+            push(&mut self.retractions, home_of(&retraction), &retraction);
+        }
         if let Some(previous) = previous {
             self.unindex(&previous);
             self.affected_by(&previous, affected);
         }
+        if let Some(previous) = spilled_previous {
+            self.loads_changed(&previous);
+            self.affected_by(&previous, affected);
+        }
         if let Some(current) = current {
-            self.index(&current);
+            if !self.spill_on_arrival(&current) {
+                self.index(&current);
+            }
             self.affected_by(&current, affected);
         }
+    }
+
+    /// Spills an arriving equipment event dated before what its unit holds in memory (it cannot
+    /// concern an owned shipment); whether it did.
+    fn spill_on_arrival(&mut self, event: &Arc<Event>) -> bool {
+        if self.residency.is_empty() || always_resident(event) {
+            return false;
+        }
+        let Body::Equipment(body) = &event.body else {
+            return false;
+        };
+        let unit = body.equipment_reference.as_str();
+        let Some(residency) = self.residency.get(unit) else {
+            return false;
+        };
+        if event.event_time.unix_millis() >= residency.from || !self.put_in_spill(unit, event) {
+            return false;
+        }
+        self.versions.remove(&event.source, &event.event_id);
+        self.loads_changed(event);
+        true
+    }
+
+    /// Forgets what was checked about the windows of `event`'s unit if it is an actual LOAD
+    /// (see [`Residency::checked`]).
+    fn loads_changed(&mut self, event: &Event) {
+        if self.residency.is_empty() || !is_actual_load(event) {
+            return;
+        }
+        if let Some(residency) = self.residency.get_mut(home_of(event)) {
+            residency.checked = None;
+        }
+    }
+
+    /// Whether this engine derives some shipments only, and so spills what the others need.
+    fn splits(&self) -> bool {
+        self.owner
+            .as_ref()
+            .is_some_and(|owner| (owner.owned.len() as i32) < owner.partitions)
+    }
+
+    fn put_in_spill(&mut self, unit: &str, event: &Event) -> bool {
+        match self.spill.put(unit, event, is_actual_load(event)) {
+            Ok(()) => true,
+            Err(error) => {
+                if !std::mem::replace(&mut self.spill_failed, true) {
+                    tracing::warn!(%error, "cannot write the spill file; container events stay in memory");
+                }
+                false
+            }
+        }
+    }
+
+    /// Makes this engine derive only `owner`'s shipments (`None`: all), so that it holds in
+    /// memory only the container history they need (see [`Engine::spill_unneeded`]).
+    pub fn set_owner(&mut self, owner: Option<Owner>) {
+        if self.owner != owner {
+            self.owner = owner;
+            self.unsettled.extend(self.unit_events.keys().cloned());
+            self.unsettled.extend(self.residency.keys().cloned());
+        }
+    }
+
+    /// Where the spill file is made (by default the system's temporary directory); only before
+    /// anything is spilled.
+    pub fn spill_in(&mut self, dir: &std::path::Path) {
+        if self.spill.is_empty() {
+            self.spill = Spill::in_dir(dir);
+        }
+    }
+
+    /// Whether this engine derives `shipment_id` (see [`Engine::set_owner`]).
+    pub fn owns(&self, shipment_id: &str) -> bool {
+        self.owner
+            .as_ref()
+            .is_none_or(|owner| owner.owns(shipment_id))
+    }
+
+    /// The earliest time at which `unit` can concern `shipment_id`, given the earliest time of
+    /// the shipment's own events (`direct_floor`): a booking interval starts at a booking, a
+    /// stuffing interval at a STUF naming it; `i64::MAX` when neither exists.
+    fn floor_on(&self, shipment_id: &str, direct_floor: i64, unit: &str) -> i64 {
+        let named = self
+            .unit_events
+            .get(unit)
+            .into_iter()
+            .flatten()
+            .filter(|event| stuffs(event, shipment_id))
+            .map(|event| event.event_time.unix_millis())
+            .min()
+            .unwrap_or(i64::MAX);
+        direct_floor.min(named)
+    }
+
+    fn direct_floor(&self, shipment_id: &str) -> i64 {
+        self.direct
+            .get(shipment_id)
+            .into_iter()
+            .flatten()
+            .map(|event| event.event_time.unix_millis())
+            .min()
+            .unwrap_or(i64::MAX)
+    }
+
+    /// From when the events of `unit` must be in memory for windows starting at `floor` or
+    /// later: rule 4 looks back to the latest actual LOAD at or before a window's start (held or
+    /// spilled), nothing earlier concerns them.
+    fn needed_from(&self, unit: &str, floor: i64) -> i64 {
+        if floor == i64::MAX {
+            return i64::MAX;
+        }
+        let held = self
+            .unit_events
+            .get(unit)
+            .into_iter()
+            .flatten()
+            .filter(|event| is_actual_load(event))
+            .map(|event| event.event_time.unix_millis())
+            .filter(|millis| *millis <= floor);
+        let spilled = self
+            .spill
+            .of_unit(unit)
+            .iter()
+            .filter(|spilled| spilled.actual_load && spilled.millis <= floor)
+            .map(|spilled| spilled.millis);
+        held.chain(spilled).max().unwrap_or(floor)
+    }
+
+    /// Brings back from the spill what deriving `shipment_id` reads: every unit it may be linked
+    /// to from its floor on.
+    fn bring_back_for(&mut self, shipment_id: &str) {
+        if self.spill.is_empty() {
+            return;
+        }
+        let units: Vec<String> = self
+            .shipment_units
+            .get(shipment_id)
+            .into_iter()
+            .flatten()
+            .filter(|unit| !self.spill.of_unit(unit).is_empty())
+            .cloned()
+            .collect();
+        if units.is_empty() {
+            return;
+        }
+        let direct_floor = self.direct_floor(shipment_id);
+        for unit in units {
+            let floor = self.floor_on(shipment_id, direct_floor, &unit);
+            let checked = self.residency.get(&unit).and_then(|r| r.checked);
+            if checked.is_some_and(|checked| floor >= checked) {
+                continue;
+            }
+            let from = self.needed_from(&unit, floor);
+            self.bring_back(&unit, from);
+            if let Some(residency) = self.residency.get_mut(&unit) {
+                residency.checked = Some(floor);
+            }
+        }
+    }
+
+    fn bring_back(&mut self, unit: &str, from: i64) {
+        match self.residency.get_mut(unit) {
+            Some(residency) if residency.from > from => residency.from = from,
+            _ => return,
+        }
+        for mut event in self.spill.take_unit_from(unit, from) {
+            self.shared.share(&mut event);
+            let event = Arc::new(event);
+            self.versions.restore(event.clone());
+            self.index(&event);
+        }
+    }
+
+    /// Moves to the spill the container history no owned shipment needs now: for each unit
+    /// whose windows may have moved on (its shipments forgotten or released, the owner changed,
+    /// the unit new), every event before the latest actual LOAD at or before the earliest start
+    /// of an owned shipment's window on it — all of it when no owned shipment is linked to it —
+    /// except STUF/STRP. Deriving an owned shipment never reads those (STATUS.md rules 3–4:
+    /// windows start at a booking or a STUF; rule 4 looks back to the latest LOAD before), and
+    /// [`Engine::refresh`] brings them back first when a window reaches them again.
+    ///
+    /// Only an engine that derives some of the shipments spills (see [`Engine::set_owner`]):
+    /// with two instances each holds about half the container history instead of all of it,
+    /// while an instance owning every shipment needs nearly all of it (only the history before
+    /// every current window, some 6% in the bench's mix, which is not worth the look at the
+    /// spill every derivation then takes).
+    pub fn spill_unneeded(&mut self) {
+        if self.deferred.is_some() || !self.splits() {
+            self.unsettled.clear();
+            return;
+        }
+        for unit in std::mem::take(&mut self.unsettled) {
+            if !self.unit_events.contains_key(&unit) && self.spill.of_unit(&unit).is_empty() {
+                self.residency.remove(&unit);
+                continue;
+            }
+            let floor = self
+                .unit_shipments
+                .get(&unit)
+                .into_iter()
+                .flatten()
+                .filter(|shipment| self.owns(shipment))
+                .map(|shipment| self.floor_on(shipment, self.direct_floor(shipment), &unit))
+                .min()
+                .unwrap_or(i64::MAX);
+            let from = self.needed_from(&unit, floor);
+            if self
+                .residency
+                .get(&unit)
+                .is_some_and(|held| held.from >= from)
+            {
+                continue;
+            }
+            let checked = Some(floor);
+            self.residency
+                .insert(unit.clone(), Residency { from, checked });
+            let Some(events) = self.unit_events.remove(&unit) else {
+                continue;
+            };
+            let mut kept = Vec::with_capacity(events.len());
+            for event in events {
+                let spill = event.event_time.unix_millis() < from && !always_resident(&event);
+                if spill && self.put_in_spill(&unit, &event) {
+                    self.versions.remove(&event.source, &event.event_id);
+                } else {
+                    kept.push(event);
+                }
+            }
+            if !kept.is_empty() {
+                self.unit_events.insert(unit, kept);
+            }
+        }
+    }
+
+    /// Equipment events spilled to local disk (not in [`Engine::events_held`]).
+    pub fn events_spilled(&self) -> usize {
+        self.spill.len()
     }
 
     /// The status of one shipment now; `None` when no counted event concerns it.
@@ -299,6 +636,7 @@ impl Engine {
         shipment_id: &str,
         read: impl FnOnce(&StatusRef<'_>) -> R,
     ) -> Option<R> {
+        self.bring_back_for(shipment_id);
         let (read, reach) = self.derive_with_reach(shipment_id, |status| status.as_ref().map(read));
         if read.is_some() {
             // most refreshes are of a shipment refreshed before: no new key to allocate
@@ -349,7 +687,8 @@ impl Engine {
         )
     }
 
-    /// Events held (every version that counts or voids, retractions included).
+    /// Events held in memory (every version that counts or voids, retractions included; not
+    /// the spilled ones).
     pub fn events_held(&self) -> usize {
         self.versions.len()
     }
@@ -364,12 +703,22 @@ impl Engine {
         if direct_subject(event).is_some_and(|id| self.forgotten.contains(id)) {
             return false;
         }
-        self.versions.is_news(event)
+        match self.versions.get(event) {
+            Some(held) => supersedes(event, held),
+            None => self
+                .spill
+                .get(&event.source, &event.event_id)
+                .is_none_or(|held| supersedes(event, &held)),
+        }
     }
 
-    /// The counted version of `event`'s (`source`, `eventId`), retracted or not.
-    pub fn winner_of(&self, event: &Event) -> Option<&Arc<Event>> {
-        self.versions.get(event)
+    /// The counted version of `event`'s (`source`, `eventId`), retracted or not (read back if
+    /// spilled).
+    pub fn winner_of(&self, event: &Event) -> Option<Arc<Event>> {
+        self.versions
+            .get(event)
+            .cloned()
+            .or_else(|| self.spill.get(&event.source, &event.event_id).map(Arc::new))
     }
 
     /// Whether `shipment_id` was forgotten under the retention rule.
@@ -421,6 +770,14 @@ impl Engine {
     /// another instance); the links stay, as for every shipment owned elsewhere.
     pub fn release(&mut self, shipment_id: &str) {
         self.reach.remove(shipment_id);
+        self.let_go_of_retractions(shipment_id, &mut Vec::new());
+        if let Some(units) = self
+            .shipment_units
+            .get(shipment_id)
+            .filter(|_| self.splits())
+        {
+            self.unsettled.extend(units.iter().cloned());
+        }
         for event in self.direct.remove(shipment_id).unwrap_or_default() {
             self.versions.remove(&event.source, &event.event_id);
         }
@@ -431,6 +788,8 @@ impl Engine {
     pub fn remove_shared(&mut self, source: &str, event_id: &str) {
         if let Some(held) = self.versions.remove(source, event_id) {
             self.unindex(&held);
+        } else if let Some(spilled) = self.spill.take(source, event_id) {
+            self.loads_changed(&spilled);
         }
     }
 
@@ -461,7 +820,11 @@ impl Engine {
             Body::Customs(body) => push(&mut self.direct, &body.shipment_id, event),
             Body::Equipment(body) => {
                 let unit = &body.equipment_reference;
+                if self.splits() && !self.unit_events.contains_key(unit.as_str()) {
+                    self.unsettled.insert(unit.clone());
+                }
                 push(&mut self.unit_events, unit, event);
+                self.loads_changed(event);
                 if is_stuffing(body) {
                     for shipment in &body.shipment_ids {
                         relate(
@@ -486,16 +849,15 @@ impl Engine {
     }
 
     fn unindex(&mut self, event: &Arc<Event>) {
-        let (index, key) = match &event.body {
-            Body::Shipment(body) => (&mut self.direct, &body.shipment_id),
-            Body::Air(body) => (&mut self.direct, &body.awb),
-            Body::Customs(body) => (&mut self.direct, &body.shipment_id),
-            Body::Equipment(body) => (&mut self.unit_events, &body.equipment_reference),
-            Body::Transport(body) => (&mut self.conveyance_events, &body.reference),
+        let index = match &event.body {
+            Body::Shipment(_) | Body::Air(_) | Body::Customs(_) => &mut self.direct,
+            Body::Equipment(_) => &mut self.unit_events,
+            Body::Transport(_) => &mut self.conveyance_events,
         };
-        if let Some(events) = index.get_mut(key) {
+        if let Some(events) = index.get_mut(home_of(event)) {
             events.retain(|held| !Arc::ptr_eq(held, event));
         }
+        self.loads_changed(event);
     }
 
     fn affected_by(&self, event: &Event, affected: &mut BTreeSet<String>) {
@@ -555,11 +917,15 @@ impl Engine {
         let mut dropped = Vec::new();
         self.forgotten.insert(shipment_id.to_string());
         self.reach.remove(shipment_id);
+        self.let_go_of_retractions(shipment_id, &mut dropped);
         for event in self.direct.remove(shipment_id).unwrap_or_default() {
             self.versions.remove(&event.source, &event.event_id);
             dropped.push(event);
         }
         let units = self.shipment_units.remove(shipment_id).unwrap_or_default();
+        if self.splits() {
+            self.unsettled.extend(units.iter().cloned());
+        }
         for unit in units {
             let Some(shipments) = self.unit_shipments.get_mut(&unit) else {
                 continue;
@@ -629,11 +995,30 @@ impl Engine {
     }
 
     /// Lets go of the events of a unit no shipment reaches, and of the conveyances only it was on.
+    /// Lets go of the retracted winners held under `home` (a shipment, unit or conveyance).
+    fn let_go_of_retractions(&mut self, home: &str, dropped: &mut Vec<Arc<Event>>) {
+        for event in self.retractions.remove(home).unwrap_or_default() {
+            let winner = self.versions.get(&event);
+            if winner.is_some_and(|winner| Arc::ptr_eq(winner, &event)) {
+                self.versions.remove(&event.source, &event.event_id);
+                dropped.push(event);
+            }
+        }
+    }
+
     fn drop_unit(&mut self, unit: &str, dropped: &mut Vec<Arc<Event>>) {
+        self.let_go_of_retractions(unit, dropped);
         for event in self.unit_events.remove(unit).unwrap_or_default() {
             self.versions.remove(&event.source, &event.event_id);
             dropped.push(event);
         }
+        self.residency.remove(unit);
+        dropped.extend(
+            self.spill
+                .take_unit_from(unit, i64::MIN)
+                .into_iter()
+                .map(Arc::new),
+        );
         for conveyance in self.unit_conveyances.remove(unit).unwrap_or_default() {
             let Some(units) = self.conveyance_units.get_mut(&conveyance) else {
                 continue;
@@ -652,6 +1037,7 @@ impl Engine {
         {
             return;
         }
+        self.let_go_of_retractions(conveyance, dropped);
         for event in self
             .conveyance_events
             .remove(conveyance)
@@ -660,6 +1046,17 @@ impl Engine {
             self.versions.remove(&event.source, &event.event_id);
             dropped.push(event);
         }
+    }
+}
+
+/// What an event is indexed under: the shipment it names, its unit or its conveyance.
+fn home_of(event: &Event) -> &str {
+    match &event.body {
+        Body::Shipment(body) => &body.shipment_id,
+        Body::Air(body) => &body.awb,
+        Body::Customs(body) => &body.shipment_id,
+        Body::Equipment(body) => &body.equipment_reference,
+        Body::Transport(body) => &body.reference,
     }
 }
 

@@ -22,7 +22,7 @@ mod upkeep;
 use checkpointing::{usable_checkpoint, CheckpointRead, Checkpoints, Resumable, Resumed};
 
 use crate::changelog::{event_key, links_key, parse_key, Key, Links};
-use crate::engine::{reported_millis, Engine, Refreshed};
+use crate::engine::{reported_millis, Engine, Owner, Refreshed};
 use crate::pacing::InStep;
 use crate::progress::{Input, Progress};
 use crate::rebalance::{Change, Rebalances};
@@ -159,6 +159,9 @@ impl<'a> Generation<'a> {
                 resumable: HashMap::new(),
             },
         };
+        if let Some(dir) = &config.state_dir {
+            engine.spill_in(dir);
+        }
         let checkpoint_seconds = started.elapsed().as_secs_f64();
         if resumed {
             tracing::info!(
@@ -299,6 +302,7 @@ impl<'a> Generation<'a> {
             if quiet {
                 self.note_ends(ends);
                 self.retire_if_due()?;
+                self.engine.spill_unneeded();
                 self.report();
                 self.checkpoint_if_due();
                 continue;
@@ -318,6 +322,7 @@ impl<'a> Generation<'a> {
                 }
             }
             self.observe_latency();
+            self.engine.spill_unneeded();
             self.report();
             self.checkpoint_if_due();
         }
@@ -470,6 +475,12 @@ impl<'a> Generation<'a> {
             .store(self.owned.len() as u64, Ordering::Relaxed);
         if self.owned != before {
             tracing::info!(owned = ?self.owned, "ownership changed");
+        }
+        if heard {
+            self.engine.set_owner(Some(Owner {
+                partitions: self.layout.shipments,
+                owned: self.owned.clone(),
+            }));
         }
         // live once the group has spoken (an instance may be given nothing)
         if heard && !self.stats.live.swap(true, Ordering::Relaxed) {

@@ -17,6 +17,7 @@
 //! - [`engine`]: the streaming implementation, incremental and order-independent.
 //! - [`names`]: the small sorted sets the engine's relations hold.
 //! - [`retention`]: the rule that forgets finished shipments, bounding the state.
+//! - [`spill`]: the container history no owned shipment needs now, on local disk.
 //! - [`progress`]: how far every input partition has been read in event time — the watermark
 //!   stamped on status records.
 //! - [`pacing`]: the merge that hands the router's and the shipment stage's input records on in
@@ -53,6 +54,7 @@ pub mod restore;
 pub mod retention;
 pub mod router;
 pub mod runner;
+pub mod spill;
 pub mod stats;
 pub mod versions;
 

@@ -51,6 +51,7 @@ impl Replay {
             }
         }
         self.retention.sweep(&mut self.engine);
+        self.engine.spill_unneeded();
     }
 
     pub fn engine(&self) -> &Engine {

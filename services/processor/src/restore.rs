@@ -104,10 +104,9 @@ pub fn apply_shared_decoded(
                 let reported = reported_millis(&event, recorded);
                 if !engine.is_news(&event) {
                     return match engine.winner_of(&event) {
-                        Some(winner) if **winner != event => SharedChange::Stale {
-                            winner: winner.clone(),
-                            reported,
-                        },
+                        Some(winner) if *winner != event => {
+                            SharedChange::Stale { winner, reported }
+                        }
                         _ => SharedChange::Event { reported },
                     };
                 }

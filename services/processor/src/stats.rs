@@ -22,6 +22,8 @@ pub struct ProcessStats {
     pub live: AtomicBool,
     /// Event versions the engine holds (owned shipments' and the shared table's).
     pub held: AtomicU64,
+    /// Equipment events spilled to local disk, no owned shipment needing them now.
+    pub spilled: AtomicU64,
     /// By-shipment partitions owned and restored.
     pub owned: AtomicU64,
     /// True while the last cycle found nothing to read and nothing to publish.

@@ -31,6 +31,9 @@ pub enum Offer {
     Changed {
         previous: Option<Arc<Event>>,
         current: Option<Arc<Event>>,
+        /// The new winner when it is a retraction (held, so that it can be let go of with its
+        /// shipment or container).
+        retraction: Option<Arc<Event>>,
     },
 }
 
@@ -73,16 +76,23 @@ impl Versions {
                 let previous = (!held.get().retracted).then(|| held.get().clone());
                 let event = Arc::new(event);
                 let current = (!event.retracted).then(|| event.clone());
+                let retraction = event.retracted.then(|| event.clone());
                 *held.get_mut() = event;
-                Offer::Changed { previous, current }
+                Offer::Changed {
+                    previous,
+                    current,
+                    retraction,
+                }
             }
             Entry::Vacant(slot) => {
                 let event = Arc::new(event);
                 let current = (!event.retracted).then(|| event.clone());
+                let retraction = event.retracted.then(|| event.clone());
                 slot.insert(event);
                 Offer::Changed {
                     previous: None,
                     current,
+                    retraction,
                 }
             }
         }

@@ -3,6 +3,7 @@
 
 use kouan_model::Status;
 use kouan_model::*;
+use kouan_processor::engine::Owner;
 use kouan_processor::{reference, Engine};
 use proptest::prelude::*;
 use rand::seq::SliceRandom;
@@ -23,20 +24,35 @@ fn stream(events: &[Event]) -> BTreeMap<String, Status> {
 }
 
 /// Streams in batches as the runner does, recomputing only the shipments each batch affected,
-/// and keeps the last record computed per shipment: what `kouan.status` would hold.
+/// and keeps the last record computed per shipment: what `kouan.status` would hold. Two engines
+/// read everything, each deriving the shipments of one of two partitions and spilling the
+/// container history its shipments do not need after each batch, as two instances do.
 fn stream_incrementally(events: &[Event], batch: usize) -> BTreeMap<String, Status> {
-    let mut engine = Engine::new();
+    let mut engines: Vec<Engine> = (0..2)
+        .map(|owner| {
+            let mut engine = Engine::new();
+            engine.set_owner(Some(Owner {
+                partitions: 2,
+                owned: BTreeSet::from([owner]),
+            }));
+            engine
+        })
+        .collect();
     let mut published = BTreeMap::new();
     for chunk in events.chunks(batch.max(1)) {
-        let mut affected = BTreeSet::new();
-        for event in chunk {
-            engine.apply(event.clone(), &mut affected);
-        }
-        for id in affected {
-            match engine.refresh(&id) {
-                Some(status) => published.insert(id, status),
-                None => published.remove(&id),
-            };
+        for engine in &mut engines {
+            let mut affected = BTreeSet::new();
+            for event in chunk {
+                engine.apply(event.clone(), &mut affected);
+            }
+            affected.retain(|id| engine.owns(id));
+            for id in affected {
+                match engine.refresh(&id) {
+                    Some(status) => published.insert(id, status),
+                    None => published.remove(&id),
+                };
+            }
+            engine.spill_unneeded();
         }
     }
     published

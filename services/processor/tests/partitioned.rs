@@ -1,12 +1,14 @@
 //! The runner's split of the state, as plain data: owner *p* holds the direct events of the
-//! shipments in partition *p* (by murmur2 of the shipment id), every owner holds the equipment
-//! and transport events and the links the other owners announce. Each owner's records for its
-//! shipments equal the reference — the split loses nothing the derivation needs — whatever the
-//! delivery order, and the state per owner shrinks as owners are added.
+//! shipments in partition *p* (by murmur2 of the shipment id), every owner reads the equipment
+//! and transport events and the links the other owners announce, and spills the container
+//! history its own shipments do not need after every batch. Each owner's records for its
+//! shipments equal the reference — the split and the spill lose nothing the derivation needs —
+//! whatever the delivery order, and the state per owner shrinks as owners are added.
 
 use kouan_bus::partitioner::partition_of;
 use kouan_model::Status;
 use kouan_model::*;
+use kouan_processor::engine::Owner;
 use kouan_processor::reference::direct_subject;
 use kouan_processor::{reference, Engine};
 use rand::seq::SliceRandom;
@@ -25,7 +27,16 @@ fn partitioned(
     owners: i32,
     batch: usize,
 ) -> (BTreeMap<String, Status>, Vec<Engine>) {
-    let mut engines: Vec<Engine> = (0..owners).map(|_| Engine::new()).collect();
+    let mut engines: Vec<Engine> = (0..owners)
+        .map(|owner| {
+            let mut engine = Engine::new();
+            engine.set_owner(Some(Owner {
+                partitions: owners,
+                owned: BTreeSet::from([owner]),
+            }));
+            engine
+        })
+        .collect();
     let mut published = BTreeMap::new();
     for chunk in events.chunks(batch) {
         let mut affected: Vec<BTreeSet<String>> = vec![BTreeSet::new(); owners as usize];
@@ -61,6 +72,9 @@ fn partitioned(
                     engine.link(&id, &units, &flights);
                 }
             }
+        }
+        for engine in &mut engines {
+            engine.spill_unneeded();
         }
     }
     (published, engines)
@@ -100,13 +114,44 @@ fn state_per_owner_shrinks_as_owners_are_added() {
     let single = one[0].events_held();
     let largest = two.iter().map(Engine::events_held).max().unwrap();
     assert!(
-        largest < single,
+        largest * 10 <= single * 6,
         "one owner holds {single} events, the larger of two {largest}"
     );
+    assert!(two.iter().all(|engine| engine.events_spilled() > 0));
     eprintln!(
         "events held: one owner {single}, two owners {:?} ({:.0}% for the larger)",
         two.iter().map(Engine::events_held).collect::<Vec<_>>(),
         100.0 * largest as f64 / single as f64
+    );
+}
+
+/// A rebalance: owner 0 of two is given partition 1 as well — its shipments' direct events
+/// restored, their records derived again — and brings back from the spill the container history
+/// they need: every record equals the reference.
+#[test]
+fn a_gained_partition_brings_back_the_container_history_it_needs() {
+    let events = simulated(6, 8_000);
+    let expected = reference(&events);
+    let (_, mut engines) = partitioned(&events, 2, 101);
+    let mut gaining = engines.swap_remove(0);
+    let spilled = gaining.events_spilled();
+    let mut affected = BTreeSet::new();
+    for event in &events {
+        if direct_subject(event).is_some_and(|id| partition_of(id.as_bytes(), 2) == 1) {
+            gaining.apply(event.clone(), &mut affected);
+        }
+    }
+    gaining.set_owner(Some(Owner {
+        partitions: 2,
+        owned: BTreeSet::from([0, 1]),
+    }));
+    for (id, status) in &expected {
+        assert_eq!(Some(status), gaining.refresh(id).as_ref(), "{id} differs");
+    }
+    assert!(
+        gaining.events_spilled() < spilled,
+        "{spilled} spilled before, {} after",
+        gaining.events_spilled()
     );
 }
 

@@ -58,6 +58,19 @@ fn delivered_shipments_are_forgotten_after_the_retention_period() {
         ),
         0
     );
+    // an event of it retracted: the retraction is held (it must beat late copies of what it
+    // voids) until the shipment is forgotten
+    feed(
+        &mut engine,
+        &mut retention,
+        air("a0", AirStatus::Man, 1, &delivered),
+    );
+    let retraction = Event {
+        retracted: true,
+        recorded_time: Some(at(2)),
+        ..air("a0", AirStatus::Man, 1, &delivered)
+    };
+    feed(&mut engine, &mut retention, retraction);
     assert_eq!(
         feed(
             &mut engine,
@@ -89,7 +102,7 @@ fn delivered_shipments_are_forgotten_after_the_retention_period() {
     );
     assert!(engine.status(&delivered).is_some());
     let held = engine.events_held();
-    // eleven days after: forgotten, with its events
+    // eleven days after: forgotten, with its events and the retraction
     assert_eq!(
         feed(
             &mut engine,
@@ -99,7 +112,7 @@ fn delivered_shipments_are_forgotten_after_the_retention_period() {
         1
     );
     assert!(engine.status(&delivered).is_none());
-    assert_eq!(engine.events_held(), held + 1 - 2);
+    assert_eq!(engine.events_held(), held + 1 - 3);
     assert!(!engine.shipments().any(|id| *id == delivered));
     // a late event naming it is ignored; the open shipment is untouched
     let mut affected = BTreeSet::new();

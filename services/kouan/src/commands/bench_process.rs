@@ -94,11 +94,14 @@ pub async fn run(
     let share =
         measured.held_pair.0.max(measured.held_pair.1) as f64 / measured.held_single.max(1) as f64;
     say(format!(
-        "bench process: state held: one instance {} event versions; two instances {} and {} (the larger is {:.0}% of one)",
+        "bench process: state held in memory: one instance {} event versions; two instances {} and {} (the larger is {:.0}% of one); spilled to local disk: {} / {} and {}",
         measured.held_single,
         measured.held_pair.0,
         measured.held_pair.1,
-        100.0 * share
+        100.0 * share,
+        measured.spilled_single,
+        measured.spilled_pair.0,
+        measured.spilled_pair.1,
     ));
     report.insert(
         "end_to_end_events_per_second".into(),
@@ -112,6 +115,14 @@ pub async fn run(
     );
     report.insert("checkpoint_bytes".into(), measured.checkpoint_bytes as f64);
     report.insert("state_share_of_two_instances".into(), share);
+    report.insert(
+        "events_spilled_one_instance".into(),
+        measured.spilled_single as f64,
+    );
+    report.insert(
+        "events_spilled_two_instances_max".into(),
+        measured.spilled_pair.0.max(measured.spilled_pair.1) as f64,
+    );
 
     // latency at steady rates, each on topics of its own
     for rate in args.rates.iter().copied() {

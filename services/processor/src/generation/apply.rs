@@ -44,7 +44,7 @@ impl Generation<'_> {
         if !self.engine.is_news(&event) {
             // an older version arrived after the counted one: write the counted one again, so
             // that compaction keeps it
-            if let Some(winner) = self.engine.winner_of(&event).cloned() {
+            if let Some(winner) = self.engine.winner_of(&event) {
                 if *winner != event {
                     let bytes = protobuf::encode_event(&winner);
                     self.write_by_shipment(

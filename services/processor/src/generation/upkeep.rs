@@ -66,6 +66,9 @@ impl Generation<'_> {
         self.stats
             .held
             .store(self.engine.events_held() as u64, Ordering::Relaxed);
+        self.stats
+            .spilled
+            .store(self.engine.events_spilled() as u64, Ordering::Relaxed);
         if self.lag_at.elapsed() >= kouan_bus::timing::LAG_REPORT {
             self.lag_at = Instant::now();
             let lag: i64 = kouan_bus::follower::lag(&self.group).values().sum();
@@ -77,6 +80,7 @@ impl Generation<'_> {
                 published = self.stats.published.load(Ordering::Relaxed),
                 rejected = self.stats.rejected.load(Ordering::Relaxed),
                 held = self.engine.events_held(),
+                spilled = self.engine.events_spilled(),
                 owned = ?self.owned,
                 "processing"
             );

@@ -26,6 +26,9 @@ pub(super) struct EndToEnd {
     /// Event versions held by one instance, and by each of two in one group.
     pub(super) held_single: u64,
     pub(super) held_pair: (u64, u64),
+    /// Equipment events each spilled to local disk (not held in memory).
+    pub(super) spilled_single: u64,
+    pub(super) spilled_pair: (u64, u64),
 }
 
 /// A runner on its own thread, stopped when dropped.
@@ -162,6 +165,7 @@ pub(super) fn end_to_end(
     let first_pass_seconds = (done - started).as_secs_f64();
     let published = first.stats.published.load(Ordering::Relaxed);
     let held_single = first.stats.held.load(Ordering::Relaxed);
+    let spilled_single = first.stats.spilled.load(Ordering::Relaxed);
     first.stop()?;
 
     let checkpoint = kouan_processor::checkpoint::path_in(&state_dir);
@@ -202,11 +206,23 @@ pub(super) fn end_to_end(
             restarted.stats.owned.load(Ordering::Relaxed),
             second.stats.owned.load(Ordering::Relaxed),
         );
-        a > 0 && b > 0 && a + b == partitions && restarted.caught_up(a) && second.caught_up(b)
+        // and each has let go of the container history its shipments do not need
+        let spilled = |running: &Running| running.stats.spilled.load(Ordering::Relaxed) > 0;
+        a > 0
+            && b > 0
+            && a + b == partitions
+            && restarted.caught_up(a)
+            && second.caught_up(b)
+            && spilled(&restarted)
+            && spilled(&second)
     })?;
     let held_pair = (
         restarted.stats.held.load(Ordering::Relaxed),
         second.stats.held.load(Ordering::Relaxed),
+    );
+    let spilled_pair = (
+        restarted.stats.spilled.load(Ordering::Relaxed),
+        second.stats.spilled.load(Ordering::Relaxed),
     );
     restarted.stop()?;
     second.stop()?;
@@ -220,5 +236,7 @@ pub(super) fn end_to_end(
         checkpoint_bytes,
         held_single,
         held_pair,
+        spilled_single,
+        spilled_pair,
     })
 }

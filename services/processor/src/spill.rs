@@ -1,0 +1,334 @@
+//! The container events an instance does not need now, kept on local disk instead of in memory.
+//!
+//! Every instance reads the whole shared table, but a shipment stage derives only the shipments
+//! of the partitions the group gave it, and a container's history before the windows of those
+//! shipments cannot change them (see [`crate::engine::Engine::spill_unneeded`] for the rule). Such
+//! an event is written here, in its protobuf form, and the engine keeps about 60 bytes for it — its
+//! identity's 128-bit digest, its time and where it lies in the file — instead of ~350; an event
+//! is read back when a window reaches it again (a late booking, a partition gained). Kafka
+//! Streams keeps a global table in RocksDB on local disk for the same reason.
+//!
+//! The file is scratch, not state of record: it is unlinked as soon as it is created (the open
+//! handle keeps it; nothing is left behind, not even after a kill -9), every generation starts a
+//! new one, and what it holds is in the shared table and in the local checkpoint
+//! ([`crate::engine::Engine::state`] reads it back for that). It only grows while events are
+//! spilled; when what was read back or dropped outweighs what it holds (and is over 64 MiB) the
+//! live records are copied into a new file.
+
+use kouan_model::{protobuf, Body, Event};
+use std::collections::HashMap;
+use std::fs::File;
+use std::hash::BuildHasher;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+/// The digest the spill knows an event by: 128 bits of (`source`, `eventId`), so that two
+/// identities never meet in practice (at a million spilled events the chance is ~10⁻²⁷).
+pub type Identity = u128;
+
+pub fn identity(source: &str, event_id: &str) -> Identity {
+    let low =
+        foldhash::quality::FixedState::with_seed(0x6b6f_7561_6e31).hash_one((source, event_id));
+    let high =
+        foldhash::quality::FixedState::with_seed(0x6b6f_7561_6e32).hash_one((source, event_id));
+    (u128::from(high) << 64) | u128::from(low)
+}
+
+/// One spilled event as its unit's list holds it: enough to choose what to read back.
+#[derive(Debug, Clone, Copy)]
+pub struct Spilled {
+    pub identity: Identity,
+    /// Its event time, Unix ms.
+    pub millis: i64,
+    /// An actual LOAD: the windows' lower bound is the latest of these.
+    pub actual_load: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    offset: u64,
+    len: u32,
+}
+
+#[derive(Debug)]
+pub struct Spill {
+    dir: PathBuf,
+    file: Option<File>,
+    end: u64,
+    /// Bytes of records read back or dropped.
+    garbage: u64,
+    places: HashMap<Identity, Place, foldhash::fast::RandomState>,
+    units: HashMap<String, Vec<Spilled>, foldhash::fast::RandomState>,
+    /// Dead bytes above which the file may be compacted.
+    compact_above: u64,
+}
+
+impl Default for Spill {
+    fn default() -> Self {
+        Spill::in_dir(std::env::temp_dir())
+    }
+}
+
+const COMPACT_ABOVE: u64 = 64 << 20;
+
+impl Spill {
+    /// A spill whose file will be made in `dir` (when the first event is spilled).
+    pub fn in_dir(dir: impl AsRef<Path>) -> Self {
+        Spill {
+            dir: dir.as_ref().to_path_buf(),
+            file: None,
+            end: 0,
+            garbage: 0,
+            places: HashMap::default(),
+            units: HashMap::default(),
+            compact_above: COMPACT_ABOVE,
+        }
+    }
+
+    /// Events spilled.
+    pub fn len(&self) -> usize {
+        self.places.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.places.is_empty()
+    }
+
+    pub fn contains(&self, source: &str, event_id: &str) -> bool {
+        self.places.contains_key(&identity(source, event_id))
+    }
+
+    /// The spilled events of `unit`, in no particular order.
+    pub fn of_unit(&self, unit: &str) -> &[Spilled] {
+        self.units.get(unit).map_or(&[], Vec::as_slice)
+    }
+
+    fn file(&mut self) -> std::io::Result<&File> {
+        if self.file.is_none() {
+            std::fs::create_dir_all(&self.dir)?;
+            let path = self.dir.join(format!(
+                "kouan-spill-{}-{:x}",
+                std::process::id(),
+                identity(&format!("{:?}", std::time::Instant::now()), "")
+            ));
+            let file = File::options()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&path)?;
+            std::fs::remove_file(&path)?;
+            self.file = Some(file);
+            self.end = 0;
+        }
+        Ok(self.file.as_ref().expect("just opened"))
+    }
+
+    /// Writes `event` (an equipment event of `unit`) to disk. On an error nothing is spilled and
+    /// the caller keeps the event in memory.
+    pub fn put(&mut self, unit: &str, event: &Event, actual_load: bool) -> std::io::Result<()> {
+        let bytes = protobuf::encode_event(event);
+        let offset = self.end;
+        self.file()?.write_all_at(&bytes, offset)?;
+        self.end += bytes.len() as u64;
+        let identity = identity(&event.source, &event.event_id);
+        let place = Place {
+            offset,
+            len: bytes.len() as u32,
+        };
+        if let Some(old) = self.places.insert(identity, place) {
+            self.garbage += u64::from(old.len);
+        }
+        let spilled = Spilled {
+            identity,
+            millis: event.event_time.unix_millis(),
+            actual_load,
+        };
+        match self.units.get_mut(unit) {
+            Some(list) => {
+                list.retain(|held| held.identity != identity);
+                list.push(spilled);
+            }
+            None => {
+                self.units.insert(unit.to_string(), vec![spilled]);
+            }
+        }
+        Ok(())
+    }
+
+    fn read(&self, place: Place) -> Event {
+        let mut bytes = vec![0; place.len as usize];
+        self.file
+            .as_ref()
+            .expect("a spilled event has a file")
+            .read_exact_at(&mut bytes, place.offset)
+            .expect("the spill file reads back what was written to it");
+        protobuf::decode_event(&bytes).expect("the spill file holds valid events")
+    }
+
+    /// The spilled version of (`source`, `event_id`), read back; it stays spilled.
+    pub fn get(&self, source: &str, event_id: &str) -> Option<Event> {
+        self.places
+            .get(&identity(source, event_id))
+            .map(|place| self.read(*place))
+    }
+
+    /// Takes (`source`, `event_id`) out of the spill, returning it.
+    pub fn take(&mut self, source: &str, event_id: &str) -> Option<Event> {
+        let identity = identity(source, event_id);
+        let place = self.places.remove(&identity)?;
+        let event = self.read(place);
+        self.garbage += u64::from(place.len);
+        if let Body::Equipment(body) = &event.body {
+            let unit = body.equipment_reference.as_str();
+            if let Some(list) = self.units.get_mut(unit) {
+                list.retain(|held| held.identity != identity);
+                if list.is_empty() {
+                    self.units.remove(unit);
+                }
+            }
+        }
+        self.compact_if_worth_it();
+        Some(event)
+    }
+
+    /// Takes out every spilled event of `unit` at or after `from_millis`.
+    pub fn take_unit_from(&mut self, unit: &str, from_millis: i64) -> Vec<Event> {
+        let Some(list) = self.units.get_mut(unit) else {
+            return Vec::new();
+        };
+        let (taken, kept): (Vec<Spilled>, Vec<Spilled>) =
+            list.iter().partition(|held| held.millis >= from_millis);
+        if kept.is_empty() {
+            self.units.remove(unit);
+        } else {
+            *list = kept;
+        }
+        let mut events = Vec::with_capacity(taken.len());
+        for held in taken {
+            if let Some(place) = self.places.remove(&held.identity) {
+                self.garbage += u64::from(place.len);
+                events.push(self.read(place));
+            }
+        }
+        self.compact_if_worth_it();
+        events
+    }
+
+    /// Every spilled event, read back (for a checkpoint); they stay spilled.
+    pub fn read_all(&self) -> Vec<Event> {
+        self.places
+            .values()
+            .map(|place| self.read(*place))
+            .collect()
+    }
+
+    /// Copies the live records into a new file once the dead ones outweigh them.
+    fn compact_if_worth_it(&mut self) {
+        let live = self.end - self.garbage;
+        if self.garbage < self.compact_above || self.garbage < live {
+            return;
+        }
+        let Some(old) = self.file.take() else {
+            return;
+        };
+        self.end = 0;
+        let mut places: Vec<(Identity, Place)> = self.places.drain().collect();
+        places.sort_by_key(|(_, place)| place.offset);
+        self.garbage = 0;
+        let mut moved = HashMap::default();
+        for (identity, place) in places {
+            let mut bytes = vec![0; place.len as usize];
+            old.read_exact_at(&mut bytes, place.offset)
+                .expect("the spill file reads back what was written to it");
+            let offset = self.end;
+            self.file()
+                .and_then(|file| file.write_all_at(&bytes, offset))
+                .expect("the spill file is rewritten where it was written");
+            self.end = offset + bytes.len() as u64;
+            moved.insert(
+                identity,
+                Place {
+                    offset,
+                    len: place.len,
+                },
+            );
+        }
+        self.places = moved;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(serial: usize) -> String {
+        kouan_model::ids::make_container_number("MSC", 'U', serial as u32)
+    }
+
+    fn container_event(id: usize, hour: i64) -> Event {
+        kouan_model::ndjson::decode_line(
+            format!(
+                r#"{{"eventId":"e-{id}","source":"zz-yard","eventTime":"2026-11-01T{hour:02}:00:00+08:00","location":{{"unlocode":"CNZZU"}},"equipment":{{"type":"GTIN","equipmentReference":"{}","emptyIndicator":"LADEN"}}}}"#,
+                unit(id % 3)
+            )
+            .as_bytes(),
+        )
+        .expect("a valid event")
+    }
+
+    /// What is spilled reads back as it was, by identity or by unit and time, and stays
+    /// readable when the file is compacted under it.
+    #[test]
+    fn spilled_events_read_back_whole_across_compaction() {
+        let dir = std::env::temp_dir();
+        let mut spill = Spill::in_dir(&dir);
+        spill.compact_above = 1_000;
+        let events: Vec<Event> = (0..300)
+            .map(|i| container_event(i, (i % 24) as i64))
+            .collect();
+        for event in &events {
+            let Body::Equipment(body) = &event.body else {
+                unreachable!()
+            };
+            spill.put(&body.equipment_reference, event, false).unwrap();
+        }
+        assert_eq!(spill.len(), 300);
+        let written = spill.end;
+        assert_eq!(spill.get("zz-yard", "e-7"), Some(events[7].clone()));
+        // take most of them out: the dead bytes outweigh the live ones, the file is rewritten
+        for event in &events[..200] {
+            assert_eq!(
+                spill.take(&event.source, &event.event_id).as_ref(),
+                Some(event)
+            );
+        }
+        assert!(
+            spill.end < written / 2 && spill.garbage < spill.end - spill.garbage,
+            "compacted: {} of {} bytes dead ({written} written)",
+            spill.garbage,
+            spill.end
+        );
+        assert_eq!(spill.len(), 100);
+        assert!(!spill.contains("zz-yard", "e-7"));
+        for event in &events[200..] {
+            assert_eq!(
+                spill.get(&event.source, &event.event_id).as_ref(),
+                Some(event)
+            );
+        }
+        // a unit's events from a time on
+        let unit = &unit(1);
+        let from = events[0].event_time.unix_millis() + 12 * 3_600_000;
+        let taken = spill.take_unit_from(unit, from);
+        let expected: Vec<&Event> = events[200..]
+            .iter()
+            .filter(|e| matches!(&e.body, Body::Equipment(b) if b.equipment_reference == *unit))
+            .filter(|e| e.event_time.unix_millis() >= from)
+            .collect();
+        assert!(!expected.is_empty());
+        assert_eq!(taken.len(), expected.len());
+        assert!(taken.iter().all(|e| expected.contains(&e)));
+        assert!(spill.of_unit(unit).iter().all(|s| s.millis < from));
+        assert_eq!(spill.read_all().len(), 100 - expected.len());
+    }
+}
