@@ -63,6 +63,13 @@ pub struct Links {
     pub flights: Vec<String>,
     #[prost(bool, tag = "3")]
     pub forgotten: bool,
+    /// The earliest event time (Unix ms) of the shipment's own events: none of its windows on a
+    /// container starts earlier, except at a STUF naming it (read by every instance), so the
+    /// history before it may go once old enough ([`crate::engine::Engine::trim_history`]).
+    /// Absent in records written before kouan told it: such a shipment keeps its containers'
+    /// history until its owner writes its links again.
+    #[prost(int64, optional, tag = "4")]
+    pub since_millis: Option<i64>,
 }
 
 #[cfg(test)]
@@ -100,6 +107,7 @@ mod tests {
             units: vec!["CSQU3054383".into()],
             flights: vec![],
             forgotten: false,
+            since_millis: Some(1_763_568_000_000),
         };
         assert_eq!(
             Links::decode(links.encode_to_vec().as_slice()).unwrap(),

@@ -24,10 +24,10 @@
 //! group assigns are resumed from their offsets, the others are dropped at the first assignment
 //! (another member owns them now, and they are restored whole if they come back).
 //!
-//! Layout after the tag `KOUANPC2`: the write time, the build, the three topic names and the two
+//! Layout after the tag `KOUANPC3`: the write time, the build, the three topic names and the two
 //! partition counts, the shared offsets, the owned partitions (partition, by-shipment offset,
 //! status offset), the watermark, the events (protobuf, as on the internal topics), the three
-//! relations, reach, forgotten shipments, published records, links written, and the retention
+//! relations, reach, the link floors, forgotten shipments, published records, links written, and the retention
 //! schedule. Integers little-endian; a checksum closes the file.
 
 use crate::engine::EngineState;
@@ -39,7 +39,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// `2`: status digests are XXH3 (FNV-1a before); a checkpoint with the old ones is not used.
-const MAGIC: &[u8; 8] = b"KOUANPC2";
+/// `3`: the file's checksum is XXH3 ([`kouan_bus::checkpoint_file`]) and it holds the link
+/// floors; an older file is refused by its tag rather than as damaged.
+const MAGIC: &[u8; 8] = b"KOUANPC3";
 
 /// The build a checkpoint must have been written by to be used.
 pub const BUILD: &str = env!("CARGO_PKG_VERSION");
@@ -141,10 +143,12 @@ fn put_body(out: &mut dyn Write, c: &Checkpoint) -> std::io::Result<()> {
     put_relation(out, &engine.shipment_units)?;
     put_relation(out, &engine.unit_conveyances)?;
     put_relation(out, &engine.shipment_flights)?;
-    put_count(out, engine.reach.len())?;
-    for (id, reach) in &engine.reach {
-        put_text(out, id)?;
-        out.write_all(&reach.to_le_bytes())?;
+    for pairs in [&engine.reach, &engine.link_floors] {
+        put_count(out, pairs.len())?;
+        for (id, millis) in pairs {
+            put_text(out, id)?;
+            out.write_all(&millis.to_le_bytes())?;
+        }
     }
     put_count(out, engine.forgotten.len())?;
     for id in &engine.forgotten {
@@ -223,11 +227,16 @@ pub fn decode(body: &[u8]) -> Result<Checkpoint, CheckpointError> {
     let shipment_units = get_relation(&mut input)?;
     let unit_conveyances = get_relation(&mut input)?;
     let shipment_flights = get_relation(&mut input)?;
-    let count = input.count(12)?;
-    let mut reach = Vec::with_capacity(count);
-    for _ in 0..count {
-        reach.push((input.text()?.to_string(), input.i64()?));
-    }
+    let mut timed = || -> Result<Vec<(String, i64)>, CheckpointError> {
+        let count = input.count(12)?;
+        let mut pairs = Vec::with_capacity(count);
+        for _ in 0..count {
+            pairs.push((input.text()?.to_string(), input.i64()?));
+        }
+        Ok(pairs)
+    };
+    let reach = timed()?;
+    let link_floors = timed()?;
     let count = input.count(4)?;
     let forgotten = (0..count)
         .map(|_| Ok(input.text()?.to_string()))
@@ -278,6 +287,7 @@ pub fn decode(body: &[u8]) -> Result<Checkpoint, CheckpointError> {
             unit_conveyances,
             shipment_flights,
             reach,
+            link_floors,
             forgotten,
             watermark_millis,
         },
@@ -348,6 +358,7 @@ mod tests {
             "ELSEWHERE-1",
             &["MSCU1234565".to_string()],
             &["CA1047".to_string()],
+            Some(1_763_568_000_000),
         );
         (engine, retention)
     }

@@ -64,6 +64,8 @@ pub struct EngineState {
     pub unit_conveyances: Vec<(String, Vec<String>)>,
     pub shipment_flights: Vec<(String, Vec<String>)>,
     pub reach: Vec<(String, i64)>,
+    /// The earliest own event time of shipments as their links records tell it.
+    pub link_floors: Vec<(String, i64)>,
     pub forgotten: Vec<String>,
     pub watermark_millis: i64,
 }
@@ -78,6 +80,7 @@ impl EngineState {
         self.unit_conveyances.sort();
         self.shipment_flights.sort();
         self.reach.sort();
+        self.link_floors.sort();
         self.forgotten.sort();
         self
     }
@@ -137,6 +140,9 @@ pub struct Engine {
     unsettled: HashSet<String>,
     /// Whether writing to the spill failed once (logged once; the events stay in memory).
     spill_failed: bool,
+    /// The earliest own event time of shipments owned elsewhere, from their links records:
+    /// how far back their windows can reach ([`Engine::trim_history`]).
+    link_floors: HashMap<String, i64>,
 }
 
 /// What of a unit's history is held in memory while the rest is spilled.
@@ -243,6 +249,11 @@ impl Engine {
             unit_conveyances: relation_pairs(&self.unit_conveyances),
             shipment_flights: relation_pairs(&self.shipment_flights),
             reach: self.reach.iter().map(|(id, r)| (id.clone(), *r)).collect(),
+            link_floors: self
+                .link_floors
+                .iter()
+                .map(|(id, floor)| (id.clone(), *floor))
+                .collect(),
             forgotten: self.forgotten.iter().cloned().collect(),
             watermark_millis: self.watermark_millis,
         }
@@ -291,6 +302,7 @@ impl Engine {
             &mut engine.flight_shipments,
         );
         engine.reach = state.reach.into_iter().collect();
+        engine.link_floors = state.link_floors.into_iter().collect();
         engine.forgotten = state.forgotten.into_iter().collect();
         engine.watermark_millis = state.watermark_millis;
         engine.unsettled = engine.unit_events.keys().cloned().collect();
@@ -595,6 +607,153 @@ impl Engine {
         }
     }
 
+    /// How far back any window of `shipment_id` on `unit` can start, as far as this instance
+    /// knows: its own events' earliest time (held here, or told by its links record) and any
+    /// STUF naming it; `i64::MIN` when that is unknown.
+    fn known_floor_on(&self, shipment_id: &str, unit: &str) -> i64 {
+        let direct = match self.direct.get(shipment_id) {
+            Some(events) if !events.is_empty() => self.direct_floor(shipment_id),
+            _ => self
+                .link_floors
+                .get(shipment_id)
+                .copied()
+                .unwrap_or(i64::MIN),
+        };
+        self.floor_on(shipment_id, direct, unit)
+    }
+
+    /// The retention rule for container history: a container in constant use is always linked
+    /// to some remembered shipment, so forgetting shipments alone would keep its history for
+    /// ever. Lets go of every equipment event dated before both `horizon_millis` (the retention
+    /// clock: the watermark less the retention period) and the latest actual LOAD at or before
+    /// the earliest window of a remembered shipment linked to its unit (see
+    /// [`Engine::spill_unneeded`] for why nothing earlier concerns them), held or spilled,
+    /// retracted winners included; and of a unit's relation to the conveyances none of its
+    /// remaining events names, so that a train's events go when no unit's history reaches it.
+    /// Only a shipment whose window would start before the horizon, one booked more than the
+    /// retention period late, could have needed what went. Returns what it let go of.
+    pub fn trim_history(&mut self, horizon_millis: i64) -> Vec<Arc<Event>> {
+        let mut dropped = Vec::new();
+        if self.deferred.is_some() {
+            return dropped;
+        }
+        let mut units: Vec<String> = self.unit_events.keys().cloned().collect();
+        units.extend(
+            self.spill
+                .units()
+                .filter(|unit| !self.unit_events.contains_key(*unit))
+                .cloned(),
+        );
+        for unit in units {
+            // nothing older than the horizon: nothing to let go of, whatever the windows
+            let old = |millis: i64| millis < horizon_millis;
+            let held_old = self
+                .unit_events
+                .get(&unit)
+                .into_iter()
+                .flatten()
+                .chain(self.retractions.get(&unit).into_iter().flatten())
+                .any(|event| old(event.event_time.unix_millis()));
+            if !held_old && !self.spill.of_unit(&unit).iter().any(|s| old(s.millis)) {
+                continue;
+            }
+            let floor = self
+                .unit_shipments
+                .get(&unit)
+                .into_iter()
+                .flatten()
+                .map(|shipment| self.known_floor_on(shipment, &unit))
+                .min()
+                .unwrap_or(i64::MAX);
+            let cut = self.needed_from(&unit, floor).min(horizon_millis);
+            let before = |event: &Arc<Event>| event.event_time.unix_millis() < cut;
+            if let Some(events) = self.unit_events.get_mut(&unit) {
+                if events.iter().any(before) {
+                    let (old, kept): (Vec<_>, Vec<_>) = events.drain(..).partition(before);
+                    *events = kept;
+                    for event in old {
+                        self.versions.remove(&event.source, &event.event_id);
+                        dropped.push(event);
+                    }
+                }
+            }
+            dropped.extend(
+                self.spill
+                    .take_unit_before(&unit, cut)
+                    .into_iter()
+                    .map(Arc::new),
+            );
+            if let Some(retracted) = self.retractions.get_mut(&unit) {
+                let (old, kept): (Vec<_>, Vec<_>) = retracted.drain(..).partition(before);
+                *retracted = kept;
+                for event in old {
+                    let winner = self.versions.get(&event);
+                    if winner.is_some_and(|winner| Arc::ptr_eq(winner, &event)) {
+                        self.versions.remove(&event.source, &event.event_id);
+                        dropped.push(event);
+                    }
+                }
+            }
+            self.forget_unnamed_conveyances(&unit, &mut dropped);
+            if self
+                .unit_events
+                .get(&unit)
+                .is_some_and(|events| events.is_empty())
+            {
+                self.unit_events.remove(&unit);
+            }
+            if !self.unit_events.contains_key(&unit) && self.spill.of_unit(&unit).is_empty() {
+                self.residency.remove(&unit);
+            }
+        }
+        dropped
+    }
+
+    /// Unrelates `unit` from the conveyances none of its events names any more (when none of
+    /// them is spilled, whose conveyances are not known without reading them back), dropping a
+    /// conveyance's events once no unit and no flight reaches it.
+    fn forget_unnamed_conveyances(&mut self, unit: &str, dropped: &mut Vec<Arc<Event>>) {
+        if !self.spill.of_unit(unit).is_empty() {
+            return;
+        }
+        let Some(related) = self.unit_conveyances.get(unit) else {
+            return;
+        };
+        let named: BTreeSet<&str> = self
+            .unit_events
+            .get(unit)
+            .into_iter()
+            .flatten()
+            .filter_map(|event| match &event.body {
+                Body::Equipment(EquipmentBody {
+                    transport: Some(transport),
+                    ..
+                }) => Some(transport.reference.as_str()),
+                _ => None,
+            })
+            .collect();
+        let unnamed: Vec<String> = related
+            .iter()
+            .filter(|conveyance| !named.contains(conveyance.as_str()))
+            .cloned()
+            .collect();
+        for conveyance in unnamed {
+            if let Some(conveyances) = self.unit_conveyances.get_mut(unit) {
+                conveyances.remove(&conveyance);
+                if conveyances.is_empty() {
+                    self.unit_conveyances.remove(unit);
+                }
+            }
+            if let Some(units) = self.conveyance_units.get_mut(&conveyance) {
+                units.remove(unit);
+                if units.is_empty() {
+                    self.conveyance_units.remove(&conveyance);
+                    self.drop_conveyance_if_unreachable(&conveyance, dropped);
+                }
+            }
+        }
+    }
+
     /// Equipment events spilled to local disk (not in [`Engine::events_held`]).
     pub fn events_spilled(&self) -> usize {
         self.spill.len()
@@ -729,9 +888,26 @@ impl Engine {
     /// Relates a shipment to the units of its bookings and the flights of its AWB, as known to
     /// the instance that owns it: other instances need these links to know which containers and
     /// conveyances a remembered shipment can still reach (see [`Engine::forget`]).
-    pub fn link(&mut self, shipment_id: &str, units: &[String], flights: &[String]) {
+    ///
+    /// `since_millis` is the earliest time of the shipment's own events (see
+    /// [`Engine::since_of`]); `None` (a record written before kouan told it) keeps every
+    /// container history it is linked to.
+    pub fn link(
+        &mut self,
+        shipment_id: &str,
+        units: &[String],
+        flights: &[String],
+        since_millis: Option<i64>,
+    ) {
         if self.forgotten.contains(shipment_id) {
             return;
+        }
+        let since = since_millis.unwrap_or(i64::MIN);
+        match self.link_floors.get_mut(shipment_id) {
+            Some(held) => *held = since,
+            None => {
+                self.link_floors.insert(shipment_id.to_string(), since);
+            }
         }
         for unit in units {
             relate(
@@ -749,6 +925,16 @@ impl Engine {
                 flight,
             );
         }
+    }
+
+    /// The earliest event time of the shipment's own (direct) events held here, for its links
+    /// record: no window of it starts earlier, except one opened by a STUF naming it, which
+    /// every instance reads.
+    pub fn since_of(&self, shipment_id: &str) -> Option<i64> {
+        self.direct
+            .get(shipment_id)
+            .filter(|events| !events.is_empty())
+            .map(|_| self.direct_floor(shipment_id))
     }
 
     /// The links of a shipment as [`Engine::link`] takes them: the units of every booking and
@@ -917,6 +1103,7 @@ impl Engine {
         let mut dropped = Vec::new();
         self.forgotten.insert(shipment_id.to_string());
         self.reach.remove(shipment_id);
+        self.link_floors.remove(shipment_id);
         self.let_go_of_retractions(shipment_id, &mut dropped);
         for event in self.direct.remove(shipment_id).unwrap_or_default() {
             self.versions.remove(&event.source, &event.event_id);

@@ -152,7 +152,7 @@ impl<'a> Generation<'a> {
             shared_start,
             mut resumable,
         } = match loaded {
-            Some(checkpoint) => Resumed::from(checkpoint, layout.shipments),
+            Some((checkpoint, engine)) => Resumed::from(checkpoint, engine, layout.shipments),
             None => Resumed {
                 engine: Engine::new(),
                 shared_start: vec![0; layout.shared.max(0) as usize],

@@ -51,6 +51,9 @@ impl Replay {
             }
         }
         self.retention.sweep(&mut self.engine);
+        if self.retention.trim_due(self.engine.watermark_millis()) {
+            self.retention.trim(&mut self.engine);
+        }
         self.engine.spill_unneeded();
     }
 

@@ -125,7 +125,12 @@ pub fn apply_shared_decoded(
         (Key::Links { shipment_id }, Some(payload)) => match Links::decode(payload) {
             Ok(links) if links.forgotten => SharedChange::Forgotten(engine.forget(shipment_id)),
             Ok(links) => {
-                engine.link(shipment_id, &links.units, &links.flights);
+                engine.link(
+                    shipment_id,
+                    &links.units,
+                    &links.flights,
+                    links.since_millis,
+                );
                 SharedChange::Other
             }
             Err(error) => {

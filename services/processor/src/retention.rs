@@ -16,13 +16,20 @@ pub struct Retention {
     period_millis: i64,
     /// Finished shipments by finish time; entries may be stale (checked when due).
     finished: BinaryHeap<Reverse<(i64, String)>>,
+    /// The watermark at the last trim of the container history.
+    trimmed_at: Option<i64>,
 }
+
+/// How often (in event time) the container history is trimmed ([`Engine::trim_history`]): a
+/// pass looks at every unit.
+const TRIM_EVERY_MILLIS: i64 = 24 * 3_600_000;
 
 impl Retention {
     pub fn new(period: Duration) -> Self {
         Retention {
             period_millis: period.as_millis() as i64,
             finished: BinaryHeap::new(),
+            trimmed_at: None,
         }
     }
 
@@ -55,6 +62,23 @@ impl Retention {
         self.finished
             .peek()
             .is_some_and(|Reverse((finish, _))| *finish < horizon)
+    }
+
+    /// Whether the container history is due a trim at `watermark_millis`: a day of event time
+    /// after the last one (the first once the watermark is known).
+    pub fn trim_due(&self, watermark_millis: i64) -> bool {
+        watermark_millis > 0
+            && self
+                .trimmed_at
+                .is_none_or(|at| watermark_millis - at >= TRIM_EVERY_MILLIS)
+    }
+
+    /// Trims the container history older than the retention period that no remembered
+    /// shipment's window reaches ([`Engine::trim_history`]); returns what the engine let go of.
+    pub fn trim(&mut self, engine: &mut Engine) -> Vec<Arc<Event>> {
+        let watermark = engine.watermark_millis();
+        self.trimmed_at = Some(watermark);
+        engine.trim_history(watermark - self.period_millis)
     }
 
     /// Forgets every shipment that is due; returns how many.

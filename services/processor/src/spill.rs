@@ -193,11 +193,23 @@ impl Spill {
 
     /// Takes out every spilled event of `unit` at or after `from_millis`.
     pub fn take_unit_from(&mut self, unit: &str, from_millis: i64) -> Vec<Event> {
+        self.take_unit_where(unit, |millis| millis >= from_millis)
+    }
+
+    /// Takes out (to let go of) every spilled event of `unit` before `before_millis`.
+    pub fn take_unit_before(&mut self, unit: &str, before_millis: i64) -> Vec<Event> {
+        self.take_unit_where(unit, |millis| millis < before_millis)
+    }
+
+    fn take_unit_where(&mut self, unit: &str, taken: impl Fn(i64) -> bool) -> Vec<Event> {
         let Some(list) = self.units.get_mut(unit) else {
             return Vec::new();
         };
+        if !list.iter().any(|held| taken(held.millis)) {
+            return Vec::new();
+        }
         let (taken, kept): (Vec<Spilled>, Vec<Spilled>) =
-            list.iter().partition(|held| held.millis >= from_millis);
+            list.iter().partition(|held| taken(held.millis));
         if kept.is_empty() {
             self.units.remove(unit);
         } else {
@@ -212,6 +224,11 @@ impl Spill {
         }
         self.compact_if_worth_it();
         events
+    }
+
+    /// The units with spilled events.
+    pub fn units(&self) -> impl Iterator<Item = &String> {
+        self.units.keys()
     }
 
     /// Every spilled event, read back (for a checkpoint); they stay spilled.

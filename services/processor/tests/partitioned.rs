@@ -63,13 +63,18 @@ fn partitioned(
                     Some(status) => published.insert(id.clone(), status),
                     None => published.remove(&id),
                 };
-                announced.push((owner, id.clone(), engine.links_of(&id)));
+                announced.push((
+                    owner,
+                    id.clone(),
+                    engine.links_of(&id),
+                    engine.since_of(&id),
+                ));
             }
         }
-        for (from, id, (units, flights)) in announced {
+        for (from, id, (units, flights), since) in announced {
             for (owner, engine) in engines.iter_mut().enumerate() {
                 if owner != from {
-                    engine.link(&id, &units, &flights);
+                    engine.link(&id, &units, &flights, since);
                 }
             }
         }

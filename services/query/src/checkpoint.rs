@@ -16,7 +16,7 @@
 //!   because compaction drops a tombstone that old and a checkpoint older than that could keep a
 //!   shipment that was deleted while it was away.
 //!
-//! Layout: `KOUANQC1`, the write time (ms), the two topic names, the two position vectors, the
+//! Layout: `KOUANQC2`, the write time (ms), the two topic names, the two position vectors, the
 //! status records, the alert records (each: partition, offset, length, protobuf bytes), then
 //! the checksum of everything before it. Integers are little-endian.
 
@@ -28,7 +28,8 @@ use kouan_bus::checkpoint_file::{self, Input};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-const MAGIC: &[u8; 8] = b"KOUANQC1";
+/// `2`: the file's checksum is XXH3 ([`kouan_bus::checkpoint_file`]; FNV-1a in `1`).
+const MAGIC: &[u8; 8] = b"KOUANQC2";
 
 /// What a checkpoint holds.
 #[derive(Debug, Clone, PartialEq, Default)]

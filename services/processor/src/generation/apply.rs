@@ -226,6 +226,7 @@ impl Generation<'_> {
             units,
             flights,
             forgotten: false,
+            since_millis: self.engine.since_of(shipment_id),
         };
         let bytes = links.encode_to_vec();
         let digest = kouan_model::fnv1a(&bytes);

@@ -23,7 +23,9 @@ pub(crate) struct Resumed {
 }
 
 impl Resumed {
-    pub(super) fn from(checkpoint: Checkpoint, shipment_partitions: i32) -> Self {
+    /// `engine` is the one built from `checkpoint.engine` while the topics were described
+    /// ([`CheckpointRead::of`]).
+    pub(super) fn from(checkpoint: Checkpoint, engine: Engine, shipment_partitions: i32) -> Self {
         let mut resumable: HashMap<i32, Resumable> = checkpoint
             .owned
             .iter()
@@ -55,7 +57,7 @@ impl Resumed {
             }
         }
         Resumed {
-            engine: Engine::from_state(checkpoint.engine),
+            engine,
             shared_start: checkpoint.shared_offsets,
             resumable,
         }
@@ -70,11 +72,12 @@ pub(crate) struct Checkpoints {
     pub(super) running: Option<std::thread::JoinHandle<()>>,
 }
 
-/// The checkpoint file of `dir` as read ([`checkpoint::read`]), with the seconds that took: a
-/// generation starts reading it before it talks to Kafka, which it must do first anyway.
+/// The checkpoint file of `dir` as read ([`checkpoint::read`]) and the engine built from it, with
+/// the seconds that took: a generation starts on it before it talks to Kafka, which it must do
+/// first anyway, and throws the engine away if the checkpoint is then refused.
 pub(crate) struct CheckpointRead {
     path: std::path::PathBuf,
-    read: Result<Option<Checkpoint>, kouan_bus::checkpoint_file::CheckpointError>,
+    read: Result<Option<(Checkpoint, Engine)>, kouan_bus::checkpoint_file::CheckpointError>,
     seconds: f64,
 }
 
@@ -82,7 +85,12 @@ impl CheckpointRead {
     pub(crate) fn of(dir: &std::path::Path) -> Self {
         let path = checkpoint::path_in(dir);
         let begun = Instant::now();
-        let read = checkpoint::read(&path);
+        let read = checkpoint::read(&path).map(|read| {
+            read.map(|mut checkpoint| {
+                let engine = Engine::from_state(std::mem::take(&mut checkpoint.engine));
+                (checkpoint, engine)
+            })
+        });
         CheckpointRead {
             path,
             read,
@@ -98,15 +106,15 @@ pub(crate) fn usable_checkpoint(
     layout: &Layout,
     read: CheckpointRead,
     name: &str,
-) -> Result<Option<Checkpoint>, ProcessError> {
+) -> Result<Option<(Checkpoint, Engine)>, ProcessError> {
     let path = read.path;
     let refuse = |reason: String| {
         tracing::warn!(reason, path = %path.display(), "processor checkpoint refused, restoring from the topics");
         Ok(None)
     };
     let begun = Instant::now();
-    let checkpoint = match read.read {
-        Ok(Some(checkpoint)) => checkpoint,
+    let (checkpoint, engine) = match read.read {
+        Ok(Some(read)) => read,
         Ok(None) => return Ok(None),
         Err(error) => return refuse(error.to_string()),
     };
@@ -173,11 +181,11 @@ pub(crate) fn usable_checkpoint(
         }
     }
     tracing::info!(
-        read_seconds,
-        checked_seconds = begun.elapsed().as_secs_f64() - read_seconds,
+        read_and_built_seconds = read_seconds,
+        checked_seconds = begun.elapsed().as_secs_f64(),
         "processor checkpoint read and checked against the topics"
     );
-    Ok(Some(checkpoint))
+    Ok(Some((checkpoint, engine)))
 }
 
 impl Generation<'_> {

@@ -29,12 +29,17 @@ impl Generation<'_> {
             self.links_written.remove(&shipment_id);
             self.stats.forgotten.fetch_add(1, Ordering::Relaxed);
         }
+        if self.retention.trim_due(self.engine.watermark_millis()) {
+            let dropped = self.retention.trim(&mut self.engine);
+            self.tombstone_unreachable(&dropped)?;
+        }
         Ok(())
     }
 
     /// Retention when nothing else happens: a transaction only when something is due.
     pub(super) fn retire_if_due(&mut self) -> Result<(), ProcessError> {
-        if !self.retention.due(self.engine.watermark_millis()) {
+        let watermark = self.engine.watermark_millis();
+        if !self.retention.due(watermark) && !self.retention.trim_due(watermark) {
             return Ok(());
         }
         self.producer.begin()?;
