@@ -145,15 +145,29 @@ pub struct Engine {
     link_floors: HashMap<String, i64>,
 }
 
-/// What of a unit's history is held in memory while the rest is spilled.
+/// What of a unit's history is held in memory while the rest is spilled: every STUF and STRP,
+/// every actual LOAD and DISC onto or off a conveyance at or after `moves_from`, and every event
+/// at or after `all_from` (`moves_from <= all_from`).
 #[derive(Debug, Clone, Copy)]
 struct Residency {
-    /// Every event at or after this time (Unix ms) is held, and every STUF and STRP.
-    from: i64,
-    /// A window start for which `from` is known to be early enough: a window starting there or
-    /// later reads nothing before `from` (so deriving its shipment needs no look at the spill).
-    /// Reset when one of the unit's actual LOADs comes or goes, which moves what a window reads.
+    /// Unix ms.
+    moves_from: i64,
+    /// Unix ms.
+    all_from: i64,
+    /// A window start for which what is held is known to be enough: a window starting there or
+    /// later reads nothing spilled (so deriving its shipment needs no look at the spill). Reset
+    /// when one of the unit's actual LOADs comes or goes, which moves what a window reads.
     checked: Option<i64>,
+}
+
+impl Residency {
+    /// Whether an event of the unit is held in memory under this residency.
+    fn holds(&self, event: &Event) -> bool {
+        let millis = event.event_time.unix_millis();
+        always_resident(event)
+            || millis >= self.all_from
+            || (millis >= self.moves_from && is_actual_move(event))
+    }
 }
 
 /// The shipments an instance owns: those of the partitions the consumer group gave it, by the
@@ -178,6 +192,20 @@ fn is_actual_load(event: &Event) -> bool {
             &event.body,
             Body::Equipment(EquipmentBody {
                 kind: EquipmentEventType::Load,
+                transport: Some(_),
+                ..
+            })
+        )
+}
+
+/// A LOAD or DISC that rule 4 looks at: actual, onto or off a conveyance. Before a window's start
+/// rule 4 reads only these (the latest LOAD at or before it, and the DISCs since).
+fn is_actual_move(event: &Event) -> bool {
+    event.classifier() == Classifier::Act
+        && matches!(
+            &event.body,
+            Body::Equipment(EquipmentBody {
+                kind: EquipmentEventType::Load | EquipmentEventType::Disc,
                 transport: Some(_),
                 ..
             })
@@ -388,7 +416,7 @@ impl Engine {
         let Some(residency) = self.residency.get(unit) else {
             return false;
         };
-        if event.event_time.unix_millis() >= residency.from || !self.put_in_spill(unit, event) {
+        if residency.holds(event) || !self.put_in_spill(unit, event) {
             return false;
         }
         self.versions.remove(&event.source, &event.event_id);
@@ -415,7 +443,10 @@ impl Engine {
     }
 
     fn put_in_spill(&mut self, unit: &str, event: &Event) -> bool {
-        match self.spill.put(unit, event, is_actual_load(event)) {
+        match self
+            .spill
+            .put(unit, event, is_actual_load(event), is_actual_move(event))
+        {
             Ok(()) => true,
             Err(error) => {
                 if !std::mem::replace(&mut self.spill_failed, true) {
@@ -525,20 +556,28 @@ impl Engine {
             if checked.is_some_and(|checked| floor >= checked) {
                 continue;
             }
-            let from = self.needed_from(&unit, floor);
-            self.bring_back(&unit, from);
+            self.bring_back(&unit, self.needed_from(&unit, floor), floor);
             if let Some(residency) = self.residency.get_mut(&unit) {
                 residency.checked = Some(floor);
             }
         }
     }
 
-    fn bring_back(&mut self, unit: &str, from: i64) {
-        match self.residency.get_mut(unit) {
-            Some(residency) if residency.from > from => residency.from = from,
-            _ => return,
+    /// Brings back what a window starting at `all_from` reads: its moves from `moves_from` on
+    /// (see [`Engine::needed_from`]), everything from `all_from` on.
+    fn bring_back(&mut self, unit: &str, moves_from: i64, all_from: i64) {
+        let Some(residency) = self.residency.get_mut(unit) else {
+            return;
+        };
+        if residency.moves_from <= moves_from && residency.all_from <= all_from {
+            return;
         }
-        for mut event in self.spill.take_unit_from(unit, from) {
+        residency.moves_from = residency.moves_from.min(moves_from);
+        residency.all_from = residency.all_from.min(all_from);
+        let back = self.spill.take_unit_where(unit, |spilled| {
+            spilled.millis >= all_from || (spilled.millis >= moves_from && spilled.actual_move)
+        });
+        for mut event in back {
             self.shared.share(&mut event);
             let event = Arc::new(event);
             self.versions.restore(event.clone());
@@ -548,10 +587,11 @@ impl Engine {
 
     /// Moves to the spill the container history no owned shipment needs now: for each unit
     /// whose windows may have moved on (its shipments forgotten or released, the owner changed,
-    /// the unit new), every event before the latest actual LOAD at or before the earliest start
-    /// of an owned shipment's window on it — all of it when no owned shipment is linked to it —
-    /// except STUF/STRP. Deriving an owned shipment never reads those (STATUS.md rules 3–4:
-    /// windows start at a booking or a STUF; rule 4 looks back to the latest LOAD before), and
+    /// the unit new), every event before the earliest start of an owned shipment's window on it
+    /// — all of it when no owned shipment is linked to it — except STUF/STRP, and the actual
+    /// LOADs and DISCs from the latest actual LOAD at or before that start. Deriving an owned
+    /// shipment never reads the others (STATUS.md rules 3–4: windows start at a booking or a
+    /// STUF; before its start rule 4 reads only the latest LOAD and the DISCs after it), and
     /// [`Engine::refresh`] brings them back first when a window reaches them again.
     ///
     /// Only an engine that derives some of the shipments spills (see [`Engine::set_owner`]):
@@ -578,24 +618,25 @@ impl Engine {
                 .map(|shipment| self.floor_on(shipment, self.direct_floor(shipment), &unit))
                 .min()
                 .unwrap_or(i64::MAX);
-            let from = self.needed_from(&unit, floor);
-            if self
-                .residency
-                .get(&unit)
-                .is_some_and(|held| held.from >= from)
-            {
+            let target = Residency {
+                moves_from: self.needed_from(&unit, floor),
+                all_from: floor,
+                checked: Some(floor),
+            };
+            // what the owned windows read now that is spilled (a LOAD retracted since) first
+            self.bring_back(&unit, target.moves_from, target.all_from);
+            if self.residency.get(&unit).is_some_and(|held| {
+                held.moves_from >= target.moves_from && held.all_from >= target.all_from
+            }) {
                 continue;
             }
-            let checked = Some(floor);
-            self.residency
-                .insert(unit.clone(), Residency { from, checked });
+            self.residency.insert(unit.clone(), target);
             let Some(events) = self.unit_events.remove(&unit) else {
                 continue;
             };
             let mut kept = Vec::with_capacity(events.len());
             for event in events {
-                let spill = event.event_time.unix_millis() < from && !always_resident(&event);
-                if spill && self.put_in_spill(&unit, &event) {
+                if !target.holds(&event) && self.put_in_spill(&unit, &event) {
                     self.versions.remove(&event.source, &event.event_id);
                 } else {
                     kept.push(event);

@@ -42,6 +42,8 @@ pub struct Spilled {
     pub millis: i64,
     /// An actual LOAD: the windows' lower bound is the latest of these.
     pub actual_load: bool,
+    /// An actual LOAD or DISC onto or off a conveyance: what rule 4 reads before a window.
+    pub actual_move: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -125,7 +127,13 @@ impl Spill {
 
     /// Writes `event` (an equipment event of `unit`) to disk. On an error nothing is spilled and
     /// the caller keeps the event in memory.
-    pub fn put(&mut self, unit: &str, event: &Event, actual_load: bool) -> std::io::Result<()> {
+    pub fn put(
+        &mut self,
+        unit: &str,
+        event: &Event,
+        actual_load: bool,
+        actual_move: bool,
+    ) -> std::io::Result<()> {
         let bytes = protobuf::encode_event(event);
         let offset = self.end;
         self.file()?.write_all_at(&bytes, offset)?;
@@ -142,6 +150,7 @@ impl Spill {
             identity,
             millis: event.event_time.unix_millis(),
             actual_load,
+            actual_move,
         };
         match self.units.get_mut(unit) {
             Some(list) => {
@@ -193,23 +202,23 @@ impl Spill {
 
     /// Takes out every spilled event of `unit` at or after `from_millis`.
     pub fn take_unit_from(&mut self, unit: &str, from_millis: i64) -> Vec<Event> {
-        self.take_unit_where(unit, |millis| millis >= from_millis)
+        self.take_unit_where(unit, |held| held.millis >= from_millis)
     }
 
     /// Takes out (to let go of) every spilled event of `unit` before `before_millis`.
     pub fn take_unit_before(&mut self, unit: &str, before_millis: i64) -> Vec<Event> {
-        self.take_unit_where(unit, |millis| millis < before_millis)
+        self.take_unit_where(unit, |held| held.millis < before_millis)
     }
 
-    fn take_unit_where(&mut self, unit: &str, taken: impl Fn(i64) -> bool) -> Vec<Event> {
+    /// Takes out every spilled event of `unit` that `taken` picks.
+    pub fn take_unit_where(&mut self, unit: &str, taken: impl Fn(&Spilled) -> bool) -> Vec<Event> {
         let Some(list) = self.units.get_mut(unit) else {
             return Vec::new();
         };
-        if !list.iter().any(|held| taken(held.millis)) {
+        if !list.iter().any(&taken) {
             return Vec::new();
         }
-        let (taken, kept): (Vec<Spilled>, Vec<Spilled>) =
-            list.iter().partition(|held| taken(held.millis));
+        let (taken, kept): (Vec<Spilled>, Vec<Spilled>) = list.iter().partition(|held| taken(held));
         if kept.is_empty() {
             self.units.remove(unit);
         } else {
@@ -307,7 +316,9 @@ mod tests {
             let Body::Equipment(body) = &event.body else {
                 unreachable!()
             };
-            spill.put(&body.equipment_reference, event, false).unwrap();
+            spill
+                .put(&body.equipment_reference, event, false, false)
+                .unwrap();
         }
         assert_eq!(spill.len(), 300);
         let written = spill.end;
