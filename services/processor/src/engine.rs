@@ -678,26 +678,32 @@ impl Engine {
         if self.deferred.is_some() {
             return dropped;
         }
-        let mut units: Vec<String> = self.unit_events.keys().cloned().collect();
+        // a unit with nothing older than the horizon has nothing to let go of, whatever its
+        // windows
+        let old = |millis: i64| millis < horizon_millis;
+        // (the retractions are indexed by shipment and conveyance too: only a unit's count)
+        let held_old = |events: &Vec<Arc<Event>>| {
+            events.iter().any(|event| {
+                matches!(event.body, Body::Equipment(_)) && old(event.event_time.unix_millis())
+            })
+        };
+        let mut units: Vec<String> = self
+            .unit_events
+            .iter()
+            .chain(self.retractions.iter())
+            .filter(|(_, events)| held_old(events))
+            .map(|(unit, _)| unit.clone())
+            .collect();
         units.extend(
             self.spill
                 .units()
-                .filter(|unit| !self.unit_events.contains_key(*unit))
+                .filter(|unit| self.spill.of_unit(unit).iter().any(|s| old(s.millis)))
                 .cloned(),
         );
+        units.sort_unstable();
+        units.dedup();
         for unit in units {
-            // nothing older than the horizon: nothing to let go of, whatever the windows
-            let old = |millis: i64| millis < horizon_millis;
-            let held_old = self
-                .unit_events
-                .get(&unit)
-                .into_iter()
-                .flatten()
-                .chain(self.retractions.get(&unit).into_iter().flatten())
-                .any(|event| old(event.event_time.unix_millis()));
-            if !held_old && !self.spill.of_unit(&unit).iter().any(|s| old(s.millis)) {
-                continue;
-            }
+            let dropped_before = dropped.len();
             let floor = self
                 .unit_shipments
                 .get(&unit)
@@ -735,7 +741,9 @@ impl Engine {
                     }
                 }
             }
-            self.forget_unnamed_conveyances(&unit, &mut dropped);
+            if dropped.len() > dropped_before {
+                self.forget_unnamed_conveyances(&unit, &mut dropped);
+            }
             if self
                 .unit_events
                 .get(&unit)
