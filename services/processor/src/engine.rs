@@ -808,7 +808,9 @@ impl Engine {
         self.spill.len()
     }
 
-    /// The status of one shipment now; `None` when no counted event concerns it.
+    /// The status of one shipment now; `None` when no counted event concerns it. It reads only
+    /// what is held in memory: an engine that spills (see [`Engine::set_owner`]) derives through
+    /// [`Engine::refresh`], which first brings back what the shipment's windows reach.
     pub fn status(&self, shipment_id: &str) -> Option<Status> {
         self.derive_with_reach(shipment_id, |status| status.map(|s| s.to_owned()))
             .0
