@@ -366,15 +366,15 @@ impl Engine {
         self.shared.share(&mut event);
         // the counted version may be spilled (never a retracted one: those stay in memory)
         let mut spilled_previous = None;
-        if !self.spill.is_empty() && self.spill.contains(&event.source, &event.event_id) {
-            let held = self
-                .spill
-                .get(&event.source, &event.event_id)
-                .expect("a spilled version");
+        if let Some(held) = (!self.spill.is_empty())
+            .then(|| self.spill.get(&event.source, &event.event_id))
+            .flatten()
+        {
             if !supersedes(&event, &held) {
                 return;
             }
-            spilled_previous = self.spill.take(&event.source, &event.event_id);
+            self.spill.discard(&held);
+            spilled_previous = Some(held);
         }
         let Offer::Changed {
             previous,

@@ -96,10 +96,6 @@ impl Spill {
         self.places.is_empty()
     }
 
-    pub fn contains(&self, source: &str, event_id: &str) -> bool {
-        self.places.contains_key(&identity(source, event_id))
-    }
-
     /// The spilled events of `unit`, in no particular order.
     pub fn of_unit(&self, unit: &str) -> &[Spilled] {
         self.units.get(unit).map_or(&[], Vec::as_slice)
@@ -183,9 +179,17 @@ impl Spill {
 
     /// Takes (`source`, `event_id`) out of the spill, returning it.
     pub fn take(&mut self, source: &str, event_id: &str) -> Option<Event> {
-        let identity = identity(source, event_id);
-        let place = self.places.remove(&identity)?;
-        let event = self.read(place);
+        let event = self.get(source, event_id)?;
+        self.discard(&event);
+        Some(event)
+    }
+
+    /// Lets go of the spilled `event` (as [`Spill::get`] read it), without reading it again.
+    pub fn discard(&mut self, event: &Event) {
+        let identity = identity(&event.source, &event.event_id);
+        let Some(place) = self.places.remove(&identity) else {
+            return;
+        };
         self.garbage += u64::from(place.len);
         if let Body::Equipment(body) = &event.body {
             let unit = body.equipment_reference.as_str();
@@ -197,7 +201,6 @@ impl Spill {
             }
         }
         self.compact_if_worth_it();
-        Some(event)
     }
 
     /// Takes out every spilled event of `unit` at or after `from_millis`.
@@ -337,7 +340,7 @@ mod tests {
             spill.end
         );
         assert_eq!(spill.len(), 100);
-        assert!(!spill.contains("zz-yard", "e-7"));
+        assert_eq!(spill.get("zz-yard", "e-7"), None);
         for event in &events[200..] {
             assert_eq!(
                 spill.get(&event.source, &event.event_id).as_ref(),
