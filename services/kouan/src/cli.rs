@@ -153,7 +153,9 @@ pub struct ProcessArgs {
     /// restart loads it and reads from Kafka only what came after (refused, and restored from
     /// the topics, when it is damaged, of another build or other topics, older than half their
     /// `delete.retention.ms`, or resumes outside what the topics hold). Without it every start
-    /// restores from the topics.
+    /// restores from the topics. An instance owning some of the partitions also keeps here, in
+    /// a scratch file unlinked at once, the container history its shipments do not need (the
+    /// system's temporary directory without it).
     #[arg(long, env = "KOUAN_PROCESS_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
     /// How often the checkpoint is taken (and once more at a clean stop).
