@@ -2,7 +2,9 @@
 
 use crate::*;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Headers};
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use std::time::{Duration, Instant};
 
@@ -66,9 +68,16 @@ pub fn read_topic(
     let mut last_record = Instant::now();
     let mut records = Vec::new();
     while started.elapsed() < deadline {
-        let polled = follower
-            .try_poll(kouan_bus::follower::POLL)
-            .unwrap_or_else(|error| panic!("reading {topic}: {error}"));
+        let polled = match follower.try_poll(kouan_bus::follower::POLL) {
+            Ok(polled) => polled,
+            // librdkafka reconnects by itself: on two cores busy with the broker and several
+            // processors a fresh reader's connections can all drop for a moment (seen once in a
+            // full run); the deadline still bounds the read
+            Err(KafkaError::MessageConsumption(
+                RDKafkaErrorCode::AllBrokersDown | RDKafkaErrorCode::BrokerTransportFailure,
+            )) => None,
+            Err(error) => panic!("reading {topic}: {error}"),
+        };
         if let Some(message) = polled {
             records.push(Record::from_message(&message));
             last_record = Instant::now();
