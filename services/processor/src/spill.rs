@@ -3,8 +3,9 @@
 //! Every instance reads the whole shared table, but a shipment stage derives only the shipments
 //! of the partitions the group gave it, and a container's history before the windows of those
 //! shipments cannot change them (see [`crate::engine::Engine::spill_unneeded`] for the rule). Such
-//! an event is written here, in its protobuf form, and the engine keeps about 60 bytes for it — its
-//! identity's 128-bit digest, its time and where it lies in the file — instead of ~350; an event
+//! an event is written here, in its protobuf form, and the engine keeps some 70–80 bytes for it —
+//! its identity's 128-bit digest, its time and two flags in its unit's list (32 bytes), and where
+//! it lies in the file in a table (a 32-byte slot and the table's spare room) — instead of ~350; an event
 //! is read back when a window reaches it again (a late booking, a partition gained). Kafka
 //! Streams keeps a global table in RocksDB on local disk for the same reason.
 //!
