@@ -97,6 +97,15 @@ impl Service {
 
 impl Drop for Service {
     fn drop(&mut self) {
+        // a failing test shows what the service said last: CI keeps nothing else of it
+        if std::thread::panicking() {
+            let log = self.log.lock().unwrap();
+            let tail = log.len().saturating_sub(60);
+            eprintln!("--- last log lines of kouan pid {} ---", self.child.id());
+            for line in &log[tail..] {
+                eprintln!("{line}");
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

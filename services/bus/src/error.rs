@@ -18,6 +18,8 @@ pub enum BusError {
     Embedded(String),
     #[error("the consumer group moved on without this member (paused or cut off too long)")]
     Fenced,
+    #[error("the kafka client hangs: {0}")]
+    Stuck(String),
     #[error("topic {0} has no partitions (does it exist?)")]
     NoPartitions(String),
 }

@@ -11,7 +11,7 @@ use rdkafka::message::{DeliveryResult, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::ClientContext;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long to wait before retrying when librdkafka's queue is full.
@@ -76,7 +76,8 @@ pub struct DeliveryReport {
 }
 
 pub struct Publisher {
-    producer: ThreadedProducer<DeliveryTracker>,
+    /// Shared with the watchdog thread of [`Publisher::commit`], which may outlive the publisher.
+    producer: Arc<ThreadedProducer<DeliveryTracker>>,
     sent: AtomicU64,
 }
 
@@ -106,7 +107,7 @@ impl Publisher {
     pub fn from_config(config: rdkafka::ClientConfig) -> Result<Self, BusError> {
         let producer = config.create_with_context(DeliveryTracker::default())?;
         Ok(Publisher {
-            producer,
+            producer: Arc::new(producer),
             sent: AtomicU64::new(0),
         })
     }
@@ -187,9 +188,10 @@ impl Publisher {
         let mut config = crate::config::producer(brokers);
         config
             .set("transactional.id", transactional_id)
-            // an instance killed mid-transaction holds back read_committed readers of the
-            // partitions it wrote until the coordinator aborts its transaction: keep that short
-            .set("transaction.timeout.ms", "10000")
+            .set(
+                "transaction.timeout.ms",
+                timing::TRANSACTION_TIMEOUT.as_millis().to_string(),
+            )
             .set("message.timeout.ms", "10000");
         let publisher = Self::from_config(config)?;
         publisher.producer.init_transactions(timing::TRANSACTION)?;
@@ -206,13 +208,56 @@ impl Publisher {
     pub fn commit(
         &self,
         offsets: &rdkafka::TopicPartitionList,
-        group: &rdkafka::consumer::ConsumerGroupMetadata,
+        group: rdkafka::consumer::ConsumerGroupMetadata,
     ) -> Result<(), BusError> {
         if offsets.count() > 0 {
-            self.producer
-                .send_offsets_to_transaction(offsets, group, timing::OFFSETS)?;
+            self.send_offsets_watched(offsets, group)?;
         }
         self.commit_records()
+    }
+
+    /// `send_offsets_to_transaction`, given up on when librdkafka overstays its own timeout.
+    ///
+    /// librdkafka 2.12 can block in it for ever when the group coordinator went away during
+    /// the call: its coordinator-request timeout is never checked (confluentinc/librdkafka
+    /// #5456), and a broker that restarts and briefly leaves the metadata is decommissioned
+    /// while still cached as the coordinator, so nothing wakes the request (#5511). Seen here:
+    /// the router stuck for good after a broker restart. The call runs on a thread of its own;
+    /// past the deadline the caller gets [`BusError::Stuck`] and starts over with a new producer
+    /// of the same transactional id, which fences this one and aborts its transaction. The
+    /// stuck thread keeps this producer alive until librdkafka lets go of it.
+    fn send_offsets_watched(
+        &self,
+        offsets: &rdkafka::TopicPartitionList,
+        group: rdkafka::consumer::ConsumerGroupMetadata,
+    ) -> Result<(), BusError> {
+        let (answer, answered) = std::sync::mpsc::sync_channel(1);
+        let producer = Arc::clone(&self.producer);
+        let offsets = offsets.clone();
+        std::thread::Builder::new()
+            .name("send offsets".into())
+            .spawn(move || {
+                let result =
+                    producer.send_offsets_to_transaction(&offsets, &group, timing::OFFSETS);
+                // the waiter may have given up and gone: nobody to tell
+                let _ = answer.send(result);
+            })
+            .map_err(|error| BusError::Stuck(format!("no thread to send offsets on: {error}")))?;
+        // librdkafka caps the call's timeout at the transaction timeout, and the broker aborts
+        // the transaction by then anyway
+        let deadline = timing::OFFSETS.min(timing::TRANSACTION_TIMEOUT) + timing::OVERSTAY;
+        match answered.recv_timeout(deadline) {
+            Ok(result) => Ok(result?),
+            Err(_) => {
+                tracing::warn!(
+                    seconds = deadline.as_secs(),
+                    "sending offsets to the transaction overstayed its timeout; abandoning this producer"
+                );
+                Err(BusError::Stuck(format!(
+                    "sending offsets to the transaction took over {deadline:?}"
+                )))
+            }
+        }
     }
 
     /// Commits the open transaction on its own: for writers that keep their input positions in

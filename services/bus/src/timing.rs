@@ -20,6 +20,12 @@ pub const WATERMARKS: Duration = Duration::from_secs(5);
 pub const SETTLE_RETRY: Duration = Duration::from_millis(50);
 /// Committed-offset lookups and sending offsets to a transaction.
 pub const OFFSETS: Duration = Duration::from_secs(30);
+/// How long a transaction may stay open before the broker aborts it: an instance killed
+/// mid-transaction holds back read_committed readers of the partitions it wrote that long.
+pub const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long past its own timeout a librdkafka call that is known to overstay it is waited for
+/// (see `Publisher::commit`).
+pub const OVERSTAY: Duration = Duration::from_secs(5);
 /// Initialising and committing a transaction (the coordinator may be electing).
 pub const TRANSACTION: Duration = Duration::from_secs(60);
 /// Aborting a transaction.

@@ -311,7 +311,7 @@ impl<'a> Generation<'a> {
             self.uncommitted_published = 0;
             match self.cycle(released, ends) {
                 Ok(offsets) => {
-                    self.producer.commit(&offsets, &self.group_metadata()?)?;
+                    self.producer.commit(&offsets, self.group_metadata()?)?;
                     self.stats
                         .published
                         .fetch_add(self.uncommitted_published, Ordering::Relaxed);

@@ -195,7 +195,7 @@ impl<'a> Router<'a> {
                 let group = self.consumer.group_metadata().ok_or_else(|| {
                     ProcessError::Topology("the router has no group metadata".into())
                 })?;
-                self.producer.commit(&offsets, &group)?;
+                self.producer.commit(&offsets, group)?;
                 Ok(())
             }
             Err(error) => {

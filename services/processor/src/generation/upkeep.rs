@@ -46,7 +46,7 @@ impl Generation<'_> {
         match self.retire() {
             Ok(()) => self
                 .producer
-                .commit(&self.positions()?, &self.group_metadata()?)?,
+                .commit(&self.positions()?, self.group_metadata()?)?,
             Err(error) => {
                 let _ = self.producer.abort();
                 return Err(error);
