@@ -46,8 +46,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::runner::{layout, Layout, ProcessConfig, ProcessError};
 
-/// Most records read per cycle (one transaction).
-const CYCLE_RECORDS: usize = 20_000;
+/// Most records applied per cycle (one transaction): [`crate::CYCLE_RECORDS`].
+const CYCLE_RECORDS: usize = crate::CYCLE_RECORDS;
 
 /// The partitions a cycle's reads reached the end of, per input.
 struct Ends {

@@ -33,13 +33,14 @@ pub(super) fn resident_bytes() -> f64 {
     pages * 4096.0
 }
 
-/// The runner's work without Kafka, in batches of 10,000 records (the runner's largest poll).
+/// The runner's work without Kafka, in cycles of [`kouan_processor::CYCLE_RECORDS`] as it
+/// catches up.
 pub(super) fn core_run(records: &[Vec<u8>]) -> (f64, f64, f64, usize) {
     let before = resident_bytes();
     let heap_before = crate::live_heap_bytes();
     let started = thread_cpu_seconds();
     let mut replay = Replay::new(Duration::from_secs(30 * 86_400));
-    for chunk in records.chunks(10_000) {
+    for chunk in records.chunks(kouan_processor::CYCLE_RECORDS) {
         replay.batch(chunk);
     }
     let cpu = thread_cpu_seconds() - started;
