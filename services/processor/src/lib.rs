@@ -64,9 +64,12 @@ pub use reference::reference;
 /// Most records the shipment stage applies in one cycle (one transaction), and the batch the
 /// benchmarks replay in. Derivation runs once per affected shipment per cycle, over all of its
 /// events, so while catching up (a replay, a restart behind, an outage) a bigger cycle derives a
-/// shipment once for many of its events: 1M simulated events took 7.3 s of core time in cycles of
+/// shipment once for more of its events: 1M simulated events took 7.3 s of core time in cycles of
 /// 10,000, 6.2 s in 20,000, 5.0 s in 50,000 and 4.1 s in 100,000 (mimalloc, this 2-core VM).
 /// Live, a cycle holds what arrived during the previous one — a few hundred to a few thousand
-/// records — so the cap changes nothing there. At ~5 µs per record a full cycle stays far inside
-/// the transaction timeout (10 s), and its records (~40 MB) are a bounded transient.
-pub const CYCLE_RECORDS: usize = 100_000;
+/// records — so the cap changes nothing there. 100,000 was tried: the bench's core rose to
+/// 205–229k events per CPU-second and its first pass fell from ~15 s to 12.2–12.5 s, but the
+/// restart from a checkpoint (1.6–1.7 s, its decoding and index building) then came to 13–14% of
+/// the first pass, over the 10% the state's design promises; kept at 20,000 until the restart
+/// is cheaper (README, "Measured").
+pub const CYCLE_RECORDS: usize = 20_000;
