@@ -209,13 +209,17 @@ impl Server {
         let app = api::router(self.state);
         tracing::info!(listen = %self.local_addr, "serving");
         crate::http_server::serve(self.listener, app, &limits, cancel).await;
-        webhooks.flush();
+        webhooks.finish(WEBHOOKS_AT_SHUTDOWN).await;
         let followed = tokio::task::spawn_blocking(move || self.follower.join())
             .await
             .expect("joining the follower");
         followed.unwrap_or(Ok(()))
     }
 }
+
+/// How long a stopping server waits for webhook deliveries in flight (a POST's own timeout is
+/// 10 s).
+const WEBHOOKS_AT_SHUTDOWN: Duration = Duration::from_secs(12);
 
 /// Shortest pause between two snapshot refreshes while records flow; a refresh that takes long
 /// (a replay) stretches it to four times its own duration.

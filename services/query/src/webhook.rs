@@ -98,6 +98,9 @@ pub struct Webhooks {
     client: reqwest::Client,
     /// Delivery tasks by subscription id.
     running: parking_lot::Mutex<BTreeMap<String, CancellationToken>>,
+    /// The same tasks, to be awaited at shutdown: a batch the receiver accepted as the stop came
+    /// has its progress recorded before the last flush, or a restart would send it again.
+    tasks: parking_lot::Mutex<tokio::task::JoinSet<()>>,
     cancel: CancellationToken,
     deliveries: prometheus_client::metrics::family::Family<
         crate::metrics::ResultLabels,
@@ -128,6 +131,7 @@ impl Webhooks {
         Self {
             store,
             runtime: tokio::runtime::Handle::current(),
+            tasks: Default::default(),
             known: Default::default(),
             early_progress: Default::default(),
             assignment: Default::default(),
@@ -241,8 +245,13 @@ impl Webhooks {
                 let stop = self.cancel.child_token();
                 running.insert(id.to_string(), stop.clone());
                 let webhooks = self.clone();
-                self.runtime
-                    .spawn(async move { webhooks.deliver(subscription, stop).await });
+                let mut tasks = self.tasks.lock();
+                // the ended ones' results are of no use: let them go
+                while tasks.try_join_next().is_some() {}
+                tasks.spawn_on(
+                    async move { webhooks.deliver(subscription, stop).await },
+                    &self.runtime,
+                );
             }
             Some(_) => {}
             None => {
@@ -417,7 +426,23 @@ impl Webhooks {
         Ok(())
     }
 
-    /// Waits until every subscription change has reached the broker (at shutdown).
+    /// At shutdown, once the process's token is cancelled: waits (at most `bound`) for the
+    /// delivery tasks to end — each records the progress of a batch its receiver accepted as the
+    /// stop came — then until every subscription change has reached the broker.
+    pub async fn finish(&self, bound: Duration) {
+        let mut tasks = std::mem::take(&mut *self.tasks.lock());
+        let ended =
+            tokio::time::timeout(bound, async { while tasks.join_next().await.is_some() {} }).await;
+        if ended.is_err() {
+            tracing::warn!(
+                left = tasks.len(),
+                "webhook deliveries still running at shutdown"
+            );
+        }
+        self.flush();
+    }
+
+    /// Waits until every subscription change has reached the broker.
     pub fn flush(&self) {
         if let Some(publisher) = &self.publisher {
             if let Err(error) = publisher.flush(Duration::from_secs(10)) {

@@ -60,7 +60,11 @@ impl Webhooks {
                     return;
                 }
                 subscription.cursor = cursor.token();
-                if !stop.is_cancelled() && self.persist_progress(&subscription).is_ok() {
+                // accepted: recorded, unless this replica stopped delivering it (deleted, or its
+                // partition moved: the new deliverer owns the progress now). A process that is
+                // shutting down was still its deliverer when the receiver accepted the batch.
+                let still_ours = !stop.is_cancelled() || self.cancel.is_cancelled();
+                if still_ours && self.persist_progress(&subscription).is_ok() {
                     persisted = subscription.cursor.clone();
                 }
             }
