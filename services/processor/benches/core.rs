@@ -27,7 +27,7 @@ fn warm_engine(records: &[Vec<u8>]) -> Engine {
     engine
 }
 
-/// The runner's work over `records` from an empty engine, in batches of 10,000: a tenth of the
+/// The runner's work over `records` from an empty engine, in batches of 10,000: half the
 /// runner's cycle, so that a sample of 100,000 is many cycles as in a long replay.
 fn core(records: &[Vec<u8>]) -> usize {
     let mut replay = Replay::new(Duration::from_secs(30 * 86_400));
