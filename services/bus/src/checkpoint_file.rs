@@ -14,7 +14,7 @@
 //!   next offsets (a recreated or truncated topic refuses it, [`offsets_in_range`]).
 
 use crate::error::BusError;
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::consumer::{BaseConsumer, ConsumerContext};
 use std::hash::Hasher;
 use std::io::Write;
 use std::path::Path;
@@ -286,8 +286,14 @@ pub fn offsets_in_range<C: ConsumerContext>(
     topic: &str,
     offsets: impl IntoIterator<Item = (i32, i64)>,
 ) -> Result<Result<(), String>, BusError> {
-    for (partition, next) in offsets {
-        let (low, high) = probe.fetch_watermarks(topic, partition, crate::timing::WATERMARKS)?;
+    let offsets: Vec<(i32, i64)> = offsets.into_iter().collect();
+    let asked: Vec<(String, i32)> = offsets
+        .iter()
+        .map(|(partition, _)| (topic.to_string(), *partition))
+        .collect();
+    let answers = crate::watermarks::fetch_all(probe, &asked, crate::timing::WATERMARKS);
+    for ((partition, next), answer) in offsets.into_iter().zip(answers) {
+        let (low, high) = answer?;
         if next < low || next > high {
             return Ok(Err(format!(
                 "{topic} partition {partition} holds offsets {low}..{high}, the checkpoint resumes at {next}"

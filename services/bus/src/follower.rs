@@ -194,24 +194,32 @@ impl EndTracker {
         let assignment = consumer.assignment()?;
         let mut remaining = HashMap::new();
         let mut topics = std::collections::HashSet::new();
-        for element in assignment.elements() {
-            let (topic, partition) = (element.topic(), element.partition());
-            topics.insert(topic.to_string());
-            loop {
-                match consumer.fetch_watermarks(topic, partition, WATERMARKS) {
+        let mut asked: Vec<(String, i32)> = assignment
+            .elements()
+            .iter()
+            .map(|element| (element.topic().to_string(), element.partition()))
+            .collect();
+        topics.extend(asked.iter().map(|(topic, _)| topic.clone()));
+        // all at once; those the broker did not answer, again until it does
+        while !asked.is_empty() {
+            let answers = crate::watermarks::fetch_all(consumer, &asked, WATERMARKS);
+            let mut unanswered = Vec::new();
+            for ((topic, partition), answer) in asked.into_iter().zip(answers) {
+                match answer {
                     Ok((low, high)) => {
                         // an empty partition (or one emptied by retention) has nothing to read
                         if high > low {
-                            remaining.insert((topic.to_string(), partition), high);
+                            remaining.insert((topic, partition), high);
                         }
-                        break;
                     }
                     Err(error) if !cancel.is_cancelled() => {
                         tracing::warn!(%error, topic, partition, "asking for the end of a partition, retrying");
+                        unanswered.push((topic, partition));
                     }
                     Err(error) => return Err(error.into()),
                 }
             }
+            asked = unanswered;
         }
         Ok(EndTracker {
             remaining,

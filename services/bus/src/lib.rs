@@ -18,6 +18,7 @@
 //!   rules that say whether Kafka still holds what came after one.
 //! - [`batch`]: a cycle's batch of records and the positions its transaction commits.
 //! - [`timing`]: every wait of the Kafka clients, named once.
+//! - [`watermarks`]: several partitions' watermarks asked at once.
 //! - [`headers`]: the record headers kouan writes (dead-letter reasons, the status watermark).
 //! - [`event_clock`]: the pipeline's "now" from the watermarks on `kouan.status`.
 //! - [`error`]: the crate's error type.
@@ -36,6 +37,7 @@ pub mod reader;
 pub mod settled;
 pub mod timing;
 pub mod topics;
+pub mod watermarks;
 
 pub use embedded::EmbeddedBroker;
 pub use error::BusError;

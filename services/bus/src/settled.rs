@@ -10,7 +10,7 @@
 
 use crate::error::BusError;
 use crate::timing::{SETTLE_RETRY, WATERMARKS};
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::BaseConsumer;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -26,30 +26,41 @@ pub fn await_settled(
     let everything: BaseConsumer = isolated(brokers, name, "read_uncommitted").create()?;
     let committed: BaseConsumer = isolated(brokers, name, "read_committed").create()?;
     let started = Instant::now();
-    for partition in partitions {
-        let Some(high) = ask(&everything, topic, *partition, cancel) else {
+    let asked: Vec<(String, i32)> = partitions
+        .iter()
+        .map(|partition| (topic.to_string(), *partition))
+        .collect();
+    let Some(highs) = ask(&everything, &asked, cancel) else {
+        return Ok(());
+    };
+    let mut waiting: Vec<((String, i32), i64)> = asked.into_iter().zip(highs).collect();
+    let mut told = Instant::now();
+    loop {
+        let still: Vec<(String, i32)> = waiting.iter().map(|(asked, _)| asked.clone()).collect();
+        let Some(stables) = ask(&committed, &still, cancel) else {
             return Ok(());
         };
-        let mut told = Instant::now();
-        loop {
-            let Some(stable) = ask(&committed, topic, *partition, cancel) else {
-                return Ok(());
-            };
-            if stable >= high {
-                break;
-            }
-            if told.elapsed() >= std::time::Duration::from_secs(2) {
+        waiting = waiting
+            .into_iter()
+            .zip(stables)
+            .filter(|((_, high), stable)| stable < high)
+            .map(|(waiting, _)| waiting)
+            .collect();
+        if waiting.is_empty() {
+            break;
+        }
+        if told.elapsed() >= std::time::Duration::from_secs(2) {
+            for ((topic, partition), high) in &waiting {
                 tracing::info!(
                     topic,
                     partition,
-                    stable,
                     high,
                     "waiting for an open transaction to end"
                 );
-                told = Instant::now();
             }
-            std::thread::sleep(SETTLE_RETRY);
+            told = Instant::now();
         }
+        std::thread::sleep(SETTLE_RETRY);
     }
     tracing::debug!(
         topic,
@@ -67,20 +78,20 @@ fn isolated(brokers: &str, name: &str, isolation: &str) -> rdkafka::ClientConfig
     config
 }
 
-/// The end of a partition as `consumer` sees it (the high watermark, or the last stable offset
-/// for a `read_committed` client); `None` once cancelled.
+/// The end of each partition as `consumer` sees it (the high watermark, or the last stable
+/// offset for a `read_committed` client), all asked at once; `None` once cancelled.
 fn ask(
     consumer: &BaseConsumer,
-    topic: &str,
-    partition: i32,
+    partitions: &[(String, i32)],
     cancel: &CancellationToken,
-) -> Option<i64> {
+) -> Option<Vec<i64>> {
     loop {
-        match consumer.fetch_watermarks(topic, partition, WATERMARKS) {
-            Ok((_, high)) => return Some(high),
+        let answers = crate::watermarks::fetch_all(consumer, partitions, WATERMARKS);
+        match answers.into_iter().collect::<Result<Vec<_>, _>>() {
+            Ok(ends) => return Some(ends.into_iter().map(|(_, high)| high).collect()),
             Err(_) if cancel.is_cancelled() => return None,
             Err(error) => {
-                tracing::warn!(%error, topic, partition, "asking for the end of a partition, retrying");
+                tracing::warn!(%error, ?partitions, "asking for the end of partitions, retrying");
                 std::thread::sleep(SETTLE_RETRY);
             }
         }

@@ -517,15 +517,19 @@ impl<'a> Generation<'a> {
         // checkpoint's offset unless nothing (committed) came after it
         let group = &self.group;
         let at = |topic: &str, offset: fn(&Resumable) -> i64| -> Vec<(i32, rdkafka::Offset)> {
-            let after = |partition: i32, from: i64| {
-                group
-                    .fetch_watermarks(topic, partition, kouan_bus::timing::WATERMARKS)
-                    .map_or(true, |(_, end)| end > from)
-            };
-            resumed
+            let resumed: Vec<(i32, i64)> = resumed.iter().map(|(p, r)| (*p, offset(r))).collect();
+            let asked: Vec<(String, i32)> = resumed
                 .iter()
-                .filter(|(p, r)| after(**p, offset(r)))
-                .map(|(p, r)| (*p, rdkafka::Offset::Offset(offset(r))))
+                .map(|(p, _)| (topic.to_string(), *p))
+                .collect();
+            let ends =
+                kouan_bus::watermarks::fetch_all(group, &asked, kouan_bus::timing::WATERMARKS);
+            resumed
+                .into_iter()
+                .zip(ends)
+                // unanswered: read from there, whatever comes
+                .filter(|((_, from), end)| end.as_ref().map_or(true, |(_, end)| end > from))
+                .map(|((p, from), _)| (p, rdkafka::Offset::Offset(from)))
                 .chain(whole.iter().map(|p| (*p, rdkafka::Offset::Beginning)))
                 .collect()
         };
