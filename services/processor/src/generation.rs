@@ -106,6 +106,8 @@ pub(crate) struct Generation<'a> {
     links_read: HashMap<String, u64>,
     /// A restore was cut short by the stop: the state is partial and must not be checkpointed.
     cut_short: bool,
+    /// Asks whether transactions are open on `kouan.status` before a partition of it is restored.
+    probes: kouan_bus::settled::Probes,
 }
 
 /// A record read and not applied yet, with its event decoded once (to know its time).
@@ -126,7 +128,7 @@ impl<'a> Generation<'a> {
         // the local checkpoint is read (file, checksum, decoding) while the topics are
         // described and the transactional producer is set up: neither needs the other
         let started = Instant::now();
-        let (layout, producer, read) = std::thread::scope(|scope| {
+        let (layout, producer, probes, read) = std::thread::scope(|scope| {
             let reading = config
                 .state_dir
                 .as_deref()
@@ -135,11 +137,18 @@ impl<'a> Generation<'a> {
             let producer = layout.as_ref().ok().map(|_| {
                 Publisher::transactional(&config.brokers, &format!("kouan-process-{name}"))
             });
+            let probes = layout.as_ref().ok().map(|_| {
+                let probes =
+                    kouan_bus::settled::Probes::new(&config.brokers, &format!("{name}-settle"))?;
+                probes.connect(&config.topics.status());
+                Ok::<_, kouan_bus::BusError>(probes)
+            });
             let read = reading.map(|reading| reading.join().expect("reading does not panic"));
-            (layout, producer, read)
+            (layout, producer, probes, read)
         });
         let layout = layout?;
         let producer = producer.expect("made once the layout is known")?;
+        let probes = probes.expect("made once the layout is known")?;
 
         // the shared table, whole or from a checkpoint's offsets, before taking any work
         let loaded = match read {
@@ -268,6 +277,7 @@ impl<'a> Generation<'a> {
             checkpoints,
             links_read,
             cut_short: cancel.is_cancelled(),
+            probes,
         })
     }
 
@@ -546,13 +556,8 @@ impl<'a> Generation<'a> {
         })?;
         // every status its transactions published, not only those whose commit markers were
         // written by now: a version learned short would be published a second time
-        kouan_bus::settled::await_settled(
-            &self.config.brokers,
-            &format!("{}-settle", self.name),
-            &self.config.topics.status(),
-            partitions,
-            self.cancel,
-        )?;
+        self.probes
+            .await_settled(&self.config.topics.status(), partitions, self.cancel)?;
         for resumable in resumed.values() {
             self.published.extend(resumable.published.iter().cloned());
             self.links_written
