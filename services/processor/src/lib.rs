@@ -69,7 +69,7 @@ pub use reference::reference;
 /// Live, a cycle holds what arrived during the previous one — a few hundred to a few thousand
 /// records — so the cap changes nothing there. 100,000 was tried: the bench's core rose to
 /// 205–229k events per CPU-second and its first pass fell from ~15 s to 12.2–12.5 s, but the
-/// restart from a checkpoint (1.6–1.7 s, its decoding and index building) then came to 13–14% of
-/// the first pass, over the 10% the state's design promises; kept at 20,000 until the restart
-/// is cheaper (README, "Measured").
+/// restart from a checkpoint (then 1.4–1.7 s, since 1.16–1.20 s: mostly decoding the checkpoint
+/// and building the indexes) came to 10–14% of the shorter first pass, over the 10% the state's
+/// design promises; kept at 20,000 until the restart is cheaper (README, "Measured").
 pub const CYCLE_RECORDS: usize = 20_000;
