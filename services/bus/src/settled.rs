@@ -66,7 +66,7 @@ impl Probes {
         let Some(highs) = ask(everything, &asked, cancel) else {
             return Ok(());
         };
-        let mut waiting: Vec<((String, i32), i64)> = asked.into_iter().zip(highs).collect();
+        let mut waiting: Vec<Pending> = asked.into_iter().zip(highs).collect();
         let mut told = Instant::now();
         loop {
             let still: Vec<(String, i32)> =
@@ -74,26 +74,27 @@ impl Probes {
             let Some(stables) = ask(committed, &still, cancel) else {
                 return Ok(());
             };
-            waiting = waiting
+            let open: Vec<(Pending, i64)> = waiting
                 .into_iter()
                 .zip(stables)
                 .filter(|((_, high), stable)| stable < high)
-                .map(|(waiting, _)| waiting)
                 .collect();
-            if waiting.is_empty() {
+            if open.is_empty() {
                 break;
             }
             if told.elapsed() >= std::time::Duration::from_secs(2) {
-                for ((topic, partition), high) in &waiting {
+                for (((topic, partition), high), stable) in &open {
                     tracing::info!(
                         topic,
                         partition,
+                        stable,
                         high,
                         "waiting for an open transaction to end"
                     );
                 }
                 told = Instant::now();
             }
+            waiting = open.into_iter().map(|(waiting, _)| waiting).collect();
             std::thread::sleep(SETTLE_RETRY);
         }
         tracing::debug!(
@@ -105,6 +106,9 @@ impl Probes {
         Ok(())
     }
 }
+
+/// A partition not settled yet, with the high watermark its last stable offset must reach.
+type Pending = ((String, i32), i64);
 
 /// A client that only asks for offsets, seeing the log as a reader of `isolation` would.
 fn isolated(brokers: &str, name: &str, isolation: &str) -> rdkafka::ClientConfig {

@@ -30,6 +30,7 @@ use crate::reference::direct_subject;
 use crate::restore::{self, Published, SharedChange};
 use crate::retention::Retention;
 use crate::stats::ProcessStats;
+use crate::CYCLE_RECORDS;
 use kouan_bus::partitioner::partition_of;
 use kouan_bus::timing::CYCLE_WAIT;
 use kouan_bus::{Follower, Placed, Publisher};
@@ -45,9 +46,6 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::runner::{layout, Layout, ProcessConfig, ProcessError};
-
-/// Most records applied per cycle (one transaction): [`crate::CYCLE_RECORDS`].
-const CYCLE_RECORDS: usize = crate::CYCLE_RECORDS;
 
 /// The partitions a cycle's reads reached the end of, per input.
 struct Ends {
