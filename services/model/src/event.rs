@@ -9,11 +9,17 @@ use crate::time::Timestamp;
 use serde::Serialize;
 use std::sync::Arc;
 
+/// An identifier an event carries (its id, an AWB, a container or conveyance reference, a
+/// declaration number): held inline up to 24 bytes, as every identifier of the contract is, so
+/// that a processor holding hundreds of thousands of events keeps no separate allocation for
+/// each, and reads an identifier from the event it is already looking at.
+pub type Id = compact_str::CompactString;
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     /// Unique within `source`; (`source`, `eventId`) identifies the event across versions.
-    pub event_id: String,
+    pub event_id: Id,
     /// Shared, as [`Event::location`]: a source names thousands of events.
     pub source: Arc<str>,
     pub event_time: Timestamp,
@@ -131,7 +137,7 @@ pub struct ShipmentBody {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct TransportRef {
     pub mode: TransportMode,
-    pub reference: String,
+    pub reference: Id,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -139,10 +145,10 @@ pub struct TransportRef {
 pub struct EquipmentBody {
     #[serde(rename = "type")]
     pub kind: EquipmentEventType,
-    pub equipment_reference: String,
+    pub equipment_reference: Id,
     pub empty_indicator: EmptyIndicator,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub shipment_ids: Vec<String>,
+    pub shipment_ids: Vec<Id>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transport: Option<TransportRef>,
 }
@@ -153,16 +159,16 @@ pub struct TransportBody {
     #[serde(rename = "type")]
     pub kind: TransportEventType,
     pub mode: TransportMode,
-    pub reference: String,
+    pub reference: Id,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AirBody {
     pub status: AirStatus,
-    pub awb: String,
+    pub awb: Id,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub flight: Option<String>,
+    pub flight: Option<Id>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pieces: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -173,8 +179,8 @@ pub struct AirBody {
 #[serde(rename_all = "camelCase")]
 pub struct CustomsBody {
     pub status: CustomsStatus,
-    pub declaration_number: String,
-    pub shipment_id: String,
+    pub declaration_number: Id,
+    pub shipment_id: Id,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub direction: Option<Direction>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -47,7 +47,7 @@ pub mod pb {
 pub use alert::{Alert, AlertJson};
 pub use codes::*;
 pub use event::{
-    AirBody, Body, BodyKind, CustomsBody, EquipmentBody, Event, Location, ShipmentBody,
+    AirBody, Body, BodyKind, CustomsBody, EquipmentBody, Event, Id, Location, ShipmentBody,
     TransportBody, TransportRef,
 };
 pub use reject::Reject;

@@ -58,7 +58,7 @@ pub fn encode_line(event: &Event) -> String {
 #[derive(Deserialize)]
 #[serde(rename = "Event", rename_all = "camelCase")]
 struct RawEvent {
-    event_id: Option<String>,
+    event_id: Option<Id>,
     source: Option<String>,
     event_time: Option<String>,
     recorded_time: Option<String>,
@@ -103,16 +103,16 @@ struct RawShipment {
 struct RawEquipment {
     #[serde(rename = "type")]
     kind: Option<String>,
-    equipment_reference: Option<String>,
+    equipment_reference: Option<Id>,
     empty_indicator: Option<String>,
-    shipment_ids: Option<Vec<String>>,
+    shipment_ids: Option<Vec<Id>>,
     transport: Option<RawTransportRef>,
 }
 
 #[derive(Deserialize)]
 struct RawTransportRef {
     mode: Option<String>,
-    reference: Option<String>,
+    reference: Option<Id>,
 }
 
 #[derive(Deserialize)]
@@ -120,15 +120,15 @@ struct RawTransport {
     #[serde(rename = "type")]
     kind: Option<String>,
     mode: Option<String>,
-    reference: Option<String>,
+    reference: Option<Id>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RawAir {
     status: Option<String>,
-    awb: Option<String>,
-    flight: Option<String>,
+    awb: Option<Id>,
+    flight: Option<Id>,
     pieces: Option<u32>,
     weight_kg: Option<f64>,
 }
@@ -137,8 +137,8 @@ struct RawAir {
 #[serde(rename_all = "camelCase")]
 struct RawCustoms {
     status: Option<String>,
-    declaration_number: Option<String>,
-    shipment_id: Option<String>,
+    declaration_number: Option<Id>,
+    shipment_id: Option<Id>,
     direction: Option<String>,
     procedure: Option<String>,
 }

@@ -78,36 +78,36 @@ pub fn to_proto(event: &Event) -> pb::Event {
         }),
         Body::Equipment(body) => B::Equipment(pb::EquipmentEvent {
             r#type: body.kind.to_proto(),
-            equipment_reference: body.equipment_reference.clone(),
+            equipment_reference: body.equipment_reference.to_string(),
             empty_indicator: body.empty_indicator.to_proto(),
-            shipment_ids: body.shipment_ids.clone(),
+            shipment_ids: body.shipment_ids.iter().map(Id::to_string).collect(),
             transport: body.transport.as_ref().map(|t| pb::TransportRef {
                 mode: t.mode.to_proto(),
-                reference: t.reference.clone(),
+                reference: t.reference.to_string(),
             }),
         }),
         Body::Transport(body) => B::Transport(pb::TransportEvent {
             r#type: body.kind.to_proto(),
             mode: body.mode.to_proto(),
-            reference: body.reference.clone(),
+            reference: body.reference.to_string(),
         }),
         Body::Air(body) => B::Air(pb::AirEvent {
             status: body.status.to_proto(),
-            awb: body.awb.clone(),
-            flight: body.flight.clone(),
+            awb: body.awb.to_string(),
+            flight: body.flight.as_ref().map(Id::to_string),
             pieces: body.pieces,
             weight_kg: body.weight_kg,
         }),
         Body::Customs(body) => B::Customs(pb::CustomsEvent {
             status: body.status.to_proto(),
-            declaration_number: body.declaration_number.clone(),
-            shipment_id: body.shipment_id.clone(),
+            declaration_number: body.declaration_number.to_string(),
+            shipment_id: body.shipment_id.to_string(),
             direction: opt_code(body.direction.map(Direction::to_proto)),
             procedure: opt_code(body.procedure.map(CustomsProcedure::to_proto)),
         }),
     };
     pb::Event {
-        event_id: event.event_id.clone(),
+        event_id: event.event_id.to_string(),
         source: event.source.to_string(),
         event_time: Some(time_to_proto(&event.event_time)),
         recorded_time: event.recorded_time.as_ref().map(time_to_proto),
@@ -208,13 +208,14 @@ pub fn from_proto(message: pb::Event) -> Result<Event, Reject> {
             equipment_reference: required_string(
                 "equipment.equipmentReference",
                 body.equipment_reference,
-            )?,
+            )?
+            .into(),
             empty_indicator: required_enum(
                 "equipment.emptyIndicator",
                 body.empty_indicator,
                 EmptyIndicator::from_proto,
             )?,
-            shipment_ids: body.shipment_ids,
+            shipment_ids: body.shipment_ids.into_iter().map(Id::from).collect(),
             transport: body
                 .transport
                 .map(|t| {
@@ -224,7 +225,8 @@ pub fn from_proto(message: pb::Event) -> Result<Event, Reject> {
                             t.mode,
                             TransportMode::from_proto,
                         )?,
-                        reference: required_string("equipment.transport.reference", t.reference)?,
+                        reference: required_string("equipment.transport.reference", t.reference)?
+                            .into(),
                     })
                 })
                 .transpose()?,
@@ -236,12 +238,12 @@ pub fn from_proto(message: pb::Event) -> Result<Event, Reject> {
                 TransportEventType::from_proto,
             )?,
             mode: required_enum("transport.mode", body.mode, TransportMode::from_proto)?,
-            reference: required_string("transport.reference", body.reference)?,
+            reference: required_string("transport.reference", body.reference)?.into(),
         }),
         Some(B::Air(body)) => Body::Air(AirBody {
             status: required_enum("air.status", body.status, AirStatus::from_proto)?,
-            awb: required_string("air.awb", body.awb)?,
-            flight: body.flight,
+            awb: required_string("air.awb", body.awb)?.into(),
+            flight: body.flight.map(Id::from),
             pieces: body.pieces,
             weight_kg: body.weight_kg,
         }),
@@ -250,8 +252,9 @@ pub fn from_proto(message: pb::Event) -> Result<Event, Reject> {
             declaration_number: required_string(
                 "customs.declarationNumber",
                 body.declaration_number,
-            )?,
-            shipment_id: required_string("customs.shipmentId", body.shipment_id)?,
+            )?
+            .into(),
+            shipment_id: required_string("customs.shipmentId", body.shipment_id)?.into(),
             direction: enum_field("customs.direction", body.direction, Direction::from_proto)?,
             procedure: enum_field(
                 "customs.procedure",
@@ -261,7 +264,7 @@ pub fn from_proto(message: pb::Event) -> Result<Event, Reject> {
         }),
     };
     Ok(Event {
-        event_id,
+        event_id: event_id.into(),
         source: source.into(),
         event_time,
         recorded_time,

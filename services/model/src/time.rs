@@ -8,14 +8,58 @@ use chrono::{DateTime, FixedOffset, TimeZone};
 use serde::{Serialize, Serializer};
 use std::fmt;
 
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Timestamp(DateTime<FixedOffset>);
+/// The instant as plain integers: the processor reads an event's time many times over (ordering,
+/// windows, the watermark, every status record it encodes), and through chrono's
+/// `DateTime<FixedOffset>` each read converted a calendar date to seconds again (its
+/// representation is the local date and time). Chrono still parses and formats.
+#[derive(Clone, Copy)]
+pub struct Timestamp {
+    /// Seconds since the Unix epoch (UTC); a leap second counts as the second before it.
+    seconds: i64,
+    /// Within the second, below 1e9.
+    nanos: u32,
+    /// East of UTC, in minutes (RFC 3339 offsets are whole minutes).
+    offset_minutes: i16,
+    /// A leap second (`23:59:60`): after every other instant of `seconds`, as chrono orders it.
+    leap: bool,
+}
+
+impl PartialEq for Timestamp {
+    fn eq(&self, other: &Self) -> bool {
+        self.instant() == other.instant()
+    }
+}
+
+impl Eq for Timestamp {}
+
+impl PartialOrd for Timestamp {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Timestamp {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.instant().cmp(&other.instant())
+    }
+}
+
+impl std::hash::Hash for Timestamp {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.instant().hash(state);
+    }
+}
 
 impl Timestamp {
+    /// What equality and order go by: the instant, whatever the offset.
+    fn instant(&self) -> (i64, bool, u32) {
+        (self.seconds, self.leap, self.nanos)
+    }
+
     /// Parses RFC 3339 with an explicit offset (`Z` or `±hh:mm`).
     pub fn parse(text: &str) -> Result<Self, String> {
         DateTime::parse_from_rfc3339(text)
-            .map(Timestamp)
+            .map(Timestamp::from)
             .map_err(|error| format!("`{text}` is not an RFC 3339 time with an offset ({error})"))
     }
 
@@ -32,7 +76,12 @@ impl Timestamp {
         if !(0..=9999).contains(&local.year()) {
             return None;
         }
-        Some(Timestamp(local))
+        Some(Timestamp {
+            seconds: unix_seconds,
+            nanos,
+            offset_minutes: (offset_seconds / 60) as i16,
+            leap: false,
+        })
     }
 
     /// A UTC instant from milliseconds since the Unix epoch; `None` outside years 0000–9999.
@@ -46,28 +95,34 @@ impl Timestamp {
 
     /// Milliseconds since the Unix epoch: the key the processor orders and compares by.
     pub fn unix_millis(&self) -> i64 {
-        self.0.timestamp_millis()
+        // as chrono counts it: a leap second's milliseconds run on past 999
+        self.seconds * 1000 + i64::from(self.subsec_nanos() / 1_000_000)
     }
 
     pub fn unix_seconds(&self) -> i64 {
-        self.0.timestamp()
+        self.seconds
     }
 
+    /// Nanoseconds within the second; from 1e9 on within a leap second (as chrono gives them).
     pub fn subsec_nanos(&self) -> u32 {
-        self.0.timestamp_subsec_nanos()
+        self.nanos + if self.leap { 1_000_000_000 } else { 0 }
     }
 
     pub fn offset_seconds(&self) -> i32 {
-        self.0.offset().local_minus_utc()
+        i32::from(self.offset_minutes) * 60
     }
 
     /// The same instant shifted by `millis` (negative goes back), keeping the offset.
     pub fn plus_millis(&self, millis: i64) -> Self {
-        Timestamp(self.0 + chrono::Duration::milliseconds(millis))
+        Timestamp::from(self.to_datetime() + chrono::Duration::milliseconds(millis))
     }
 
-    pub fn as_datetime(&self) -> &DateTime<FixedOffset> {
-        &self.0
+    /// The instant in its offset, as chrono has it.
+    pub fn to_datetime(&self) -> DateTime<FixedOffset> {
+        let offset = FixedOffset::east_opt(self.offset_seconds()).expect("an offset under 24 h");
+        let utc = DateTime::from_timestamp(self.seconds, self.subsec_nanos())
+            .expect("a time within years 0000–9999");
+        offset.from_utc_datetime(&utc.naive_utc())
     }
 
     /// RFC 3339 with the original offset; fractional seconds only when present (as chrono's
@@ -82,7 +137,7 @@ impl Timestamp {
     /// every NDJSON line written.
     fn write_rfc3339(&self, buffer: &mut [u8; RFC3339_MAX]) -> usize {
         use chrono::{Datelike, Timelike};
-        let local = self.0;
+        let local = self.to_datetime();
         let mut out = Cursor { buffer, length: 0 };
         // years are 0..=9999 by construction (see `from_parts` and RFC 3339 parsing)
         out.digits(local.year() as u32, 4);
@@ -145,7 +200,13 @@ const RFC3339_MAX: usize = 35;
 
 impl From<DateTime<FixedOffset>> for Timestamp {
     fn from(value: DateTime<FixedOffset>) -> Self {
-        Timestamp(value)
+        let nanos = value.timestamp_subsec_nanos();
+        Timestamp {
+            seconds: value.timestamp(),
+            nanos: nanos % 1_000_000_000,
+            offset_minutes: (value.offset().local_minus_utc() / 60) as i16,
+            leap: nanos >= 1_000_000_000,
+        }
     }
 }
 
@@ -196,7 +257,7 @@ mod tests {
             if let Some(time) = Timestamp::from_parts(seconds, nanos, offset_minutes * 60) {
                 prop_assert_eq!(
                     time.to_rfc3339(),
-                    time.0.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+                    time.to_datetime().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
                 );
             }
         });
@@ -208,9 +269,38 @@ mod tests {
             let time = Timestamp::parse(text).unwrap();
             assert_eq!(
                 time.to_rfc3339(),
-                time.0.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+                time.to_datetime()
+                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
             );
         }
+    }
+
+    /// Order, equality and the Unix readings are chrono's, leap seconds included.
+    #[test]
+    fn the_integers_read_as_chrono_does() {
+        use proptest::prelude::*;
+        let time = (
+            -62_000_000_000i64..253_000_000_000i64,
+            prop_oneof![Just(0u32), 0u32..1_000_000_000],
+            -1439i32..=1439,
+        )
+            .prop_filter_map("in range", |(seconds, nanos, minutes)| {
+                Timestamp::from_parts(seconds, nanos, minutes * 60)
+            });
+        proptest!(|(a in time.clone(), b in time)| {
+            let (x, y) = (a.to_datetime(), b.to_datetime());
+            prop_assert_eq!(a.cmp(&b), x.cmp(&y));
+            prop_assert_eq!(a == b, x == y);
+            prop_assert_eq!(a.unix_millis(), x.timestamp_millis());
+            prop_assert_eq!(Timestamp::from(x).to_rfc3339(), a.to_rfc3339());
+        });
+        let leap = Timestamp::parse("2016-12-31T23:59:60.5+00:00").unwrap();
+        let before = Timestamp::parse("2016-12-31T23:59:59.9+00:00").unwrap();
+        let after = Timestamp::parse("2017-01-01T00:00:00+00:00").unwrap();
+        assert!(before < leap && leap < after);
+        assert_eq!(leap.unix_millis(), leap.to_datetime().timestamp_millis());
+        assert_eq!(leap.to_rfc3339(), "2016-12-31T23:59:60.500+00:00");
+        assert_eq!(std::mem::size_of::<Option<Timestamp>>(), 16);
     }
 
     #[test]

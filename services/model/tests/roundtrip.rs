@@ -133,11 +133,13 @@ fn equipment_body() -> impl Strategy<Value = Body> {
                     matches!(kind, EquipmentEventType::Load | EquipmentEventType::Disc);
                 Body::Equipment(EquipmentBody {
                     kind,
-                    equipment_reference,
+                    equipment_reference: equipment_reference.into(),
                     empty_indicator,
-                    shipment_ids,
-                    transport: (needs_transport || with_transport)
-                        .then_some(TransportRef { mode, reference }),
+                    shipment_ids: shipment_ids.into_iter().map(Into::into).collect(),
+                    transport: (needs_transport || with_transport).then_some(TransportRef {
+                        mode,
+                        reference: reference.into(),
+                    }),
                 })
             },
         )
@@ -153,7 +155,7 @@ fn transport_body() -> impl Strategy<Value = Body> {
             Body::Transport(TransportBody {
                 kind,
                 mode,
-                reference,
+                reference: reference.into(),
             })
         })
 }
@@ -174,8 +176,8 @@ fn air_body() -> impl Strategy<Value = Body> {
             );
             Body::Air(AirBody {
                 status,
-                awb,
-                flight: (needs_flight || with_flight).then_some(flight),
+                awb: awb.into(),
+                flight: (needs_flight || with_flight).then_some(flight.into()),
                 pieces,
                 weight_kg,
             })
@@ -194,8 +196,8 @@ fn customs_body() -> impl Strategy<Value = Body> {
             |(status, declaration_number, shipment_id, direction, procedure)| {
                 Body::Customs(CustomsBody {
                     status,
-                    declaration_number,
-                    shipment_id,
+                    declaration_number: declaration_number.into(),
+                    shipment_id: shipment_id.into(),
                     direction,
                     procedure,
                 })
@@ -235,7 +237,7 @@ pub fn event() -> impl Strategy<Value = Event> {
                 retracted,
                 body,
             )| Event {
-                event_id,
+                event_id: event_id.into(),
                 source: source.into(),
                 event_time,
                 // Recorded at or after the event, so every classifier passes the ACT rule.

@@ -996,7 +996,7 @@ impl Engine {
         for event in self.direct.get(shipment_id).into_iter().flatten() {
             match &event.body {
                 Body::Shipment(body) => units.extend(body.units.iter().cloned()),
-                Body::Air(body) => flights.extend(body.flight.iter().cloned()),
+                Body::Air(body) => flights.extend(body.flight.iter().map(Id::to_string)),
                 _ => {}
             }
         }
@@ -1058,7 +1058,7 @@ impl Engine {
             Body::Equipment(body) => {
                 let unit = &body.equipment_reference;
                 if self.splits() && !self.unit_events.contains_key(unit.as_str()) {
-                    self.unsettled.insert(unit.clone());
+                    self.unsettled.insert(unit.to_string());
                 }
                 push(&mut self.unit_events, unit, event);
                 self.loads_changed(event);
@@ -1106,11 +1106,13 @@ impl Engine {
                 .into_iter()
                 .flatten()
                 .filter(|id| self.reach.get(*id).is_none_or(|reach| at <= *reach));
-            affected.extend(reached.cloned());
+            for id in reached {
+                mark(affected, id);
+            }
         };
         match &event.body {
             Body::Shipment(_) | Body::Air(_) | Body::Customs(_) => {
-                affected.insert(direct_subject(event).expect("direct").to_string());
+                mark(affected, direct_subject(event).expect("direct"));
             }
             Body::Equipment(body) => {
                 add_unit(&body.equipment_reference, affected);
@@ -1120,26 +1122,29 @@ impl Engine {
                     let remembered = body
                         .shipment_ids
                         .iter()
-                        .filter(|id| !self.forgotten.contains(*id));
-                    affected.extend(remembered.cloned());
+                        .filter(|id| !self.forgotten.contains(id.as_str()));
+                    for id in remembered {
+                        mark(affected, id);
+                    }
                 }
             }
             Body::Transport(body) => {
                 for unit in self
                     .conveyance_units
-                    .get(&body.reference)
+                    .get(body.reference.as_str())
                     .into_iter()
                     .flatten()
                 {
                     add_unit(unit, affected);
                 }
-                affected.extend(
-                    self.flight_shipments
-                        .get(&body.reference)
-                        .into_iter()
-                        .flatten()
-                        .cloned(),
-                );
+                for id in self
+                    .flight_shipments
+                    .get(body.reference.as_str())
+                    .into_iter()
+                    .flatten()
+                {
+                    mark(affected, id);
+                }
             }
         }
     }
@@ -1284,6 +1289,14 @@ impl Engine {
             self.versions.remove(&event.source, &event.event_id);
             dropped.push(event);
         }
+    }
+}
+
+/// Adds `shipment_id` to `affected`, copying it only when it is not there yet: most events of a
+/// cycle affect a shipment an earlier one already did.
+fn mark(affected: &mut BTreeSet<String>, shipment_id: &str) {
+    if !affected.contains(shipment_id) {
+        affected.insert(shipment_id.to_string());
     }
 }
 

@@ -58,7 +58,7 @@ pub fn reference(events: &[Event]) -> BTreeMap<String, Status> {
     for event in &present {
         if let Body::Equipment(body) = &event.body {
             if is_stuffing(body) {
-                shipments.extend(body.shipment_ids.iter().map(String::as_str));
+                shipments.extend(body.shipment_ids.iter().map(Id::as_str));
             }
         }
     }

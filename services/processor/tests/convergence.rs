@@ -162,7 +162,7 @@ impl Builder {
     ) -> usize {
         self.next += 1;
         self.events.push(Event {
-            event_id: format!("e{}", self.next),
+            event_id: format!("e{}", self.next).into(),
             source: if self.next.is_multiple_of(3) {
                 "yard".into()
             } else {
@@ -295,13 +295,13 @@ fn scenario(seed: u64) -> Vec<Event> {
                     });
                 let shipment_ids =
                     if matches!(kind, EquipmentEventType::Stuf | EquipmentEventType::Strp) {
-                        vec![SHIPMENTS[rng.random_range(0..SHIPMENTS.len())].to_string()]
+                        vec![SHIPMENTS[rng.random_range(0..SHIPMENTS.len())].into()]
                     } else {
                         vec![]
                     };
                 Body::Equipment(EquipmentBody {
                     kind,
-                    equipment_reference: unit(&mut rng),
+                    equipment_reference: unit(&mut rng).into(),
                     empty_indicator: if rng.random_bool(0.85) {
                         EmptyIndicator::Laden
                     } else {

@@ -175,7 +175,7 @@ fn a_restore_judges_what_a_forgotten_shipment_leaves_once_every_link_is_read() {
     let dropped: Vec<String> = engine
         .settle_unreachable()
         .iter()
-        .map(|event| event.event_id.clone())
+        .map(|event| event.event_id.to_string())
         .collect();
     assert_eq!(
         dropped,
@@ -215,7 +215,7 @@ fn a_container_in_constant_use_keeps_only_its_recent_history() {
         }))
     };
     let event = |id: String, hour: i64, code: Option<&str>, body: Body| Event {
-        event_id: id,
+        event_id: id.into(),
         source: "zz-rail".into(),
         event_time: at(hour),
         recorded_time: None,

@@ -56,7 +56,10 @@ fn equipment(
         kind,
         equipment_reference: unit.into(),
         empty_indicator: EmptyIndicator::Laden,
-        shipment_ids: shipments.iter().map(|s| s.to_string()).collect(),
+        shipment_ids: shipments
+            .iter()
+            .map(|s| kouan_model::Id::from(*s))
+            .collect(),
         transport: train.map(|reference| TransportRef {
             mode: TransportMode::Rail,
             reference: reference.into(),

@@ -39,7 +39,7 @@ pub fn flight(wave: &mut Wave<'_>, booked_from: i64) {
         Body::Transport(TransportBody {
             kind,
             mode: TransportMode::Air,
-            reference: flight.clone(),
+            reference: flight.clone().into(),
         })
     };
     wave.forecast(
@@ -141,8 +141,8 @@ fn waybill(wave: &mut Wave<'_>, w: &Waybill<'_>) {
     let fsu = |status, flight: Option<&str>| {
         Body::Air(AirBody {
             status,
-            awb: w.awb.to_string(),
-            flight: flight.map(str::to_string),
+            awb: w.awb.to_string().into(),
+            flight: flight.map(Id::from),
             pieces: Some(pieces),
             weight_kg: Some(weight),
         })

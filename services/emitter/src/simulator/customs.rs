@@ -85,8 +85,8 @@ fn steps(
     let emit = |wave: &mut Wave<'_>, status: CustomsStatus, at: i64| {
         let body = Body::Customs(CustomsBody {
             status,
-            declaration_number: number.to_string(),
-            shipment_id: d.shipment_id.to_string(),
+            declaration_number: number.to_string().into(),
+            shipment_id: d.shipment_id.to_string().into(),
             direction: Some(d.direction),
             procedure: Some(procedure),
         });

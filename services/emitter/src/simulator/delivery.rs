@@ -80,7 +80,7 @@ pub fn schedule(
     if actual && !matches!(event.body, Body::Shipment(_)) && chance(rng, config.retraction_rate) {
         // an erroneous twin, a few hours off, voided later by its source
         let mut twin = event.clone();
-        twin.event_id = registry.event_id("ERR");
+        twin.event_id = registry.event_id("ERR").into();
         twin.event_time = twin
             .event_time
             .plus_millis(rng.random_range(HOUR..6 * HOUR));

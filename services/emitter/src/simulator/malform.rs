@@ -42,7 +42,7 @@ pub fn corrupt(event: &Event, line: &str, rng: &mut ChaCha8Rng) -> String {
 
 fn broken_identifier(event: &Event) -> Event {
     let mut bad = event.clone();
-    let bump_last_digit = |id: &mut String| {
+    let bump_last_digit = |id: &mut kouan_model::Id| {
         let last = id.pop().and_then(|c| c.to_digit(10)).unwrap_or(0);
         id.push(char::from_digit((last + 1) % 10, 10).expect("digit"));
     };

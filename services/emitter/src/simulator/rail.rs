@@ -147,7 +147,7 @@ pub fn train(wave: &mut Wave<'_>, booked_from: i64) {
         Body::Transport(TransportBody {
             kind,
             mode: TransportMode::Rail,
-            reference: reference.to_string(),
+            reference: reference.to_string().into(),
         })
     };
     wave.forecast(
@@ -205,10 +205,10 @@ pub fn train(wave: &mut Wave<'_>, booked_from: i64) {
 
     // each container: gate in, load, transship twice, discharge, clear, gate out
     let equipment =
-        |kind, container: &str, laden: bool, shipment_ids: Vec<String>, reference: Option<&str>| {
+        |kind, container: &str, laden: bool, shipment_ids: Vec<Id>, reference: Option<&str>| {
             Body::Equipment(EquipmentBody {
                 kind,
-                equipment_reference: container.to_string(),
+                equipment_reference: container.to_string().into(),
                 empty_indicator: if laden {
                     EmptyIndicator::Laden
                 } else {
@@ -217,16 +217,16 @@ pub fn train(wave: &mut Wave<'_>, booked_from: i64) {
                 shipment_ids,
                 transport: reference.map(|reference| TransportRef {
                     mode: TransportMode::Rail,
-                    reference: reference.to_string(),
+                    reference: reference.to_string().into(),
                 }),
             })
         };
     let last = &legs[legs.len() - 1];
     for unit in units {
-        let ids: Vec<String> = unit
+        let ids: Vec<Id> = unit
             .consignments
             .iter()
-            .map(|c| c.shipment_id.clone())
+            .map(|c| Id::from(c.shipment_id.as_str()))
             .collect();
         let gate_in = legs[0].departs - wave.uniform_ms(12 * HOUR, 3 * DAY);
         if unit.groupage {

@@ -174,7 +174,7 @@ impl Wave<'_> {
     ) {
         let offset_hours = node.map_or(8, |node| node.utc_offset_hours);
         let event = Event {
-            event_id: self.registry.event_id(source_prefix(source)),
+            event_id: self.registry.event_id(source_prefix(source)).into(),
             source: source.into(),
             event_time: local_time(at, offset_hours),
             recorded_time: Some(local_time(recorded, offset_hours)),
@@ -233,7 +233,7 @@ pub fn location(node: &Node) -> Location {
 /// `YYYYMMDD` of a Unix-millisecond instant at a node, for conveyance references.
 pub fn local_date(unix_millis: i64, node: &Node) -> String {
     local_time(unix_millis, node.utc_offset_hours)
-        .as_datetime()
+        .to_datetime()
         .format("%Y%m%d")
         .to_string()
 }

@@ -239,36 +239,36 @@ fn write_synthetic_file(path: &std::path::Path, events: u64) -> anyhow::Result<u
             }),
             1 => Body::Equipment(EquipmentBody {
                 kind: EquipmentEventType::Load,
-                equipment_reference: container,
+                equipment_reference: container.into(),
                 empty_indicator: EmptyIndicator::Laden,
                 shipment_ids: vec![],
                 transport: Some(TransportRef {
                     mode: TransportMode::Rail,
-                    reference: train,
+                    reference: train.into(),
                 }),
             }),
             2 => Body::Transport(TransportBody {
                 kind: TransportEventType::Departed,
                 mode: TransportMode::Rail,
-                reference: train,
+                reference: train.into(),
             }),
             3 => Body::Air(AirBody {
                 status: AirStatus::Dep,
-                awb: make_awb(784, n),
+                awb: make_awb(784, n).into(),
                 flight: Some("CZ0431-20261120".into()),
                 pieces: Some(12),
                 weight_kg: Some(3400.5),
             }),
             _ => Body::Customs(CustomsBody {
                 status: CustomsStatus::Declared,
-                declaration_number: format!("4604202610{:08}", n),
-                shipment_id,
+                declaration_number: format!("4604202610{:08}", n).into(),
+                shipment_id: shipment_id.into(),
                 direction: Some(Direction::Export),
                 procedure: Some(CustomsProcedure::Standard),
             }),
         };
         let event = Event {
-            event_id: format!("bench-{index}"),
+            event_id: format!("bench-{index}").into(),
             source: "bench".into(),
             event_time: time,
             recorded_time: None,

@@ -100,7 +100,7 @@ pub(super) fn latency(
         }
         sink.publish(event)?;
         published_at
-            .entry((event.source.to_string(), event.event_id.clone()))
+            .entry((event.source.to_string(), event.event_id.to_string()))
             .or_insert_with(Instant::now);
     }
     publisher.flush(Duration::from_secs(60))?;
