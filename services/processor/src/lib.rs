@@ -64,12 +64,11 @@ pub use reference::reference;
 /// Most records the shipment stage applies in one cycle (one transaction), and the batch the
 /// benchmarks replay in. Derivation runs once per affected shipment per cycle, over all of its
 /// events, so while catching up (a replay, a restart behind, an outage) a bigger cycle derives a
-/// shipment once for more of its events: 1M simulated events took 7.3 s of core time in cycles of
-/// 10,000, 6.2 s in 20,000, 5.0 s in 50,000 and 4.1 s in 100,000 (mimalloc, this 2-core VM).
-/// Live, a cycle holds what arrived during the previous one — a few hundred to a few thousand
-/// records — so the cap changes nothing there. 100,000 was tried: the bench's core rose to
-/// 205–229k events per CPU-second and its first pass fell from ~15 s to 12.2–12.5 s, but the
-/// restart from a checkpoint (then 1.4–1.7 s, since 1.16–1.20 s: mostly decoding the checkpoint
-/// and building the indexes) came to 10–14% of the shorter first pass, over the 10% the state's
-/// design promises; kept at 20,000 until the restart is cheaper (README, "Measured").
-pub const CYCLE_RECORDS: usize = 20_000;
+/// shipment once for more of its events: 1M simulated events took 5.5 s of core time in cycles of
+/// 20,000 and 3.8 s in 100,000 (mimalloc, this 2-core VM; 520k derivations against 220k). Live, a
+/// cycle holds what arrived during the previous one — a few hundred to a few thousand records —
+/// so the cap changes nothing there. It was 20,000 while the restart from a checkpoint took
+/// 1.4–1.7 s, which came to 10–14% of the shorter first pass that 100,000 gives; with the restart
+/// at ~1.0 s now (its round trips cut, identifiers held inline) it is 7–8% (README, "Measured").
+/// A cycle of 100,000 records buffers some 30 MB of them while catching up.
+pub const CYCLE_RECORDS: usize = 100_000;
