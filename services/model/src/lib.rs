@@ -6,6 +6,7 @@
 //! - [`time`]: RFC 3339 instants that keep the offset they were reported in.
 //! - [`codes`]: the short-code enums of the event contract (`LOAD`, `DEP`, `RELEASED`, …).
 //! - [`event`]: the validated event ([`Event`]) and its bodies.
+//! - [`event_view`]: a record of `kouan.v1.Event` read in place, its strings borrowed.
 //! - [`reject`]: why an input was rejected, naming the field and the reason.
 //! - [`validate`]: the semantic rules of EVENTS.md shared by both input forms.
 //! - [`ndjson`]: the external JSON form, one event per line, both ways.
@@ -26,6 +27,7 @@ pub mod alert;
 pub mod codes;
 pub mod columns;
 pub mod event;
+pub mod event_view;
 pub mod ids;
 pub mod ndjson;
 pub mod protobuf;

@@ -5,6 +5,7 @@
 
 use crate::codes::*;
 use crate::event::*;
+use crate::event_view::{BodyView, EventView};
 use crate::pb;
 use crate::reject::Reject;
 use crate::time::Timestamp;
@@ -13,9 +14,8 @@ use prost::Message;
 
 /// Decodes and validates one record value.
 pub fn decode_event(bytes: &[u8]) -> Result<Event, Reject> {
-    let message =
-        pb::Event::decode(bytes).map_err(|error| Reject::new("(protobuf)", error.to_string()))?;
-    let event = from_proto(message)?;
+    let view = EventView::decode(bytes).map_err(|error| Reject::new("(protobuf)", error))?;
+    let event = from_view(view)?;
     validate(&event)?;
     Ok(event)
 }
@@ -144,7 +144,7 @@ fn required_enum<T>(
     enum_field(field, number, from_proto)?.ok_or_else(|| Reject::missing(field))
 }
 
-fn required_string(field: &str, value: String) -> Result<String, Reject> {
+fn required_string<'a>(field: &str, value: &'a str) -> Result<&'a str, Reject> {
     if value.is_empty() {
         Err(Reject::missing(field))
     } else {
@@ -153,7 +153,11 @@ fn required_string(field: &str, value: String) -> Result<String, Reject> {
 }
 
 pub fn from_proto(message: pb::Event) -> Result<Event, Reject> {
-    use pb::event::Body as B;
+    from_view(EventView::of(&message))
+}
+
+/// The event a record read in place describes (not validated yet).
+pub fn from_view(message: EventView<'_>) -> Result<Event, Reject> {
     let event_id = required_string("eventId", message.event_id)?;
     let source = required_string("source", message.source)?;
     let event_time = time_from_proto(
@@ -169,10 +173,16 @@ pub fn from_proto(message: pb::Event) -> Result<Event, Reject> {
         .map(|time| time_from_proto("recordedTime", time))
         .transpose()?;
     let classifier = enum_field("classifier", message.classifier, Classifier::from_proto)?;
-    let location = message.location.map(location_from_proto);
-    if let Some(location) = &location {
-        required_string("location.unlocode", location.unlocode.clone())?;
-    }
+    let location = match message.location {
+        Some(location) => Some(Location {
+            unlocode: required_string("location.unlocode", location.unlocode)?.to_string(),
+            facility: location.facility.map(str::to_string),
+            name: location.name.map(str::to_string),
+        }),
+        None => None,
+    };
+    let text = |text: Option<&str>| text.map(str::to_string);
+    let ids = |ids: Vec<&str>| ids.into_iter().map(Id::from).collect();
     let body = match message.body {
         None => {
             return Err(Reject::new(
@@ -180,31 +190,27 @@ pub fn from_proto(message: pb::Event) -> Result<Event, Reject> {
                 "no body: exactly one of shipment, equipment, transport, air, customs is required",
             ))
         }
-        Some(B::Shipment(body)) => Body::from(ShipmentBody {
-            kind: required_enum("shipment.type", body.r#type, ShipmentEventType::from_proto)?,
-            shipment_id: required_string("shipment.shipmentId", body.shipment_id)?,
+        Some(BodyView::Shipment(body)) => Body::from(ShipmentBody {
+            kind: required_enum("shipment.type", body.kind, ShipmentEventType::from_proto)?,
+            shipment_id: required_string("shipment.shipmentId", body.shipment_id)?.to_string(),
             document_type: enum_field(
                 "shipment.documentType",
                 body.document_type,
                 DocumentType::from_proto,
             )?,
-            shipper: body.shipper,
+            shipper: text(body.shipper),
             mode: enum_field("shipment.mode", body.mode, ShipmentMode::from_proto)?,
             direction: enum_field("shipment.direction", body.direction, Direction::from_proto)?,
-            origin: body.origin,
-            destination: body.destination,
-            port_of_entry: body.port_of_entry,
-            units: body.units,
+            origin: text(body.origin),
+            destination: text(body.destination),
+            port_of_entry: text(body.port_of_entry),
+            units: body.units.into_iter().map(str::to_string).collect(),
             pieces: body.pieces,
             weight_kg: body.weight_kg,
-            hs_code: body.hs_code,
+            hs_code: text(body.hs_code),
         }),
-        Some(B::Equipment(body)) => Body::Equipment(EquipmentBody {
-            kind: required_enum(
-                "equipment.type",
-                body.r#type,
-                EquipmentEventType::from_proto,
-            )?,
+        Some(BodyView::Equipment(body)) => Body::Equipment(EquipmentBody {
+            kind: required_enum("equipment.type", body.kind, EquipmentEventType::from_proto)?,
             equipment_reference: required_string(
                 "equipment.equipmentReference",
                 body.equipment_reference,
@@ -215,7 +221,7 @@ pub fn from_proto(message: pb::Event) -> Result<Event, Reject> {
                 body.empty_indicator,
                 EmptyIndicator::from_proto,
             )?,
-            shipment_ids: body.shipment_ids.into_iter().map(Id::from).collect(),
+            shipment_ids: ids(body.shipment_ids),
             transport: body
                 .transport
                 .map(|t| {
@@ -231,23 +237,19 @@ pub fn from_proto(message: pb::Event) -> Result<Event, Reject> {
                 })
                 .transpose()?,
         }),
-        Some(B::Transport(body)) => Body::Transport(TransportBody {
-            kind: required_enum(
-                "transport.type",
-                body.r#type,
-                TransportEventType::from_proto,
-            )?,
+        Some(BodyView::Transport(body)) => Body::Transport(TransportBody {
+            kind: required_enum("transport.type", body.kind, TransportEventType::from_proto)?,
             mode: required_enum("transport.mode", body.mode, TransportMode::from_proto)?,
             reference: required_string("transport.reference", body.reference)?.into(),
         }),
-        Some(B::Air(body)) => Body::Air(AirBody {
+        Some(BodyView::Air(body)) => Body::Air(AirBody {
             status: required_enum("air.status", body.status, AirStatus::from_proto)?,
             awb: required_string("air.awb", body.awb)?.into(),
             flight: body.flight.map(Id::from),
             pieces: body.pieces,
             weight_kg: body.weight_kg,
         }),
-        Some(B::Customs(body)) => Body::Customs(CustomsBody {
+        Some(BodyView::Customs(body)) => Body::Customs(CustomsBody {
             status: required_enum("customs.status", body.status, CustomsStatus::from_proto)?,
             declaration_number: required_string(
                 "customs.declarationNumber",

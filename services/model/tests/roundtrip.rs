@@ -280,6 +280,51 @@ proptest! {
         let _ = protobuf::decode_event(&bytes);
     }
 
+    /// The in-place reader reads the wire as prost does: valid records, records merged by
+    /// concatenation (a message field read twice, a oneof member after another), and damaged
+    /// ones (a byte changed, the record cut short) are read alike or refused alike.
+    #[test]
+    fn the_view_reads_the_wire_as_prost_does(
+        first in event(),
+        second in event(),
+        position in any::<prop::sample::Index>(),
+        byte in any::<u8>(),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        use kouan_model::event_view::EventView;
+        use prost::Message as _;
+        let same = |bytes: &[u8]| -> Result<(), TestCaseError> {
+            let by_prost = kouan_model::pb::Event::decode(bytes);
+            let by_view = EventView::decode(bytes);
+            match (&by_prost, &by_view) {
+                (Ok(message), Ok(view)) => prop_assert_eq!(view, &EventView::of(message)),
+                (Err(_), Err(_)) => {}
+                _ => prop_assert!(false, "prost {:?}, view {:?}", by_prost.is_ok(), by_view.is_ok()),
+            }
+            Ok(())
+        };
+        let mut wire = protobuf::encode_event(&first);
+        same(&wire)?;
+        let mut merged = wire.clone();
+        merged.extend(protobuf::encode_event(&second));
+        same(&merged)?;
+        same(&wire[..cut.index(wire.len())])?;
+        let at = position.index(wire.len());
+        wire[at] = byte;
+        same(&wire)?;
+    }
+
+    #[test]
+    fn the_view_reads_arbitrary_bytes_as_prost_does(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+        use prost::Message as _;
+        let by_prost = kouan_model::pb::Event::decode(bytes.as_slice());
+        let by_view = kouan_model::event_view::EventView::decode(&bytes);
+        prop_assert_eq!(by_prost.is_ok(), by_view.is_ok());
+        if let (Ok(message), Ok(view)) = (&by_prost, &by_view) {
+            prop_assert_eq!(view, &kouan_model::event_view::EventView::of(message));
+        }
+    }
+
     #[test]
     fn mutated_valid_lines_never_panic(event in event(), position in any::<prop::sample::Index>(), byte in any::<u8>()) {
         let mut line = ndjson::encode_line(&event).into_bytes();
