@@ -56,7 +56,7 @@ fn benches(c: &mut Criterion) {
     });
 
     let engine = warm_engine(&records);
-    let shipments: Vec<String> = engine.shipments().cloned().collect();
+    let shipments: Vec<String> = engine.shipments().map(|id| id.to_string()).collect();
     group.throughput(Throughput::Elements(shipments.len() as u64));
     group.bench_function("derive every shipment", |b| {
         b.iter(|| shipments.iter().filter_map(|id| engine.status(id)).count())

@@ -413,7 +413,7 @@ mod tests {
         let restored = Engine::from_state(decoded.engine);
         assert_eq!(restored.state().sorted(), state.sorted(), "same state");
         assert_eq!(restored.events_held(), engine.events_held());
-        let shipments: BTreeSet<&String> = engine.shipments().collect();
+        let shipments: BTreeSet<&kouan_model::Id> = engine.shipments().collect();
         assert_eq!(shipments, restored.shipments().collect());
         for id in shipments {
             assert_eq!(restored.status(id), engine.status(id), "status of {id}");

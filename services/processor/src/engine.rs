@@ -21,7 +21,7 @@ use std::sync::Arc;
 pub(crate) type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 pub(crate) type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
-type Index = HashMap<String, Vec<Arc<Event>>>;
+type Index = HashMap<Id, Vec<Arc<Event>>>;
 
 /// How far an actual event may be dated after its recording and still move the watermark: the
 /// 24 hours EVENTS.md tolerates between an actual event and its `recordedTime`.
@@ -40,7 +40,7 @@ pub fn reported_millis(event: &Event, recorded_millis: i64) -> Option<i64> {
         && event_millis <= recorded_millis.saturating_add(WATERMARK_TOLERANCE_MILLIS))
     .then(|| event_millis.min(event.recorded_time().unix_millis()))
 }
-type Relation = HashMap<String, Names>;
+type Relation = HashMap<Id, Names>;
 
 /// A shipment's record as [`Engine::refresh_encoded`] derives it for the runner.
 #[derive(Debug)]
@@ -90,7 +90,7 @@ fn relation_pairs(relation: &Relation) -> Vec<(String, Vec<String>)> {
     relation
         .iter()
         .filter(|(_, to)| !to.is_empty())
-        .map(|(from, to)| (from.clone(), to.iter().cloned().collect()))
+        .map(|(from, to)| (from.to_string(), to.iter().map(Id::to_string).collect()))
         .collect()
 }
 
@@ -119,9 +119,9 @@ pub struct Engine {
     /// How far in event time each refreshed shipment's unit links reach (see
     /// [`crate::belonging::belonging_and_reach`]); shipments not in here count as reaching
     /// everywhere.
-    reach: HashMap<String, i64>,
+    reach: HashMap<Id, i64>,
     /// Shipments let go under the retention rule: their later events are ignored.
-    forgotten: HashSet<String>,
+    forgotten: HashSet<Id>,
     /// Latest ACT event time seen: the clock of the retention rule.
     watermark_millis: i64,
     /// While a restore reads the shared table ([`Engine::defer_unreachable`]): the units and
@@ -135,14 +135,14 @@ pub struct Engine {
     spill: Spill,
     /// Per unit with spilled history, what of it is held in memory. A unit not in here has
     /// nothing spilled and spills nothing on arrival.
-    residency: HashMap<String, Residency>,
+    residency: HashMap<Id, Residency>,
     /// Units whose owned windows may have moved on since the last [`Engine::spill_unneeded`].
-    unsettled: HashSet<String>,
+    unsettled: HashSet<Id>,
     /// Whether writing to the spill failed once (logged once; the events stay in memory).
     spill_failed: bool,
     /// The earliest own event time of shipments owned elsewhere, from their links records:
     /// how far back their windows can reach ([`Engine::trim_history`]).
-    link_floors: HashMap<String, i64>,
+    link_floors: HashMap<Id, i64>,
 }
 
 /// What of a unit's history is held in memory while the rest is spilled: every STUF and STRP,
@@ -225,8 +225,8 @@ fn always_resident(event: &Event) -> bool {
 /// Units and flights no shipment read so far reaches.
 #[derive(Debug, Default)]
 struct Orphans {
-    units: HashSet<String>,
-    flights: HashSet<String>,
+    units: HashSet<Id>,
+    flights: HashSet<Id>,
 }
 
 /// The places and sources of the held events, each held once: a hub and its corridors have some
@@ -276,13 +276,17 @@ impl Engine {
             shipment_units: relation_pairs(&self.shipment_units),
             unit_conveyances: relation_pairs(&self.unit_conveyances),
             shipment_flights: relation_pairs(&self.shipment_flights),
-            reach: self.reach.iter().map(|(id, r)| (id.clone(), *r)).collect(),
+            reach: self
+                .reach
+                .iter()
+                .map(|(id, r)| (id.to_string(), *r))
+                .collect(),
             link_floors: self
                 .link_floors
                 .iter()
-                .map(|(id, floor)| (id.clone(), *floor))
+                .map(|(id, floor)| (id.to_string(), *floor))
                 .collect(),
-            forgotten: self.forgotten.iter().cloned().collect(),
+            forgotten: self.forgotten.iter().map(Id::to_string).collect(),
             watermark_millis: self.watermark_millis,
         }
     }
@@ -329,9 +333,15 @@ impl Engine {
             &mut engine.shipment_flights,
             &mut engine.flight_shipments,
         );
-        engine.reach = state.reach.into_iter().collect();
-        engine.link_floors = state.link_floors.into_iter().collect();
-        engine.forgotten = state.forgotten.into_iter().collect();
+        engine.reach = state
+            .reach
+            .into_iter()
+            .map(|(id, r)| (id.into(), r))
+            .collect();
+        engine.link_floors = (state.link_floors.into_iter())
+            .map(|(id, floor)| (id.into(), floor))
+            .collect();
+        engine.forgotten = state.forgotten.into_iter().map(Id::from).collect();
         engine.watermark_millis = state.watermark_millis;
         engine.unsettled = engine.unit_events.keys().cloned().collect();
         engine
@@ -538,7 +548,7 @@ impl Engine {
         if self.spill.is_empty() {
             return;
         }
-        let units: Vec<String> = self
+        let units: Vec<Id> = self
             .shipment_units
             .get(shipment_id)
             .into_iter()
@@ -687,7 +697,7 @@ impl Engine {
                 matches!(event.body, Body::Equipment(_)) && old(event.event_time.unix_millis())
             })
         };
-        let mut units: Vec<String> = self
+        let mut units: Vec<Id> = self
             .unit_events
             .iter()
             .chain(self.retractions.iter())
@@ -698,7 +708,7 @@ impl Engine {
             self.spill
                 .units()
                 .filter(|unit| self.spill.of_unit(unit).iter().any(|s| old(s.millis)))
-                .cloned(),
+                .map(|unit| Id::from(unit.as_str())),
         );
         units.sort_unstable();
         units.dedup();
@@ -781,7 +791,7 @@ impl Engine {
                 _ => None,
             })
             .collect();
-        let unnamed: Vec<String> = related
+        let unnamed: Vec<Id> = related
             .iter()
             .filter(|conveyance| !named.contains(conveyance.as_str()))
             .cloned()
@@ -853,7 +863,7 @@ impl Engine {
             match self.reach.get_mut(shipment_id) {
                 Some(held) => *held = reach,
                 None => {
-                    self.reach.insert(shipment_id.to_string(), reach);
+                    self.reach.insert(shipment_id.into(), reach);
                 }
             }
         } else {
@@ -889,7 +899,7 @@ impl Engine {
     }
 
     /// Every shipment the engine has heard of (some may have no counted event left).
-    pub fn shipments(&self) -> impl Iterator<Item = &String> {
+    pub fn shipments(&self) -> impl Iterator<Item = &Id> {
         self.direct.keys().chain(
             self.shipment_units
                 .keys()
@@ -957,7 +967,7 @@ impl Engine {
         match self.link_floors.get_mut(shipment_id) {
             Some(held) => *held = since,
             None => {
-                self.link_floors.insert(shipment_id.to_string(), since);
+                self.link_floors.insert(shipment_id.into(), since);
             }
         }
         for unit in units {
@@ -1058,7 +1068,7 @@ impl Engine {
             Body::Equipment(body) => {
                 let unit = &body.equipment_reference;
                 if self.splits() && !self.unit_events.contains_key(unit.as_str()) {
-                    self.unsettled.insert(unit.to_string());
+                    self.unsettled.insert(unit.clone());
                 }
                 push(&mut self.unit_events, unit, event);
                 self.loads_changed(event);
@@ -1157,7 +1167,7 @@ impl Engine {
     /// them from its changelogs too.
     pub fn forget(&mut self, shipment_id: &str) -> Vec<Arc<Event>> {
         let mut dropped = Vec::new();
-        self.forgotten.insert(shipment_id.to_string());
+        self.forgotten.insert(shipment_id.into());
         self.reach.remove(shipment_id);
         self.link_floors.remove(shipment_id);
         self.let_go_of_retractions(shipment_id, &mut dropped);
@@ -1315,7 +1325,7 @@ fn push(index: &mut Index, key: &str, event: &Arc<Event>) {
     match index.get_mut(key) {
         Some(events) => events.push(event.clone()),
         None => {
-            index.insert(key.to_string(), vec![event.clone()]);
+            index.insert(key.into(), vec![event.clone()]);
         }
     }
 }
@@ -1331,8 +1341,8 @@ fn relate_all(pairs: Vec<(String, Vec<String>)>, forward: &mut Relation, backwar
 
 fn relate(forward: &mut Relation, backward: &mut Relation, from: &str, to: &str) {
     if !forward.get(from).is_some_and(|set| set.contains(to)) {
-        forward.entry(from.to_string()).or_default().insert(to);
-        backward.entry(to.to_string()).or_default().insert(from);
+        forward.entry(from.into()).or_default().insert(to);
+        backward.entry(to.into()).or_default().insert(from);
     }
 }
 

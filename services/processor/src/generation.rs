@@ -590,11 +590,13 @@ impl<'a> Generation<'a> {
         }
         // every shipment of a partition restored whole is recomputed once and compared with
         // what is published; of a resumed one, those the records since the checkpoint touched
-        let in_whole = |id: &String| whole.contains(&partition_of(id.as_bytes(), shipments));
-        let in_resumed =
-            |id: &String| resumed.contains_key(&partition_of(id.as_bytes(), shipments));
-        self.affected
-            .extend(self.engine.shipments().filter(|id| in_whole(id)).cloned());
+        let in_whole = |id: &str| whole.contains(&partition_of(id.as_bytes(), shipments));
+        let in_resumed = |id: &str| resumed.contains_key(&partition_of(id.as_bytes(), shipments));
+        self.affected.extend(
+            (self.engine.shipments())
+                .filter(|id| in_whole(id))
+                .map(|id| id.to_string()),
+        );
         self.affected.extend(
             touched
                 .iter()
@@ -624,9 +626,10 @@ impl<'a> Generation<'a> {
         let released: Vec<String> = self
             .published
             .keys()
-            .chain(self.engine.shipments())
+            .map(String::as_str)
+            .chain(self.engine.shipments().map(|id| id.as_str()))
             .filter(|id| partition_of(id.as_bytes(), shipments) == partition)
-            .cloned()
+            .map(str::to_string)
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();

@@ -3,9 +3,11 @@
 //! whole node (~280 bytes) and a sorted `Vec` grown from one slot 24 to 72; iteration is in the
 //! same (sorted) order, so nothing the engine derives depends on which it is.
 
-/// Names in sorted order, each once.
+use kouan_model::Id;
+
+/// Names in sorted order, each once; each held inline (identifiers are at most 24 bytes).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Names(Vec<String>);
+pub struct Names(Vec<Id>);
 
 impl Names {
     /// Adds `name`; whether it was new.
@@ -16,7 +18,7 @@ impl Names {
                 if self.0.capacity() == 0 {
                     self.0.reserve_exact(1);
                 }
-                self.0.insert(at, name.to_string());
+                self.0.insert(at, Id::from(name));
                 true
             }
         }
@@ -47,14 +49,14 @@ impl Names {
         self.0.len()
     }
 
-    pub fn iter(&self) -> std::slice::Iter<'_, String> {
+    pub fn iter(&self) -> std::slice::Iter<'_, Id> {
         self.0.iter()
     }
 }
 
 impl<'a> IntoIterator for &'a Names {
-    type Item = &'a String;
-    type IntoIter = std::slice::Iter<'a, String>;
+    type Item = &'a Id;
+    type IntoIter = std::slice::Iter<'a, Id>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.0.iter()
@@ -62,8 +64,8 @@ impl<'a> IntoIterator for &'a Names {
 }
 
 impl IntoIterator for Names {
-    type Item = String;
-    type IntoIter = std::vec::IntoIter<String>;
+    type Item = Id;
+    type IntoIter = std::vec::IntoIter<Id>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
@@ -89,7 +91,7 @@ mod tests {
                 }
                 prop_assert_eq!(names.contains(&name), model.contains(&name));
                 prop_assert_eq!(names.len(), model.len());
-                prop_assert!(names.iter().eq(model.iter()));
+                prop_assert!(names.iter().map(Id::as_str).eq(model.iter().map(String::as_str)));
             }
         }
     }

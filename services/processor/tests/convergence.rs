@@ -19,7 +19,7 @@ fn stream(events: &[Event]) -> BTreeMap<String, Status> {
     }
     engine
         .shipments()
-        .filter_map(|id| engine.status(id).map(|status| (id.clone(), status)))
+        .filter_map(|id| engine.status(id).map(|status| (id.to_string(), status)))
         .collect()
 }
 
