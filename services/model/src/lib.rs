@@ -7,6 +7,7 @@
 //! - [`codes`]: the short-code enums of the event contract (`LOAD`, `DEP`, `RELEASED`, …).
 //! - [`event`]: the validated event ([`Event`]) and its bodies.
 //! - [`event_view`]: a record of `kouan.v1.Event` read in place, its strings borrowed.
+//! - [`shared`]: one copy of each place and source, for those holding many events.
 //! - [`reject`]: why an input was rejected, naming the field and the reason.
 //! - [`validate`]: the semantic rules of EVENTS.md shared by both input forms.
 //! - [`ndjson`]: the external JSON form, one event per line, both ways.
@@ -32,6 +33,7 @@ pub mod ids;
 pub mod ndjson;
 pub mod protobuf;
 pub mod reject;
+pub mod shared;
 pub mod status;
 pub mod status_json;
 pub mod status_ref;
@@ -53,6 +55,7 @@ pub use event::{
     TransportBody, TransportRef,
 };
 pub use reject::Reject;
+pub use shared::Shared;
 pub use status::{Milestone, Status};
 pub use status_json::{MilestoneJson, StatusJson};
 pub use status_ref::{MilestoneRef, StatusRef};

@@ -8,14 +8,25 @@ use crate::event::*;
 use crate::event_view::{BodyView, EventView};
 use crate::pb;
 use crate::reject::Reject;
+use crate::shared::Shared;
 use crate::time::Timestamp;
 use crate::validate::validate;
 use prost::Message;
+use std::sync::Arc;
 
 /// Decodes and validates one record value.
 pub fn decode_event(bytes: &[u8]) -> Result<Event, Reject> {
     let view = EventView::decode(bytes).map_err(|error| Reject::new("(protobuf)", error))?;
-    let event = from_view(view)?;
+    let event = from_view(view, None)?;
+    validate(&event)?;
+    Ok(event)
+}
+
+/// [`decode_event`] naming the copies `shared` holds of the record's place and source (made there
+/// on first sight), so that it allocates neither.
+pub fn decode_event_shared(bytes: &[u8], shared: &mut Shared) -> Result<Event, Reject> {
+    let view = EventView::decode(bytes).map_err(|error| Reject::new("(protobuf)", error))?;
+    let event = from_view(view, Some(shared))?;
     validate(&event)?;
     Ok(event)
 }
@@ -153,11 +164,12 @@ fn required_string<'a>(field: &str, value: &'a str) -> Result<&'a str, Reject> {
 }
 
 pub fn from_proto(message: pb::Event) -> Result<Event, Reject> {
-    from_view(EventView::of(&message))
+    from_view(EventView::of(&message), None)
 }
 
-/// The event a record read in place describes (not validated yet).
-pub fn from_view(message: EventView<'_>) -> Result<Event, Reject> {
+/// The event a record read in place describes (not validated yet), its place and source those
+/// `shared` holds when given.
+pub fn from_view(message: EventView<'_>, shared: Option<&mut Shared>) -> Result<Event, Reject> {
     let event_id = required_string("eventId", message.event_id)?;
     let source = required_string("source", message.source)?;
     let event_time = time_from_proto(
@@ -173,13 +185,24 @@ pub fn from_view(message: EventView<'_>) -> Result<Event, Reject> {
         .map(|time| time_from_proto("recordedTime", time))
         .transpose()?;
     let classifier = enum_field("classifier", message.classifier, Classifier::from_proto)?;
-    let location = match message.location {
-        Some(location) => Some(Location {
-            unlocode: required_string("location.unlocode", location.unlocode)?.to_string(),
-            facility: location.facility.map(str::to_string),
-            name: location.name.map(str::to_string),
-        }),
-        None => None,
+    if let Some(location) = &message.location {
+        required_string("location.unlocode", location.unlocode)?;
+    }
+    let (location, source) = match shared {
+        Some(shared) => (
+            message.location.map(|location| shared.place(&location)),
+            shared.source(source),
+        ),
+        None => (
+            message.location.map(|location| {
+                Arc::new(Location {
+                    unlocode: location.unlocode.to_string(),
+                    facility: location.facility.map(str::to_string),
+                    name: location.name.map(str::to_string),
+                })
+            }),
+            source.into(),
+        ),
     };
     let text = |text: Option<&str>| text.map(str::to_string);
     let ids = |ids: Vec<&str>| ids.into_iter().map(Id::from).collect();
@@ -267,11 +290,11 @@ pub fn from_view(message: EventView<'_>) -> Result<Event, Reject> {
     };
     Ok(Event {
         event_id: event_id.into(),
-        source: source.into(),
+        source,
         event_time,
         recorded_time,
         classifier,
-        location: location.map(std::sync::Arc::new),
+        location,
         retracted: message.retracted,
         body,
     })

@@ -306,9 +306,11 @@ fn decode_events(encoded: &[&[u8]]) -> Result<Vec<Arc<kouan_model::Event>>, Chec
             .chunks(chunk)
             .map(|part| {
                 scope.spawn(move || {
+                    // each place and source allocated once per thread, not once per event
+                    let mut shared = kouan_model::Shared::default();
                     part.iter()
                         .map(|bytes| {
-                            protobuf::decode_event(bytes)
+                            protobuf::decode_event_shared(bytes, &mut shared)
                                 .map(Arc::new)
                                 .map_err(|_| CheckpointError::Damaged("an event does not decode"))
                         })

@@ -128,7 +128,7 @@ pub struct Engine {
     /// conveyances a forgotten shipment left unreached, judged only once every link is read.
     deferred: Option<Orphans>,
     /// One copy of each place and source the held events name, shared by all of them.
-    shared: Interner,
+    shared: Shared,
     /// Whose shipments this engine derives; `None`: every shipment's.
     owner: Option<Owner>,
     /// Equipment events no owned shipment needs now, on local disk ([`Engine::spill_unneeded`]).
@@ -229,39 +229,15 @@ struct Orphans {
     flights: HashSet<Id>,
 }
 
-/// The places and sources of the held events, each held once: a hub and its corridors have some
-/// thousands of facilities and tens of sources, while the engine holds hundreds of thousands of
-/// events, which before each carried their own copies (72 bytes and two or three strings an
-/// event). Never shrinks, being bounded by the network, not by the traffic.
-#[derive(Debug, Default)]
-struct Interner {
-    places: HashSet<Arc<Location>>,
-    sources: HashSet<Arc<str>>,
-}
-
-impl Interner {
-    /// Makes `event` name the held copies of its place and source.
-    fn share(&mut self, event: &mut Event) {
-        if let Some(location) = &mut event.location {
-            match self.places.get(&**location) {
-                Some(held) => *location = held.clone(),
-                None => {
-                    self.places.insert(location.clone());
-                }
-            }
-        }
-        match self.sources.get(&*event.source) {
-            Some(held) => event.source = held.clone(),
-            None => {
-                self.sources.insert(event.source.clone());
-            }
-        }
-    }
-}
-
 impl Engine {
     pub fn new() -> Self {
         Engine::default()
+    }
+
+    /// Decodes one record value ([`kouan_model::protobuf::decode_event`]), its place and source
+    /// the copies this engine holds: decoding allocates neither.
+    pub fn decode(&mut self, bytes: &[u8]) -> Result<Event, Reject> {
+        kouan_model::protobuf::decode_event_shared(bytes, &mut self.shared)
     }
 
     /// What the engine holds, for a checkpoint.
@@ -296,7 +272,7 @@ impl Engine {
     pub fn from_state(mut state: EngineState) -> Self {
         let mut engine = Engine::new();
         for event in &mut state.events {
-            // a checkpoint's events are decoded one by one, each with its own place and source
+            // a checkpoint is decoded on several threads, each with its own copies of the places
             if let Some(event) = Arc::get_mut(event) {
                 engine.shared.share(event);
             }

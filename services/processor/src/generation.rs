@@ -348,7 +348,7 @@ impl<'a> Generation<'a> {
             if !self.owned.contains(&partition) {
                 continue;
             }
-            let event = message.payload().map(protobuf::decode_event);
+            let event = message.payload().map(|bytes| self.engine.decode(bytes));
             let reported = restore::event_reported(&message, &event);
             self.in_step.push(
                 (Input::ByShipment, partition),
@@ -358,7 +358,7 @@ impl<'a> Generation<'a> {
             );
         }
         for message in shared {
-            let event = restore::decode_shared_event(&message);
+            let event = restore::decode_shared_event(&mut self.engine, &message);
             let reported = restore::event_reported(&message, &event);
             self.in_step.push(
                 (Input::Shared, message.partition()),

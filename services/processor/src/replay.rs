@@ -5,7 +5,7 @@
 use crate::engine::Refreshed;
 use crate::retention::Retention;
 use crate::Engine;
-use kouan_model::{protobuf, Timestamp};
+use kouan_model::Timestamp;
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
@@ -33,7 +33,7 @@ impl Replay {
         let zero = Timestamp::from_parts(0, 0, 0).expect("epoch");
         let mut affected = BTreeSet::new();
         for record in records {
-            if let Ok(event) = protobuf::decode_event(record) {
+            if let Ok(event) = self.engine.decode(record) {
                 self.engine.apply(event, &mut affected);
             }
         }

@@ -5,7 +5,7 @@
 use crate::changelog::{parse_key, Key, Links};
 use crate::engine::{reported_millis, Engine};
 use kouan_model::status_wire::digest_of_record;
-use kouan_model::{pb, protobuf, Event, Reject};
+use kouan_model::{pb, Event, Reject};
 use prost::Message as _;
 use rdkafka::message::BorrowedMessage;
 use rdkafka::Message;
@@ -34,7 +34,7 @@ pub fn apply_by_shipment(
     let Some(payload) = message.payload() else {
         return;
     };
-    match protobuf::decode_event(payload) {
+    match engine.decode(payload) {
         Ok(event) => {
             let recorded = timestamp_of(message).unwrap_or(event.recorded_time().unix_millis());
             engine.apply_recorded(event, recorded, affected);
@@ -71,13 +71,17 @@ pub fn apply_shared(
     message: &impl Message,
     affected: &mut BTreeSet<String>,
 ) -> SharedChange {
-    apply_shared_decoded(engine, message, decode_shared_event(message), affected)
+    let event = decode_shared_event(engine, message);
+    apply_shared_decoded(engine, message, event, affected)
 }
 
 /// The event a shared record carries, decoded (`None` for links and tombstones).
-pub fn decode_shared_event(message: &impl Message) -> Option<Result<Event, Reject>> {
+pub fn decode_shared_event(
+    engine: &mut Engine,
+    message: &impl Message,
+) -> Option<Result<Event, Reject>> {
     match message.key().and_then(parse_key)? {
-        Key::Event { .. } => Some(protobuf::decode_event(message.payload()?)),
+        Key::Event { .. } => Some(engine.decode(message.payload()?)),
         Key::Links { .. } => None,
     }
 }
