@@ -19,7 +19,9 @@ mod apply;
 mod checkpointing;
 mod upkeep;
 
-use checkpointing::{usable_checkpoint, CheckpointRead, Checkpoints, Resumable, Resumed};
+use checkpointing::{
+    usable_checkpoint, CheckAhead, CheckpointRead, Checkpoints, Resumable, Resumed,
+};
 
 use crate::changelog::{event_key, links_key, parse_key, Key, Links};
 use crate::engine::{reported_millis, Engine, Owner, Refreshed};
@@ -127,10 +129,12 @@ impl<'a> Generation<'a> {
         // described and the transactional producer is set up: neither needs the other
         let started = Instant::now();
         let (layout, producer, probes, read) = std::thread::scope(|scope| {
-            let reading = config
-                .state_dir
-                .as_deref()
-                .map(|dir| scope.spawn(move || CheckpointRead::of(dir)));
+            let reading = config.state_dir.as_deref().map(|dir| {
+                let name = &name;
+                // what checking it needs from Kafka is asked meanwhile, on a thread of its own
+                let ahead = scope.spawn(move || CheckAhead::of(config, name));
+                (scope.spawn(move || CheckpointRead::of(dir)), ahead)
+            });
             let layout = layout(config);
             let producer = layout.as_ref().ok().map(|_| {
                 Publisher::transactional(&config.brokers, &format!("kouan-process-{name}"))
@@ -141,7 +145,10 @@ impl<'a> Generation<'a> {
                 probes.connect(&config.topics.status());
                 Ok::<_, kouan_bus::BusError>(probes)
             });
-            let read = reading.map(|reading| reading.join().expect("reading does not panic"));
+            let read = reading.map(|(reading, ahead)| {
+                let read = reading.join().expect("reading does not panic");
+                (read, ahead.join().expect("asking ahead does not panic"))
+            });
             (layout, producer, probes, read)
         });
         let layout = layout?;
@@ -150,7 +157,7 @@ impl<'a> Generation<'a> {
 
         // the shared table, whole or from a checkpoint's offsets, before taking any work
         let loaded = match read {
-            Some(read) => usable_checkpoint(config, &layout, read, &name)?,
+            Some((read, ahead)) => usable_checkpoint(config, &layout, read, ahead)?,
             None => None,
         };
         let resumed = loaded.is_some();
