@@ -64,11 +64,13 @@ pub use reference::reference;
 /// Most records the shipment stage applies in one cycle (one transaction), and the batch the
 /// benchmarks replay in. Derivation runs once per affected shipment per cycle, over all of its
 /// events, so while catching up (a replay, a restart behind, an outage) a bigger cycle derives a
-/// shipment once for more of its events: 1M simulated events took 5.5 s of core time in cycles of
-/// 20,000 and 3.8 s in 100,000 (mimalloc, this 2-core VM; 520k derivations against 220k). Live, a
-/// cycle holds what arrived during the previous one — a few hundred to a few thousand records —
-/// so the cap changes nothing there. It was 20,000 while the restart from a checkpoint took
-/// 1.4–1.7 s, which came to 10–14% of the shorter first pass that 100,000 gives; with the restart
-/// at ~1.0 s now (its round trips cut, identifiers held inline) it is 7–8% (README, "Measured").
-/// A cycle of 100,000 records buffers some 30 MB of them while catching up.
-pub const CYCLE_RECORDS: usize = 100_000;
+/// shipment once for more of its events: 1M simulated events took ~4.4 s of core time in cycles
+/// of 20,000, ~3.6 s in 50,000 and ~3.2 s in 100,000 (mimalloc, this 2-core VM; 520k, 325k and
+/// 220k derivations). Live, a cycle holds what arrived during the previous one — a few hundred to
+/// a few thousand records — so the cap changes nothing there. Not 100,000: a replay publishes a
+/// record per shipment per cycle, and the alerts judged from so few records of a replay through
+/// Kafka lost precision once in nine runs (0.869 against 0.926 live, false dwells at the rail
+/// borders; `alert_quality`), never in eight runs at 50,000. Not 20,000 since the restart from a
+/// checkpoint fell to ~1 s: 20,000 was kept while it was 1.4–1.7 s, over 10% of the shorter first
+/// pass (README, "Measured"). A cycle of 50,000 records buffers some 15 MB of them.
+pub const CYCLE_RECORDS: usize = 50_000;
