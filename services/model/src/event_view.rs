@@ -124,76 +124,45 @@ impl<'a> EventView<'a> {
                     view.location.get_or_insert_with(Default::default),
                 )?,
                 7 => view.retracted = wire.varint(wire_type)? != 0,
-                10 => {
-                    let mut inner = wire.message(wire_type)?;
-                    let body = match &mut view.body {
-                        Some(BodyView::Shipment(body)) => body,
-                        other => {
-                            *other = Some(BodyView::Shipment(Default::default()));
-                            let Some(BodyView::Shipment(body)) = other else {
-                                unreachable!("just set")
-                            };
-                            body
-                        }
-                    };
-                    inner.shipment(body)?;
-                }
-                11 => {
-                    let mut inner = wire.message(wire_type)?;
-                    let body = match &mut view.body {
-                        Some(BodyView::Equipment(body)) => body,
-                        other => {
-                            *other = Some(BodyView::Equipment(Default::default()));
-                            let Some(BodyView::Equipment(body)) = other else {
-                                unreachable!("just set")
-                            };
-                            body
-                        }
-                    };
-                    inner.equipment(body)?;
-                }
-                12 => {
-                    let mut inner = wire.message(wire_type)?;
-                    let body = match &mut view.body {
-                        Some(BodyView::Transport(body)) => body,
-                        other => {
-                            *other = Some(BodyView::Transport(Default::default()));
-                            let Some(BodyView::Transport(body)) = other else {
-                                unreachable!("just set")
-                            };
-                            body
-                        }
-                    };
-                    inner.transport(body)?;
-                }
+                10 => wire.message(wire_type)?.shipment(member(
+                    &mut view.body,
+                    BodyView::Shipment,
+                    |body| match body {
+                        BodyView::Shipment(body) => Some(body),
+                        _ => None,
+                    },
+                ))?,
+                11 => wire.message(wire_type)?.equipment(member(
+                    &mut view.body,
+                    BodyView::Equipment,
+                    |body| match body {
+                        BodyView::Equipment(body) => Some(body),
+                        _ => None,
+                    },
+                ))?,
+                12 => wire.message(wire_type)?.transport(member(
+                    &mut view.body,
+                    BodyView::Transport,
+                    |body| match body {
+                        BodyView::Transport(body) => Some(body),
+                        _ => None,
+                    },
+                ))?,
                 13 => {
-                    let mut inner = wire.message(wire_type)?;
-                    let body = match &mut view.body {
-                        Some(BodyView::Air(body)) => body,
-                        other => {
-                            *other = Some(BodyView::Air(Default::default()));
-                            let Some(BodyView::Air(body)) = other else {
-                                unreachable!("just set")
-                            };
-                            body
-                        }
-                    };
-                    inner.air(body)?;
+                    wire.message(wire_type)?
+                        .air(member(&mut view.body, BodyView::Air, |body| match body {
+                            BodyView::Air(body) => Some(body),
+                            _ => None,
+                        }))?
                 }
-                14 => {
-                    let mut inner = wire.message(wire_type)?;
-                    let body = match &mut view.body {
-                        Some(BodyView::Customs(body)) => body,
-                        other => {
-                            *other = Some(BodyView::Customs(Default::default()));
-                            let Some(BodyView::Customs(body)) = other else {
-                                unreachable!("just set")
-                            };
-                            body
-                        }
-                    };
-                    inner.customs(body)?;
-                }
+                14 => wire.message(wire_type)?.customs(member(
+                    &mut view.body,
+                    BodyView::Customs,
+                    |body| match body {
+                        BodyView::Customs(body) => Some(body),
+                        _ => None,
+                    },
+                ))?,
                 _ => wire.skip(tag, wire_type)?,
             }
         }
@@ -263,6 +232,22 @@ impl<'a> EventView<'a> {
             }),
         }
     }
+}
+
+/// The body member `get` reads: the one read before if it is that member (prost merges a member
+/// read twice), otherwise a new one replacing whatever was read (a member read after another
+/// replaces it).
+fn member<'v, 'a, T: Default>(
+    body: &'v mut Option<BodyView<'a>>,
+    wrap: fn(T) -> BodyView<'a>,
+    get: for<'x> fn(&'x mut BodyView<'a>) -> Option<&'x mut T>,
+) -> &'v mut T {
+    if body.as_mut().and_then(get).is_none() {
+        *body = Some(wrap(T::default()));
+    }
+    body.as_mut()
+        .and_then(get)
+        .expect("the member was just made")
 }
 
 /// What is left of a message's bytes.
