@@ -12,7 +12,7 @@ use crate::status::{Milestone, Status};
 use crate::status_wire::{content_digest, EncodedStatus};
 use crate::*;
 use prost::bytes::BufMut;
-use prost::encoding::{encode_key, encode_varint, encoded_len_varint, key_len, WireType};
+use prost::encoding::{encoded_len_varint, key_len, WireType};
 
 /// [`Status`] with its text borrowed.
 #[derive(Debug, Clone, PartialEq)]
@@ -257,6 +257,21 @@ impl StatusRef<'_> {
 fn zero_updated_at() -> &'static [u8] {
     // field 27, length-delimited (key 27 << 3 | 2 = 218 = 0xDA 0x01), an empty Time
     &[0xDA, 0x01, 0x00]
+}
+
+/// A varint as prost writes it; most here (keys, lengths, enums) are one byte, written without
+/// prost's general loop (a twelfth of deriving and encoding went to it).
+fn encode_varint(value: u64, buf: &mut Vec<u8>) {
+    if value < 0x80 {
+        buf.push(value as u8);
+    } else {
+        prost::encoding::encode_varint(value, buf);
+    }
+}
+
+/// A field's key as prost writes it.
+fn encode_key(tag: u32, wire_type: WireType, buf: &mut Vec<u8>) {
+    encode_varint(u64::from((tag << 3) | wire_type as u32), buf);
 }
 
 fn put_varint(tag: u32, value: u64, buf: &mut Vec<u8>) {
