@@ -35,6 +35,24 @@ pub struct LocationView<'a> {
     pub name: Option<&'a str>,
 }
 
+impl LocationView<'_> {
+    /// The place, owned.
+    pub fn to_location(&self) -> crate::event::Location {
+        crate::event::Location {
+            unlocode: self.unlocode.to_string(),
+            facility: self.facility.map(str::to_string),
+            name: self.name.map(str::to_string),
+        }
+    }
+
+    /// Whether `location` is this place.
+    pub fn is(&self, location: &crate::event::Location) -> bool {
+        location.unlocode == self.unlocode
+            && location.facility.as_deref() == self.facility
+            && location.name.as_deref() == self.name
+    }
+}
+
 #[derive(Debug, PartialEq)]
 pub enum BodyView<'a> {
     Shipment(ShipmentView<'a>),

@@ -16,17 +16,18 @@ use std::sync::Arc;
 
 /// Decodes and validates one record value.
 pub fn decode_event(bytes: &[u8]) -> Result<Event, Reject> {
-    let view = EventView::decode(bytes).map_err(|error| Reject::new("(protobuf)", error))?;
-    let event = from_view(view, None)?;
-    validate(&event)?;
-    Ok(event)
+    decode_with(bytes, None)
 }
 
 /// [`decode_event`] naming the copies `shared` holds of the record's place and source (made there
 /// on first sight), so that it allocates neither.
 pub fn decode_event_shared(bytes: &[u8], shared: &mut Shared) -> Result<Event, Reject> {
+    decode_with(bytes, Some(shared))
+}
+
+fn decode_with(bytes: &[u8], shared: Option<&mut Shared>) -> Result<Event, Reject> {
     let view = EventView::decode(bytes).map_err(|error| Reject::new("(protobuf)", error))?;
-    let event = from_view(view, Some(shared))?;
+    let event = from_view(view, shared)?;
     validate(&event)?;
     Ok(event)
 }
@@ -194,13 +195,9 @@ pub fn from_view(message: EventView<'_>, shared: Option<&mut Shared>) -> Result<
             shared.source(source),
         ),
         None => (
-            message.location.map(|location| {
-                Arc::new(Location {
-                    unlocode: location.unlocode.to_string(),
-                    facility: location.facility.map(str::to_string),
-                    name: location.name.map(str::to_string),
-                })
-            }),
+            message
+                .location
+                .map(|location| Arc::new(location.to_location())),
             source.into(),
         ),
     };

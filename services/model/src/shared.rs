@@ -20,26 +20,18 @@ pub struct Shared {
 }
 
 impl Shared {
-    fn place_hash(&self, unlocode: &str, facility: Option<&str>, name: Option<&str>) -> u64 {
-        self.hasher.hash_one((unlocode, facility, name))
+    fn place_hash(&self, view: &LocationView<'_>) -> u64 {
+        self.hasher
+            .hash_one((view.unlocode, view.facility, view.name))
     }
 
     /// The held copy of the place `view` reads (made on first sight).
     pub fn place(&mut self, view: &LocationView<'_>) -> Arc<Location> {
-        let hash = self.place_hash(view.unlocode, view.facility, view.name);
-        let same = |held: &Arc<Location>| {
-            held.unlocode == view.unlocode
-                && held.facility.as_deref() == view.facility
-                && held.name.as_deref() == view.name
-        };
-        if let Some(held) = self.places.find(hash, same) {
+        let hash = self.place_hash(view);
+        if let Some(held) = self.places.find(hash, |held| view.is(held)) {
             return held.clone();
         }
-        let place = Arc::new(Location {
-            unlocode: view.unlocode.to_string(),
-            facility: view.facility.map(str::to_string),
-            name: view.name.map(str::to_string),
-        });
+        let place = Arc::new(view.to_location());
         self.insert_place(hash, place.clone());
         place
     }
@@ -76,14 +68,8 @@ impl Shared {
                 facility: location.facility.as_deref(),
                 name: location.name.as_deref(),
             };
-            let hash = self.place_hash(view.unlocode, view.facility, view.name);
-            let held = self.places.find(hash, |held| {
-                Arc::ptr_eq(held, location)
-                    || (held.unlocode == view.unlocode
-                        && held.facility.as_deref() == view.facility
-                        && held.name.as_deref() == view.name)
-            });
-            match held {
+            let hash = self.place_hash(&view);
+            match self.places.find(hash, |held| view.is(held)) {
                 Some(held) => *location = held.clone(),
                 None => self.insert_place(hash, location.clone()),
             }
