@@ -286,14 +286,10 @@ fn dashboard_shows_every_panel_and_a_shipper_only_its_own() {
     let shot = browser.screenshot("dashboard-shipper.png");
     println!("screenshot: {}", shot.display());
 
-    // the whole pipeline's metrics on the one /metrics of `kouan up`
-    let metrics = http
-        .get(format!("{url}metrics"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
-    for needle in [
+    // the whole pipeline's metrics on the one /metrics of `kouan up`; the lags are reported every
+    // few seconds (`kouan_bus::timing::LAG_REPORT`), so a page read before the first report is
+    // read again until every series is there or the deadline passes
+    let needles = [
         format!("kouan_processor_events_in_total{{topic=\"{namespace}.events.air\"}}"),
         format!("kouan_processor_status_out_total{{topic=\"{namespace}.status\"}}"),
         "kouan_processor_rejected_total".to_string(),
@@ -303,7 +299,21 @@ fn dashboard_shows_every_panel_and_a_shipper_only_its_own() {
         "kouan_alerter_alerts_out_total".to_string(),
         format!("kouan_store_consumer_lag{{topic=\"{namespace}.status\"}}"),
         "kouan_http_requests_total{route=\"/v1/network\"".to_string(),
-    ] {
+    ];
+    let scrape = || {
+        http.get(format!("{url}metrics"))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut metrics = scrape();
+    while !needles.iter().all(|needle| metrics.contains(needle)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(250));
+        metrics = scrape();
+    }
+    for needle in needles {
         assert!(metrics.contains(&needle), "no {needle} in {metrics}");
     }
     let events_in: u64 = metrics
