@@ -134,19 +134,39 @@ pub async fn run(
         let latency_topics = Topics::new(&namespace);
         kouan_bus::topics::ensure_topics(&args.brokers.brokers, &latency_topics).await?;
         let brokers = args.brokers.brokers.clone();
-        let (p50, p99, measured, sent) = tokio::task::spawn_blocking({
+        let measured = tokio::task::spawn_blocking({
             let duration = args.latency_duration;
             let cancel = cancel.clone();
             move || latency(&brokers, &latency_topics, rate, duration, &cancel)
         })
         .await??;
         say(format!(
-            "bench process: latency at {rate:.0} events/s for {:?}: p50 {p50:.1} ms, p99 {p99:.1} ms over {measured} status changes ({sent} events)",
-            args.latency_duration
+            "bench process: latency at {rate:.0} events/s for {:?}: p50 {:.1} ms, p99 {:.1} ms over {} status changes ({} events)",
+            args.latency_duration, measured.p50, measured.p99, measured.measured, measured.sent
+        ));
+        say(format!(
+            "bench process: of which publication to the status record produced p50 {:.0} ms, p99 {:.0} ms; produced to read (commit, fetch) p50 {:.0} ms, p99 {:.0} ms",
+            measured.produced_p50, measured.produced_p99, measured.committed_p50, measured.committed_p99
         ));
         let at = rate_name(rate);
-        report.insert(format!("latency_p50_ms_at_{at}"), p50);
-        report.insert(format!("latency_p99_ms_at_{at}"), p99);
+        report.insert(format!("latency_p50_ms_at_{at}"), measured.p50);
+        report.insert(format!("latency_p99_ms_at_{at}"), measured.p99);
+        report.insert(
+            format!("latency_to_produced_p50_ms_at_{at}"),
+            measured.produced_p50,
+        );
+        report.insert(
+            format!("latency_to_produced_p99_ms_at_{at}"),
+            measured.produced_p99,
+        );
+        report.insert(
+            format!("latency_produced_to_read_p50_ms_at_{at}"),
+            measured.committed_p50,
+        );
+        report.insert(
+            format!("latency_produced_to_read_p99_ms_at_{at}"),
+            measured.committed_p99,
+        );
     }
     if let Some((pid, before)) = broker_before {
         let seconds = process_cpu_seconds(pid).unwrap_or(before) - before;

@@ -12,13 +12,44 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
+/// What one steady-rate run measured (milliseconds). A status change's path is split at the
+/// moment the shipment stage produced it (the record's Kafka timestamp, set by its producer):
+/// before it, the event's publication, the router's cycle and transaction and the stage's cycle;
+/// after it, the rest of the stage's cycle, its transaction commit and the observer's fetch.
+pub(super) struct Latency {
+    pub p50: f64,
+    pub p99: f64,
+    /// Publication to the status record handed to the stage's producer.
+    pub produced_p50: f64,
+    pub produced_p99: f64,
+    /// The status record handed to the producer to its arrival at a read_committed reader.
+    pub committed_p50: f64,
+    pub committed_p99: f64,
+    /// Status changes measured, and events published.
+    pub measured: usize,
+    pub sent: usize,
+}
+
+/// The value at quantile `q` of `values`, sorted in place.
+fn quantile_of(values: &mut [f64], q: f64) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[((values.len() as f64 * q) as usize).min(values.len() - 1)]
+}
+
+/// Unix milliseconds, fractional: comparable with the Kafka timestamps of the status records.
+fn unix_millis_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |since| since.as_secs_f64() * 1000.0)
+}
+
 pub(super) fn latency(
     brokers: &str,
     topics: &Topics,
     rate: f64,
     duration: Duration,
     cancel: &CancellationToken,
-) -> anyhow::Result<(f64, f64, usize, usize)> {
+) -> anyhow::Result<Latency> {
     let stats = Arc::new(ProcessStats::default());
     let stop = cancel.child_token();
     let config = ProcessConfig {
@@ -35,12 +66,13 @@ pub(super) fn latency(
         let stop = stop.clone();
         move || runner::run(&config, &stats, &stop)
     });
-    // the observer: every status record with its arrival time, decoded afterwards
+    // the observer: every status record with its arrival time (monotonic and Unix) and its Kafka
+    // timestamp, decoded afterwards
     let observer = std::thread::spawn({
         let brokers = brokers.to_string();
         let topic = topics.status();
         let stop = stop.clone();
-        move || -> anyhow::Result<Vec<(Instant, Vec<u8>)>> {
+        move || -> anyhow::Result<Vec<Arrival>> {
             use rdkafka::consumer::{BaseConsumer, Consumer};
             use rdkafka::Message;
             let consumer: BaseConsumer = kouan_bus::config::consumer(
@@ -61,10 +93,12 @@ pub(super) fn latency(
             let mut seen = Vec::new();
             while !stop.is_cancelled() {
                 if let Some(Ok(message)) = consumer.poll(Duration::from_millis(10)) {
-                    seen.push((
-                        Instant::now(),
-                        message.payload().unwrap_or_default().to_vec(),
-                    ));
+                    seen.push(Arrival {
+                        at: Instant::now(),
+                        unix_millis: unix_millis_now(),
+                        produced_millis: message.timestamp().to_millis(),
+                        payload: message.payload().unwrap_or_default().to_vec(),
+                    });
                 }
             }
             Ok(seen)
@@ -91,7 +125,8 @@ pub(super) fn latency(
     .events(count);
     let publisher = Publisher::new(brokers)?;
     let sink = kouan_emitter::sink::EventSink::new(&publisher, topics);
-    let mut published_at: HashMap<(String, String), Instant> = HashMap::with_capacity(events.len());
+    let mut published_at: HashMap<(String, String), (Instant, f64)> =
+        HashMap::with_capacity(events.len());
     let started = Instant::now();
     for (index, event) in events.iter().enumerate() {
         let due = Duration::from_secs_f64(index as f64 / rate);
@@ -101,7 +136,7 @@ pub(super) fn latency(
         sink.publish(event)?;
         published_at
             .entry((event.source.to_string(), event.event_id.to_string()))
-            .or_insert_with(Instant::now);
+            .or_insert_with(|| (Instant::now(), unix_millis_now()));
     }
     publisher.flush(Duration::from_secs(60))?;
     std::thread::sleep(Duration::from_secs(5));
@@ -114,8 +149,9 @@ pub(super) fn latency(
         .map_err(|_| anyhow::anyhow!("observer panicked"))??;
     // each record change is triggered by the latest-published of its milestones
     let mut latencies: Vec<f64> = Vec::with_capacity(seen.len());
-    for (at, payload) in seen {
-        let Ok(record) = pb::ShipmentStatus::decode(payload.as_slice()) else {
+    let (mut to_produced, mut to_committed) = (Vec::new(), Vec::new());
+    for arrival in seen {
+        let Ok(record) = pb::ShipmentStatus::decode(arrival.payload.as_slice()) else {
             continue;
         };
         let trigger = record
@@ -126,19 +162,37 @@ pub(super) fn latency(
                     .get(&(milestone.source, milestone.event_id))
                     .copied()
             })
-            .max();
-        if let Some(trigger) = trigger {
-            latencies.push(at.saturating_duration_since(trigger).as_secs_f64() * 1000.0);
+            .max_by_key(|(at, _)| *at);
+        if let Some((trigger, trigger_unix_millis)) = trigger {
+            latencies.push(arrival.at.saturating_duration_since(trigger).as_secs_f64() * 1000.0);
+            if let Some(produced) = arrival.produced_millis {
+                to_produced.push((produced as f64 - trigger_unix_millis).max(0.0));
+                to_committed.push((arrival.unix_millis - produced as f64).max(0.0));
+            }
         }
     }
     anyhow::ensure!(!latencies.is_empty(), "no event reached a status record");
-    latencies.sort_by(f64::total_cmp);
-    let quantile =
-        |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
-    Ok((
-        quantile(0.5),
-        quantile(0.99),
-        latencies.len(),
-        published_at.len(),
-    ))
+    anyhow::ensure!(
+        !to_produced.is_empty(),
+        "no status record carried its Kafka timestamp"
+    );
+    Ok(Latency {
+        p50: quantile_of(&mut latencies, 0.5),
+        p99: quantile_of(&mut latencies, 0.99),
+        produced_p50: quantile_of(&mut to_produced, 0.5),
+        produced_p99: quantile_of(&mut to_produced, 0.99),
+        committed_p50: quantile_of(&mut to_committed, 0.5),
+        committed_p99: quantile_of(&mut to_committed, 0.99),
+        measured: latencies.len(),
+        sent: published_at.len(),
+    })
+}
+
+/// A status record as the observer received it.
+struct Arrival {
+    at: Instant,
+    unix_millis: f64,
+    /// Its Kafka timestamp: when the stage's producer was handed it.
+    produced_millis: Option<i64>,
+    payload: Vec<u8>,
 }
