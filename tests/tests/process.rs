@@ -253,6 +253,21 @@ fn two_instances_split_the_work_and_the_survivor_converges() {
         value("kouan_processor_latency_seconds_count") > 0.0,
         "{text}"
     );
+    // both stages committed transactions, each timed
+    for stage in ["router", "shipments"] {
+        assert!(
+            value(&format!(
+                "kouan_processor_commit_seconds_count{{stage=\"{stage}\"}}"
+            )) > 0.0,
+            "{text}"
+        );
+        assert!(
+            value(&format!(
+                "kouan_processor_commit_seconds_sum{{stage=\"{stage}\"}}"
+            )) > 0.0,
+            "{text}"
+        );
+    }
 }
 
 #[test]

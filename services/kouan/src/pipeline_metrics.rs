@@ -85,6 +85,24 @@ impl Collector for PipelineCollector {
                 .encode_histogram::<prometheus_client::encoding::NoLabelSet>(
                     sum, count, &buckets, None,
                 )?;
+            let mut family = encoder.encode_descriptor(
+                "processor_commit_seconds",
+                "time to commit a transaction (its records acknowledged, its offsets sent), \
+                 by stage: the router's or the shipment stage's",
+                None,
+                MetricType::Histogram,
+            )?;
+            for (stage, histogram) in [
+                ("router", &process.router_commit),
+                ("shipments", &process.stage_commit),
+            ] {
+                let (sum, count, buckets) = histogram.snapshot();
+                family
+                    .encode_family(&[("stage", stage)])?
+                    .encode_histogram::<prometheus_client::encoding::NoLabelSet>(
+                    sum, count, &buckets, None,
+                )?;
+            }
         }
         if let Some(alert) = &self.alert {
             counter(&alert.records).encode(encoder.encode_descriptor(

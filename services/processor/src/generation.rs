@@ -326,7 +326,11 @@ impl<'a> Generation<'a> {
             self.uncommitted_published = 0;
             match self.cycle(released, ends) {
                 Ok(offsets) => {
+                    let committing = Instant::now();
                     self.producer.commit(&offsets, self.group_metadata()?)?;
+                    self.stats
+                        .stage_commit
+                        .observe(committing.elapsed().as_secs_f64());
                     self.stats
                         .published
                         .fetch_add(self.uncommitted_published, Ordering::Relaxed);

@@ -195,7 +195,11 @@ impl<'a> Router<'a> {
                 let group = self.consumer.group_metadata().ok_or_else(|| {
                     ProcessError::Topology("the router has no group metadata".into())
                 })?;
+                let committing = std::time::Instant::now();
                 self.producer.commit(&offsets, group)?;
+                self.stats
+                    .router_commit
+                    .observe(committing.elapsed().as_secs_f64());
                 Ok(())
             }
             Err(error) => {

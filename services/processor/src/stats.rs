@@ -11,6 +11,11 @@ pub struct ProcessStats {
     /// From an event's publication (its Kafka timestamp) to the status records it changed
     /// being handed to the producer; observed per live event.
     pub latency: LatencyHistogram,
+    /// How long committing a transaction took (producing its records included: the commit
+    /// waits for their acknowledgements), the router's and the shipment stage's: with the
+    /// cycles themselves, what a status change waits for twice between publication and readers.
+    pub router_commit: LatencyHistogram,
+    pub stage_commit: LatencyHistogram,
     pub rejected: AtomicU64,
     /// Status records (tombstones included) of committed transactions: what readers see.
     pub published: AtomicU64,

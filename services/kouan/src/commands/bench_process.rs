@@ -145,9 +145,18 @@ pub async fn run(
             args.latency_duration, measured.p50, measured.p99, measured.measured, measured.sent
         ));
         say(format!(
-            "bench process: of which publication to the status record produced p50 {:.0} ms, p99 {:.0} ms; produced to read (commit, fetch) p50 {:.0} ms, p99 {:.0} ms",
-            measured.produced_p50, measured.produced_p99, measured.committed_p50, measured.committed_p99
+            "bench process: of which publication to the status record produced p50 {:.0} ms, p99 {:.0} ms; produced to read (commit, fetch) p50 {:.0} ms, p99 {:.0} ms; transactions committed in {:.0} ms (router) and {:.0} ms (shipment stage) on average",
+            measured.produced_p50, measured.produced_p99, measured.committed_p50, measured.committed_p99,
+            measured.router_commit_mean, measured.stage_commit_mean
         ));
+        report.insert(
+            format!("router_commit_mean_ms_at_{}", rate_name(rate)),
+            measured.router_commit_mean,
+        );
+        report.insert(
+            format!("stage_commit_mean_ms_at_{}", rate_name(rate)),
+            measured.stage_commit_mean,
+        );
         let at = rate_name(rate);
         report.insert(format!("latency_p50_ms_at_{at}"), measured.p50);
         report.insert(format!("latency_p99_ms_at_{at}"), measured.p99);

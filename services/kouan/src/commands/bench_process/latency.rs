@@ -25,6 +25,9 @@ pub(super) struct Latency {
     /// The status record handed to the producer to its arrival at a read_committed reader.
     pub committed_p50: f64,
     pub committed_p99: f64,
+    /// Mean time to commit a transaction, the router's and the shipment stage's.
+    pub router_commit_mean: f64,
+    pub stage_commit_mean: f64,
     /// Status changes measured, and events published.
     pub measured: usize,
     pub sent: usize,
@@ -34,6 +37,11 @@ pub(super) struct Latency {
 fn quantile_of(values: &mut [f64], q: f64) -> f64 {
     values.sort_by(f64::total_cmp);
     values[((values.len() as f64 * q) as usize).min(values.len() - 1)]
+}
+
+fn mean_millis(histogram: &kouan_processor::stats::LatencyHistogram) -> f64 {
+    let (sum, count, _) = histogram.snapshot();
+    1000.0 * sum / count.max(1) as f64
 }
 
 /// Unix milliseconds, fractional: comparable with the Kafka timestamps of the status records.
@@ -183,6 +191,8 @@ pub(super) fn latency(
         produced_p99: quantile_of(&mut to_produced, 0.99),
         committed_p50: quantile_of(&mut to_committed, 0.5),
         committed_p99: quantile_of(&mut to_committed, 0.99),
+        router_commit_mean: mean_millis(&stats.router_commit),
+        stage_commit_mean: mean_millis(&stats.stage_commit),
         measured: latencies.len(),
         sent: published_at.len(),
     })
