@@ -132,3 +132,43 @@ pub fn known_watermarks<C: ConsumerContext>(
     (error == rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0)
         .then_some((low, high))
 }
+
+/// Whether a partition is read to its end, from the consumer's position (`None` while the
+/// partition has delivered nothing) and the watermarks of its last fetch ([`known_watermarks`]).
+/// On a topic written in transactions (`markers`) a commit marker takes the offset after a
+/// transaction's last record, so a position one short of the high watermark is the end. A
+/// partition that has delivered nothing is at its end only if it holds nothing at all: one never
+/// written to (a new topic's, or one no key has hashed to yet) does not hold the others back.
+pub fn read_to_end(position: Option<i64>, low: i64, high: i64, markers: bool) -> bool {
+    match position {
+        Some(position) if markers => high - position <= 1,
+        Some(position) => position >= high,
+        None => low >= high,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_to_end;
+
+    #[test]
+    fn a_partition_is_at_its_end_at_its_high_watermark() {
+        // read to the high watermark, or past the commit marker of the last transaction
+        assert!(read_to_end(Some(10), 0, 10, false));
+        assert!(read_to_end(Some(10), 0, 10, true));
+        assert!(read_to_end(Some(9), 0, 10, true));
+        // records still to read
+        assert!(!read_to_end(Some(9), 0, 10, false));
+        assert!(!read_to_end(Some(8), 0, 10, true));
+    }
+
+    #[test]
+    fn a_partition_that_delivered_nothing_is_at_its_end_only_when_empty() {
+        // never written to, or emptied by retention
+        assert!(read_to_end(None, 0, 0, false));
+        assert!(read_to_end(None, 7, 7, true));
+        // records it has not delivered yet
+        assert!(!read_to_end(None, 0, 3, false));
+        assert!(!read_to_end(None, 5, 6, true));
+    }
+}

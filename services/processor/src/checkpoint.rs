@@ -406,7 +406,10 @@ mod tests {
                 ),
             ],
             links_written: vec![("S1".into(), 77)],
-            finished: retention.entries().cloned().collect(),
+            finished: retention
+                .entries()
+                .map(|(finish, id)| (finish, id.to_string()))
+                .collect(),
         };
         let body = encode(&checkpoint);
         let decoded = decode(&body).unwrap();

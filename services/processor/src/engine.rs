@@ -917,6 +917,15 @@ impl Engine {
             .or_else(|| self.spill.get(&event.source, &event.event_id).map(Arc::new))
     }
 
+    /// Whether the engine holds any `shipment`, `air` or `customs` event of `shipment_id`: a
+    /// finished record needs one (a booking, a cancellation or a delivery), so a shipment without
+    /// any is not finished, whatever was derived of it before.
+    pub fn holds_direct(&self, shipment_id: &str) -> bool {
+        self.direct
+            .get(shipment_id)
+            .is_some_and(|events| !events.is_empty())
+    }
+
     /// Whether `shipment_id` was forgotten under the retention rule.
     pub fn is_forgotten(&self, shipment_id: &str) -> bool {
         self.forgotten.contains(shipment_id)

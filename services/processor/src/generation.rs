@@ -516,6 +516,8 @@ impl<'a> Generation<'a> {
             return Ok(());
         }
         let started = Instant::now();
+        // shipments change owner: each due one is derived again before it is forgotten
+        self.retention.doubt_noted();
         // where the previous owner left off first: the group coordinator answers only once the
         // offsets of its last transaction are stable (committed or aborted)
         self.start.extend(kouan_bus::batch::committed(
@@ -629,6 +631,7 @@ impl<'a> Generation<'a> {
 
     fn release_partition(&mut self, partition: i32) {
         self.owned.remove(&partition);
+        self.retention.doubt_noted();
         self.progress.release(Input::ByShipment, partition);
         self.in_step.revoked(&(Input::ByShipment, partition));
         self.start
@@ -721,9 +724,12 @@ impl<'a> Generation<'a> {
     }
 
     /// Whether the consumer of `partition` has fetched all it holds: its position against the
-    /// high watermark of its last fetch, both local to the client (`None` where either is
-    /// unknown). A gap of one is the commit marker after the last record; more is records on the
-    /// way or a transaction open.
+    /// high watermark of its last fetch, both local to the client (`None` before its first
+    /// fetch). A gap of one is the commit marker after the last record; more is records on the
+    /// way or a transaction open. A partition whose position is still unknown (it has delivered
+    /// nothing) is at its end when it holds nothing ([`kouan_bus::batch::read_to_end`], as the
+    /// router judges), so that an empty partition does not hold the merge back for
+    /// [`crate::pacing::IDLE_MILLIS`] after an assignment.
     fn fetched_to_end(
         &self,
         positions: &PositionsRead,
@@ -817,11 +823,11 @@ fn fetched_to_end<C: rdkafka::consumer::ConsumerContext>(
     partition: i32,
 ) -> Option<bool> {
     let position = match positions.find_partition(topic, partition)?.offset() {
-        rdkafka::Offset::Offset(offset) => offset,
-        _ => return None,
+        rdkafka::Offset::Offset(offset) => Some(offset),
+        _ => None,
     };
-    let (_, high) = kouan_bus::batch::known_watermarks(consumer, topic, partition)?;
-    Some(high - position <= 1)
+    let (low, high) = kouan_bus::batch::known_watermarks(consumer, topic, partition)?;
+    Some(kouan_bus::batch::read_to_end(position, low, high, true))
 }
 
 /// The wall clock, Unix milliseconds.

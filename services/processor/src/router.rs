@@ -138,8 +138,7 @@ impl<'a> Router<'a> {
 
     /// Tells the merge which of its empty partitions are read to their end: the consumer's
     /// position is at the high watermark of the partition's last fetch (both known locally, no
-    /// request to the broker). An empty partition still holds records: the position is unknown
-    /// and the watermarks are equal.
+    /// request to the broker; [`kouan_bus::batch::read_to_end`]).
     fn note_ends(&mut self) {
         let empty = self.in_step.empty_lanes();
         if empty.is_empty() {
@@ -155,14 +154,14 @@ impl<'a> Router<'a> {
             else {
                 continue;
             };
-            let at_end = match positions
+            let position = match positions
                 .find_partition(topic, number)
                 .map(|element| element.offset())
             {
-                Some(Offset::Offset(position)) => position >= high,
-                _ => low >= high,
+                Some(Offset::Offset(position)) => Some(position),
+                _ => None,
             };
-            if at_end {
+            if kouan_bus::batch::read_to_end(position, low, high, false) {
                 self.in_step.reached_end(&partition);
             }
         }

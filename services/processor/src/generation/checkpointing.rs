@@ -328,7 +328,11 @@ impl Generation<'_> {
                 .iter()
                 .map(|(id, d)| (id.clone(), *d))
                 .collect(),
-            finished: self.retention.entries().cloned().collect(),
+            finished: self
+                .retention
+                .entries()
+                .map(|(finish, id)| (finish, id.to_string()))
+                .collect(),
         };
         tracing::debug!(
             events = checkpoint.engine.events.len(),
