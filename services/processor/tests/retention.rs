@@ -34,22 +34,25 @@ fn air(id: &str, status: AirStatus, hour: i64, awb: &str) -> Event {
     }
 }
 
+/// Applies one event as a runner does: derives the shipments it affects, tells retention of
+/// each, and sweeps; returns how many shipments were forgotten.
+fn feed(engine: &mut Engine, retention: &mut Retention, event: Event) -> usize {
+    let mut affected = BTreeSet::new();
+    engine.apply(event, &mut affected);
+    for id in affected {
+        if let Some(status) = engine.refresh(&id) {
+            retention.note(&id, &status);
+        }
+    }
+    retention.sweep(engine)
+}
+
 #[test]
 fn delivered_shipments_are_forgotten_after_the_retention_period() {
     let delivered = ids::make_awb(784, 1);
     let open = ids::make_awb(784, 2);
     let mut engine = Engine::new();
     let mut retention = Retention::new(Duration::from_secs(10 * 24 * 3600));
-    let feed = |engine: &mut Engine, retention: &mut Retention, event: Event| {
-        let mut affected = BTreeSet::new();
-        engine.apply(event, &mut affected);
-        for id in affected {
-            if let Some(status) = engine.refresh(&id) {
-                retention.note(&id, &status);
-            }
-        }
-        retention.sweep(engine)
-    };
     assert_eq!(
         feed(
             &mut engine,
@@ -138,14 +141,7 @@ fn the_latest_finish_decides_and_a_finished_shipment_is_scheduled_once() {
     let mut retention = Retention::new(Duration::from_secs(10 * 24 * 3600));
     // (shipments forgotten, entries scheduled) after the event
     let feed = |engine: &mut Engine, retention: &mut Retention, event: Event| {
-        let mut affected = BTreeSet::new();
-        engine.apply(event, &mut affected);
-        for id in affected {
-            if let Some(status) = engine.refresh(&id) {
-                retention.note(&id, &status);
-            }
-        }
-        let forgotten = retention.sweep(engine);
+        let forgotten = feed(engine, retention, event);
         (forgotten, retention.entries().count())
     };
     let (e, r) = (&mut engine, &mut retention);
