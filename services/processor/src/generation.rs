@@ -326,11 +326,7 @@ impl<'a> Generation<'a> {
             self.uncommitted_published = 0;
             match self.cycle(released, ends) {
                 Ok(offsets) => {
-                    let committing = Instant::now();
-                    self.producer.commit(&offsets, self.group_metadata()?)?;
-                    self.stats
-                        .stage_commit
-                        .observe(committing.elapsed().as_secs_f64());
+                    self.commit(&offsets)?;
                     self.stats
                         .published
                         .fetch_add(self.uncommitted_published, Ordering::Relaxed);
@@ -452,6 +448,16 @@ impl<'a> Generation<'a> {
     /// Leaves the group cleanly (a cancelled or failed generation), flushing nothing uncommitted.
     pub(crate) fn close(&mut self) {
         self.group.unsubscribe();
+    }
+
+    /// Commits the open transaction with `offsets`, timed for `kouan_processor_commit_seconds`.
+    fn commit(&self, offsets: &TopicPartitionList) -> Result<(), ProcessError> {
+        let committing = Instant::now();
+        self.producer.commit(offsets, self.group_metadata()?)?;
+        self.stats
+            .stage_commit
+            .observe(committing.elapsed().as_secs_f64());
+        Ok(())
     }
 
     fn group_metadata(&self) -> Result<rdkafka::consumer::ConsumerGroupMetadata, ProcessError> {

@@ -149,15 +149,15 @@ pub async fn run(
             measured.produced_p50, measured.produced_p99, measured.committed_p50, measured.committed_p99,
             measured.router_commit_mean, measured.stage_commit_mean
         ));
+        let at = rate_name(rate);
         report.insert(
-            format!("router_commit_mean_ms_at_{}", rate_name(rate)),
+            format!("router_commit_mean_ms_at_{at}"),
             measured.router_commit_mean,
         );
         report.insert(
-            format!("stage_commit_mean_ms_at_{}", rate_name(rate)),
+            format!("stage_commit_mean_ms_at_{at}"),
             measured.stage_commit_mean,
         );
-        let at = rate_name(rate);
         report.insert(format!("latency_p50_ms_at_{at}"), measured.p50);
         report.insert(format!("latency_p99_ms_at_{at}"), measured.p99);
         report.insert(

@@ -44,9 +44,7 @@ impl Generation<'_> {
         }
         self.producer.begin()?;
         match self.retire() {
-            Ok(()) => self
-                .producer
-                .commit(&self.positions()?, self.group_metadata()?)?,
+            Ok(()) => self.commit(&self.positions()?)?,
             Err(error) => {
                 let _ = self.producer.abort();
                 return Err(error);
