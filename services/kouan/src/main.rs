@@ -110,11 +110,17 @@ fn keep_freed_memory() {
     }
 }
 
-/// Turns the live heap count on for the rest of the process. Memory freed afterwards that was
-/// allocated before is subtracted too, so call it before the work to be measured allocates; the
-/// benchmarks compare two readings, which such blocks (the command line's own) barely move.
+/// Turns the live heap count on (until [`stop_counting_heap`]). Memory freed afterwards that
+/// was allocated before is subtracted too, so call it before the work to be measured allocates;
+/// the benchmarks compare two readings, which such blocks (the command line's own) barely move.
 pub fn start_counting_heap() {
     COUNTING_HEAP.store(true, Ordering::Relaxed);
+}
+
+/// Turns the live heap count off again: counting costs every allocation an atomic add (some 5%
+/// of the processor core's CPU), which a CPU measurement must not include.
+pub fn stop_counting_heap() {
+    COUNTING_HEAP.store(false, Ordering::Relaxed);
 }
 
 /// Bytes allocated on the heap since [`start_counting_heap`] less those freed since.

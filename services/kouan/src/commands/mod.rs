@@ -40,10 +40,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         } => bench::ingest(args, topics, cancel).await,
         Command::Bench {
             command: BenchCommand::Process(args),
-        } => {
-            crate::start_counting_heap();
-            bench_process::run(args, topics, cancel).await
-        }
+        } => bench_process::run(args, topics, cancel).await,
         Command::Bench {
             command: BenchCommand::Simulate(args),
         } => tokio::task::spawn_blocking(move || simulate::bench(args)).await?,

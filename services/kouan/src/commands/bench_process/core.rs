@@ -34,25 +34,54 @@ pub(super) fn resident_bytes() -> f64 {
 }
 
 /// The runner's work without Kafka, in cycles of [`kouan_processor::CYCLE_RECORDS`] as it
-/// catches up.
-pub(super) fn core_run(records: &[Vec<u8>]) -> (f64, f64, f64, usize) {
+/// catches up: the CPU time and resident growth of one pass from a cold start (its memory first
+/// taken from the OS), the live heap of a second pass over the same records (counting the heap
+/// costs every allocation an atomic add, which `kouan process` does not pay and the CPU time
+/// must not include). The second pass's CPU time is reported too: it runs on memory the
+/// allocator kept from the first, as a long-running processor whose retention forgets as much
+/// as it learns does, and its count costs it less than the first pass's page faults.
+pub(super) fn core_run(records: &[Vec<u8>]) -> CoreRun {
     let before = resident_bytes();
-    let heap_before = crate::live_heap_bytes();
     let started = thread_cpu_seconds();
+    let replayed = replay(records);
+    let cpu = thread_cpu_seconds() - started;
+    let grown = resident_bytes() - before;
+    let shipments = replayed.engine().shipments().count();
+    drop(replayed);
+
+    crate::start_counting_heap();
+    let heap_before = crate::live_heap_bytes();
+    let counted_started = thread_cpu_seconds();
+    let replayed = replay(records);
+    let counted_cpu = thread_cpu_seconds() - counted_started;
+    let heap = (crate::live_heap_bytes() - heap_before) as f64;
+    drop(replayed);
+    crate::stop_counting_heap();
+
+    let per_shipment = |bytes: f64| bytes / shipments.max(1) as f64;
+    CoreRun {
+        events_per_cpu_second: records.len() as f64 / cpu.max(1e-9),
+        counted_events_per_cpu_second: records.len() as f64 / counted_cpu.max(1e-9),
+        resident_per_shipment: per_shipment(grown),
+        heap_per_shipment: per_shipment(heap),
+        shipments,
+    }
+}
+
+pub(super) struct CoreRun {
+    pub events_per_cpu_second: f64,
+    /// The second pass: warm allocator, live heap counted.
+    pub counted_events_per_cpu_second: f64,
+    pub resident_per_shipment: f64,
+    pub heap_per_shipment: f64,
+    pub shipments: usize,
+}
+
+fn replay(records: &[Vec<u8>]) -> Replay {
     let mut replay = Replay::new(Duration::from_secs(30 * 86_400));
     for chunk in records.chunks(kouan_processor::CYCLE_RECORDS) {
         replay.batch(chunk);
     }
-    let cpu = thread_cpu_seconds() - started;
-    let shipments = replay.engine().shipments().count();
-    let grown = resident_bytes() - before;
-    let heap = (crate::live_heap_bytes() - heap_before) as f64;
     std::hint::black_box(replay.encoded_bytes);
-    let per_shipment = |bytes: f64| bytes / shipments.max(1) as f64;
-    (
-        records.len() as f64 / cpu.max(1e-9),
-        per_shipment(grown),
-        per_shipment(heap),
-        shipments,
-    )
+    replay
 }
