@@ -4,6 +4,7 @@
 //! indexes gives exactly what the reference gives for the same set of events — late links
 //! included, because a link arriving late marks every shipment it touches as affected.
 
+use crate::affected::Affected;
 use crate::belonging::{belonging_and_reach, Candidates};
 use crate::derive::derive_ref;
 use crate::names::Names;
@@ -324,7 +325,7 @@ impl Engine {
     }
 
     /// Takes one valid event; adds to `affected` every shipment whose status may have changed.
-    pub fn apply(&mut self, event: Event, affected: &mut BTreeSet<String>) {
+    pub fn apply(&mut self, event: Event, affected: &mut impl Affected) {
         let recorded = event.recorded_time().unix_millis();
         self.apply_recorded(event, recorded, affected);
     }
@@ -335,7 +336,7 @@ impl Engine {
         &mut self,
         event: Event,
         recorded_millis: i64,
-        affected: &mut BTreeSet<String>,
+        affected: &mut impl Affected,
     ) -> Option<i64> {
         if direct_subject(&event).is_some_and(|id| self.forgotten.contains(id)) {
             return None;
@@ -348,7 +349,7 @@ impl Engine {
         reported
     }
 
-    fn offer(&mut self, mut event: Event, affected: &mut BTreeSet<String>) {
+    fn offer(&mut self, mut event: Event, affected: &mut impl Affected) {
         self.shared.share(&mut event);
         // the counted version may be spilled (never a retracted one: those stay in memory)
         let mut spilled_previous = None;
@@ -1092,9 +1093,9 @@ impl Engine {
         self.loads_changed(event);
     }
 
-    fn affected_by(&self, event: &Event, affected: &mut BTreeSet<String>) {
+    fn affected_by<A: Affected>(&self, event: &Event, affected: &mut A) {
         let at = event.event_time.unix_millis();
-        let add_unit = |unit: &str, affected: &mut BTreeSet<String>| {
+        let add_unit = |unit: &str, affected: &mut A| {
             let reached = self
                 .unit_shipments
                 .get(unit)
@@ -1102,12 +1103,12 @@ impl Engine {
                 .flatten()
                 .filter(|id| self.reach.get(*id).is_none_or(|reach| at <= *reach));
             for id in reached {
-                mark(affected, id);
+                affected.mark(id);
             }
         };
         match &event.body {
             Body::Shipment(_) | Body::Air(_) | Body::Customs(_) => {
-                mark(affected, direct_subject(event).expect("direct"));
+                affected.mark(direct_subject(event).expect("direct"));
             }
             Body::Equipment(body) => {
                 add_unit(&body.equipment_reference, affected);
@@ -1119,7 +1120,7 @@ impl Engine {
                         .iter()
                         .filter(|id| !self.forgotten.contains(id.as_str()));
                     for id in remembered {
-                        mark(affected, id);
+                        affected.mark(id);
                     }
                 }
             }
@@ -1138,7 +1139,7 @@ impl Engine {
                     .into_iter()
                     .flatten()
                 {
-                    mark(affected, id);
+                    affected.mark(id);
                 }
             }
         }
@@ -1289,12 +1290,6 @@ impl Engine {
 
 /// Adds `shipment_id` to `affected`, copying it only when it is not there yet: most events of a
 /// cycle affect a shipment an earlier one already did.
-fn mark(affected: &mut BTreeSet<String>, shipment_id: &str) {
-    if !affected.contains(shipment_id) {
-        affected.insert(shipment_id.to_string());
-    }
-}
-
 /// What an event is indexed under: the shipment it names, its unit or its conveyance.
 fn home_of(event: &Event) -> &str {
     match &event.body {

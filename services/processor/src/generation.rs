@@ -23,6 +23,7 @@ use checkpointing::{
     usable_checkpoint, CheckAhead, CheckpointRead, Checkpoints, Resumable, Resumed,
 };
 
+use crate::affected::AffectedSet;
 use crate::changelog::{event_key, links_key, parse_key, Key, Links};
 use crate::engine::{reported_millis, Engine, Owner, Refreshed};
 use crate::pacing::InStep;
@@ -78,7 +79,7 @@ pub(crate) struct Generation<'a> {
     start: HashMap<(String, i32), i64>,
     /// Digest of the links last written for each owned shipment.
     links_written: HashMap<String, u64>,
-    affected: BTreeSet<String>,
+    affected: AffectedSet,
     /// Kafka timestamps of the records of this cycle that can change a status (latency).
     cycle_timestamps: Vec<i64>,
     last_log: Instant,
@@ -269,7 +270,7 @@ impl<'a> Generation<'a> {
             published: HashMap::new(),
             start: HashMap::new(),
             links_written: HashMap::new(),
-            affected: BTreeSet::new(),
+            affected: AffectedSet::new(),
             cycle_timestamps: Vec::new(),
             last_log: Instant::now(),
             lag_at: Instant::now(),
@@ -611,11 +612,8 @@ impl<'a> Generation<'a> {
         // what is published; of a resumed one, those the records since the checkpoint touched
         let in_whole = |id: &str| whole.contains(&partition_of(id.as_bytes(), shipments));
         let in_resumed = |id: &str| resumed.contains_key(&partition_of(id.as_bytes(), shipments));
-        self.affected.extend(
-            (self.engine.shipments())
-                .filter(|id| in_whole(id))
-                .map(|id| id.to_string()),
-        );
+        self.affected
+            .extend((self.engine.shipments()).filter(|id| in_whole(id)));
         self.affected.extend(
             touched
                 .iter()

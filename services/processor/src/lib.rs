@@ -11,6 +11,7 @@
 //!
 //! Pure core (the status record it derives is `kouan_model::Status`):
 //! - [`versions`]: which version of an event counts (latest recordedTime, retractions).
+//! - [`affected`]: the shipments an arrival may have changed, derived again at a cycle's end.
 //! - [`belonging`]: which events belong to a shipment (links through units and conveyances).
 //! - [`derive`]: the record's fields from a shipment's events.
 //! - [`reference`]: the batch reference implementation, for clarity.
@@ -38,6 +39,7 @@
 //! - [`stats`]: counters for logs, metrics and the benchmark.
 //! - [`replay`]: the stage's work on records without Kafka, for the benchmarks.
 
+pub mod affected;
 pub mod belonging;
 pub mod changelog;
 pub mod checkpoint;

@@ -2,18 +2,19 @@
 //! shipments, compare each with its last digest, encode the changed, forget the finished — as
 //! `kouan bench process` and the criterion benches measure it.
 
+use crate::affected::AffectedSet;
 use crate::engine::Refreshed;
 use crate::retention::Retention;
 use crate::Engine;
-use kouan_model::Timestamp;
-use std::collections::{BTreeSet, HashMap};
+use kouan_model::{Id, Timestamp};
+use std::collections::HashMap;
 use std::time::Duration;
 
 pub struct Replay {
     engine: Engine,
     retention: Retention,
     /// The digest last "published" per shipment.
-    published: HashMap<String, u64>,
+    published: HashMap<Id, u64>,
     /// Bytes of the status records encoded so far.
     pub encoded_bytes: usize,
 }
@@ -31,13 +32,13 @@ impl Replay {
     /// One cycle's worth of event records (protobuf, as on the internal topics).
     pub fn batch(&mut self, records: &[Vec<u8>]) {
         let zero = Timestamp::from_parts(0, 0, 0).expect("epoch");
-        let mut affected = BTreeSet::new();
+        let mut affected = AffectedSet::new();
         for record in records {
             if let Ok(event) = self.engine.decode(record) {
                 self.engine.apply(event, &mut affected);
             }
         }
-        for id in affected {
+        for id in affected.take_sorted() {
             if let Some(Refreshed {
                 encoded,
                 finish_millis,
@@ -73,7 +74,7 @@ mod tests {
     fn the_payload_encoded_once_is_the_record_byte_for_byte() {
         let events = kouan_emitter::simulator::sample(5, 400.0, 20_000);
         let mut engine = Engine::new();
-        let mut ignored = BTreeSet::new();
+        let mut ignored = AffectedSet::new();
         for event in events {
             engine.apply(event, &mut ignored);
         }

@@ -2,6 +2,7 @@
 //! the shared table (every instance, whole) and one owned partition's shipments with what
 //! `kouan.status` holds for them.
 
+use crate::affected::Affected;
 use crate::changelog::{parse_key, Key, Links};
 use crate::engine::{reported_millis, Engine};
 use kouan_model::status_wire::digest_of_record;
@@ -9,7 +10,7 @@ use kouan_model::{pb, Event, Reject};
 use prost::Message as _;
 use rdkafka::message::BorrowedMessage;
 use rdkafka::Message;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 /// What `kouan.status` holds for one shipment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,7 +30,7 @@ pub fn timestamp_of(message: &impl Message) -> Option<i64> {
 pub fn apply_by_shipment(
     engine: &mut Engine,
     message: &impl Message,
-    affected: &mut BTreeSet<String>,
+    affected: &mut impl Affected,
 ) {
     let Some(payload) = message.payload() else {
         return;
@@ -69,7 +70,7 @@ pub enum SharedChange {
 pub fn apply_shared(
     engine: &mut Engine,
     message: &impl Message,
-    affected: &mut BTreeSet<String>,
+    affected: &mut impl Affected,
 ) -> SharedChange {
     let event = decode_shared_event(engine, message);
     apply_shared_decoded(engine, message, event, affected)
@@ -91,7 +92,7 @@ pub fn apply_shared_decoded(
     engine: &mut Engine,
     message: &impl Message,
     decoded: Option<Result<Event, Reject>>,
-    affected: &mut BTreeSet<String>,
+    affected: &mut impl Affected,
 ) -> SharedChange {
     let Some(key) = message.key().and_then(parse_key) else {
         return SharedChange::Other;

@@ -154,12 +154,12 @@ impl Generation<'_> {
     /// links other instances need.
     pub(super) fn publish_affected(&mut self) -> Result<(), ProcessError> {
         let now = now();
-        for shipment_id in std::mem::take(&mut self.affected) {
+        for shipment_id in self.affected.take_sorted() {
             let partition = partition_of(shipment_id.as_bytes(), self.layout.shipments);
             if !self.owned.contains(&partition) || self.engine.is_forgotten(&shipment_id) {
                 continue;
             }
-            let previous = self.published.get(&shipment_id).copied();
+            let previous = self.published.get(shipment_id.as_str()).copied();
             match self.engine.refresh_encoded(&shipment_id) {
                 Some(Refreshed {
                     encoded,
@@ -177,7 +177,7 @@ impl Generation<'_> {
                         version,
                         digest: Some(digest),
                     };
-                    self.publish_status(partition, shipment_id, Some(&payload), published)?;
+                    self.publish_status(partition, shipment_id.into(), Some(&payload), published)?;
                 }
                 None => {
                     if let Some(p) = previous.filter(|p| p.digest.is_some()) {
@@ -185,7 +185,7 @@ impl Generation<'_> {
                             version: p.version + 1,
                             digest: None,
                         };
-                        self.publish_status(partition, shipment_id, None, published)?;
+                        self.publish_status(partition, shipment_id.into(), None, published)?;
                     }
                 }
             }
