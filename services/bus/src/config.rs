@@ -11,6 +11,13 @@ pub fn base(brokers: &str) -> ClientConfig {
         // brokers bound to 127.0.0.1 only: never let "localhost" resolve to ::1 first
         .set("broker.address.family", "v4")
         .set("log_level", "4");
+    // librdkafka's own debug contexts (`eos`, `protocol`, `consumer`, …; comma-separated) for
+    // every client, logged under the `librdkafka` target at debug level
+    // (`RUST_LOG=info,librdkafka=debug`); how the transactions' retries in `crate::publisher`
+    // were found
+    if let Ok(debug) = std::env::var("KOUAN_RDKAFKA_DEBUG") {
+        config.set("debug", debug).set("log_level", "7");
+    }
     config
 }
 
