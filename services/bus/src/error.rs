@@ -22,4 +22,13 @@ pub enum BusError {
     Stuck(String),
     #[error("topic {0} has no partitions (does it exist?)")]
     NoPartitions(String),
+    /// A transactional call librdkafka refused, as its error object tells.
+    #[error("transaction failed: {name}: {reason} (fatal: {fatal}, must abort: {abortable}, retriable: {retriable})")]
+    Transaction {
+        name: String,
+        reason: String,
+        fatal: bool,
+        abortable: bool,
+        retriable: bool,
+    },
 }

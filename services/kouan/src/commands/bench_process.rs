@@ -153,9 +153,10 @@ pub async fn run(
             args.latency_duration, measured.p50, measured.p99, measured.measured, measured.sent
         ));
         say(format!(
-            "bench process: of which publication to the status record produced p50 {:.0} ms, p99 {:.0} ms; produced to read (commit, fetch) p50 {:.0} ms, p99 {:.0} ms; transactions committed in {:.0} ms (router) and {:.0} ms (shipment stage) on average",
+            "bench process: of which publication to the status record produced p50 {:.0} ms, p99 {:.0} ms; produced to read (commit, fetch) p50 {:.0} ms, p99 {:.0} ms; transactions committed in {:.0} ms (router) and {:.0} ms (shipment stage) on average, {:.1}% and {:.1}% of them in over 100 ms",
             measured.produced_p50, measured.produced_p99, measured.committed_p50, measured.committed_p99,
-            measured.router_commit_mean, measured.stage_commit_mean
+            measured.router_commit_mean, measured.stage_commit_mean,
+            100.0 * measured.router_commits_over_100ms, 100.0 * measured.stage_commits_over_100ms
         ));
         let at = rate_name(rate);
         report.insert(
@@ -165,6 +166,14 @@ pub async fn run(
         report.insert(
             format!("stage_commit_mean_ms_at_{at}"),
             measured.stage_commit_mean,
+        );
+        report.insert(
+            format!("router_commits_over_100ms_at_{at}"),
+            measured.router_commits_over_100ms,
+        );
+        report.insert(
+            format!("stage_commits_over_100ms_at_{at}"),
+            measured.stage_commits_over_100ms,
         );
         report.insert(format!("latency_p50_ms_at_{at}"), measured.p50);
         report.insert(format!("latency_p99_ms_at_{at}"), measured.p99);

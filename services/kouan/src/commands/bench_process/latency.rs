@@ -28,6 +28,10 @@ pub(super) struct Latency {
     /// Mean time to commit a transaction, the router's and the shipment stage's.
     pub router_commit_mean: f64,
     pub stage_commit_mean: f64,
+    /// The share of transactions whose commit took over 100 ms, the router's and the stage's:
+    /// the commits that make the tail.
+    pub router_commits_over_100ms: f64,
+    pub stage_commits_over_100ms: f64,
     /// Status changes measured, and events published.
     pub measured: usize,
     pub sent: usize,
@@ -42,6 +46,16 @@ fn quantile_of(values: &mut [f64], q: f64) -> f64 {
 fn mean_millis(histogram: &kouan_processor::stats::LatencyHistogram) -> f64 {
     let (sum, count, _) = histogram.snapshot();
     1000.0 * sum / count.max(1) as f64
+}
+
+/// The share of a histogram's observations above `bound` seconds (one of its bucket bounds).
+fn share_over(histogram: &kouan_processor::stats::LatencyHistogram, bound: f64) -> f64 {
+    let (_, count, buckets) = histogram.snapshot();
+    let within = buckets
+        .iter()
+        .find(|(upper, _)| *upper >= bound)
+        .map_or(count, |(_, cumulative)| *cumulative);
+    (count - within) as f64 / count.max(1) as f64
 }
 
 /// Unix milliseconds, fractional: comparable with the Kafka timestamps of the status records.
@@ -193,6 +207,8 @@ pub(super) fn latency(
         committed_p99: quantile_of(&mut to_committed, 0.99),
         router_commit_mean: mean_millis(&stats.router_commit),
         stage_commit_mean: mean_millis(&stats.stage_commit),
+        router_commits_over_100ms: share_over(&stats.router_commit, 0.1),
+        stage_commits_over_100ms: share_over(&stats.stage_commit, 0.1),
         measured: latencies.len(),
         sent: published_at.len(),
     })
