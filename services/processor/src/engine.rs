@@ -1288,8 +1288,6 @@ impl Engine {
     }
 }
 
-/// Adds `shipment_id` to `affected`, copying it only when it is not there yet: most events of a
-/// cycle affect a shipment an earlier one already did.
 /// What an event is indexed under: the shipment it names, its unit or its conveyance.
 fn home_of(event: &Event) -> &str {
     match &event.body {
