@@ -7,6 +7,7 @@
 //! - [`codes`]: the short-code enums of the event contract (`LOAD`, `DEP`, `RELEASED`, …).
 //! - [`event`]: the validated event ([`Event`]) and its bodies.
 //! - [`event_view`]: a record of `kouan.v1.Event` read in place, its strings borrowed.
+//! - [`event_wire`]: an event's protobuf form written straight from it.
 //! - [`shared`]: one copy of each place and source, for those holding many events.
 //! - [`reject`]: why an input was rejected, naming the field and the reason.
 //! - [`validate`]: the semantic rules of EVENTS.md shared by both input forms.
@@ -29,6 +30,7 @@ pub mod codes;
 pub mod columns;
 pub mod event;
 pub mod event_view;
+pub mod event_wire;
 pub mod ids;
 pub mod ndjson;
 pub mod protobuf;

@@ -11,7 +11,6 @@ use crate::reject::Reject;
 use crate::shared::Shared;
 use crate::time::Timestamp;
 use crate::validate::validate;
-use prost::Message;
 use std::sync::Arc;
 
 /// Decodes and validates one record value.
@@ -32,9 +31,12 @@ fn decode_with(bytes: &[u8], shared: Option<&mut Shared>) -> Result<Event, Rejec
     Ok(event)
 }
 
-/// Encodes an event as a record value.
+/// Encodes an event as a record value (what prost writes from [`to_proto`]'s message, written
+/// straight from the event: [`crate::event_wire`]).
 pub fn encode_event(event: &Event) -> Vec<u8> {
-    to_proto(event).encode_to_vec()
+    let mut out = Vec::with_capacity(160);
+    crate::event_wire::write_event(event, &mut out);
+    out
 }
 
 pub fn time_to_proto(time: &Timestamp) -> pb::Time {

@@ -270,6 +270,17 @@ proptest! {
         prop_assert_eq!(ndjson::encode_line(&from_proto), line);
     }
 
+    /// The event's protobuf form written straight from it (`kouan_model::event_wire`) is what
+    /// prost writes from the generated message, byte for byte.
+    #[test]
+    fn the_event_writer_writes_what_prost_writes(event in event()) {
+        use prost::Message as _;
+        prop_assert_eq!(
+            protobuf::encode_event(&event),
+            protobuf::to_proto(&event).encode_to_vec()
+        );
+    }
+
     #[test]
     fn ndjson_decoder_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
         let _ = ndjson::decode_line(&bytes);

@@ -16,11 +16,16 @@ const LINKS: u8 = b'L';
 
 /// The key of an event's record: its identity.
 pub fn event_key(event: &Event) -> Vec<u8> {
-    let mut key = Vec::with_capacity(2 + event.source.len() + event.event_id.len());
+    identity_key(&event.source, &event.event_id)
+}
+
+/// [`event_key`] of the event (`source`, `event_id`).
+pub fn identity_key(source: &str, event_id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(2 + source.len() + event_id.len());
     key.push(EVENT);
-    key.extend_from_slice(event.source.as_bytes());
+    key.extend_from_slice(source.as_bytes());
     key.push(0);
-    key.extend_from_slice(event.event_id.as_bytes());
+    key.extend_from_slice(event_id.as_bytes());
     key
 }
 

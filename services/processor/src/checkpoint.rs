@@ -24,13 +24,15 @@
 //! group assigns are resumed from their offsets, the others are dropped at the first assignment
 //! (another member owns them now, and they are restored whole if they come back).
 //!
-//! Layout after the tag `KOUANPC3`: the write time, the build, the three topic names and the two
+//! Layout after the tag `KOUANPC4`: the write time, the build, the three topic names and the two
 //! partition counts, the shared offsets, the owned partitions (partition, by-shipment offset,
 //! status offset), the watermark, the events (protobuf, as on the internal topics), the three
-//! relations, reach, the link floors, forgotten shipments, published records, links written, and the retention
-//! schedule. Integers little-endian; a checksum closes the file.
+//! relations, reach, the link floors, forgotten shipments, the parked shipments (id, floor and
+//! block, see [`crate::park`]), published records, links written, and the retention schedule.
+//! Integers little-endian; a checksum closes the file.
 
 use crate::engine::EngineState;
+use crate::park::ParkedBlock;
 use crate::restore::Published;
 use kouan_bus::checkpoint_file::{self, put_bytes, put_count, CheckpointError, Input};
 use kouan_model::protobuf;
@@ -41,7 +43,8 @@ use std::sync::Arc;
 /// `2`: status digests are XXH3 (FNV-1a before); a checkpoint with the old ones is not used.
 /// `3`: the file's checksum is XXH3 ([`kouan_bus::checkpoint_file`]) and it holds the link
 /// floors; an older file is refused by its tag rather than as damaged.
-const MAGIC: &[u8; 8] = b"KOUANPC3";
+/// `4`: it holds the parked shipments' blocks.
+const MAGIC: &[u8; 8] = b"KOUANPC4";
 
 /// The build a checkpoint must have been written by to be used.
 pub const BUILD: &str = env!("CARGO_PKG_VERSION");
@@ -154,6 +157,12 @@ fn put_body(out: &mut dyn Write, c: &Checkpoint) -> std::io::Result<()> {
     for id in &engine.forgotten {
         put_text(out, id)?;
     }
+    put_count(out, engine.parked.len())?;
+    for block in &engine.parked {
+        put_text(out, &block.shipment_id)?;
+        out.write_all(&block.floor_millis.to_le_bytes())?;
+        put_bytes(out, &block.events)?;
+    }
     put_count(out, c.published.len())?;
     for (id, published) in &c.published {
         put_text(out, id)?;
@@ -241,6 +250,15 @@ pub fn decode(body: &[u8]) -> Result<Checkpoint, CheckpointError> {
     let forgotten = (0..count)
         .map(|_| Ok(input.text()?.to_string()))
         .collect::<Result<_, CheckpointError>>()?;
+    let count = input.count(16)?;
+    let mut parked = Vec::with_capacity(count);
+    for _ in 0..count {
+        parked.push(ParkedBlock {
+            shipment_id: input.text()?.to_string(),
+            floor_millis: input.i64()?,
+            events: input.bytes()?.to_vec(),
+        });
+    }
     let count = input.count(21)?;
     let mut published = Vec::with_capacity(count);
     for _ in 0..count {
@@ -290,6 +308,7 @@ pub fn decode(body: &[u8]) -> Result<Checkpoint, CheckpointError> {
             link_floors,
             forgotten,
             watermark_millis,
+            parked,
         },
         published,
         links_written,
@@ -338,8 +357,8 @@ mod tests {
     use std::collections::BTreeSet;
     use std::time::Duration;
 
-    /// An engine that has seen a simulated month, with retention forgetting some shipments and
-    /// links of shipments owned elsewhere.
+    /// An engine that has seen a simulated month, with retention forgetting some shipments,
+    /// finished shipments parked, and links of shipments owned elsewhere.
     fn engine_after_a_month() -> (Engine, Retention) {
         let events = kouan_emitter::simulator::sample(7, 400.0, 40_000);
         let mut engine = Engine::new();
@@ -374,6 +393,11 @@ mod tests {
             "retention forgot some shipments"
         );
         assert!(!state.reach.is_empty(), "reach was remembered");
+        assert!(
+            state.parked.len() > 50,
+            "finished shipments parked: {}",
+            state.parked.len()
+        );
         let checkpoint = Checkpoint {
             written_at_millis: 1_790_000_000_000,
             build: BUILD.into(),
@@ -435,10 +459,19 @@ mod tests {
         let events = kouan_emitter::simulator::sample(11, 400.0, 30_000);
         let (first, rest) = events.split_at(18_000);
         let mut original = Engine::new();
-        let mut ignored = BTreeSet::new();
-        for event in first {
-            original.apply(event.clone(), &mut ignored);
+        for chunk in first.chunks(3_000) {
+            let mut affected = BTreeSet::new();
+            for event in chunk {
+                original.apply(event.clone(), &mut affected);
+            }
+            for id in affected {
+                original.refresh(&id);
+            }
         }
+        assert!(
+            original.shipments_parked() > 20,
+            "finished shipments parked"
+        );
         let mut restored = Engine::from_state(
             decode(&encode(&Checkpoint {
                 engine: original.state(),

@@ -8,6 +8,7 @@ use crate::affected::Affected;
 use crate::belonging::{belonging_and_reach, Candidates};
 use crate::derive::derive_ref;
 use crate::names::Names;
+use crate::park::{decode_block, Park, ParkedBlock};
 use crate::reference::{direct_subject, is_stuffing};
 use crate::spill::Spill;
 use crate::versions::{supersedes, Offer, Versions};
@@ -52,6 +53,38 @@ pub struct Refreshed {
     pub finish_millis: Option<i64>,
 }
 
+/// What [`Engine::forget`] let go of.
+#[derive(Debug, Default)]
+pub struct Forgotten {
+    /// The event versions it held in memory (direct ones first).
+    pub events: Vec<Arc<Event>>,
+    /// The shipment's own events if they were parked, as their block ([`crate::park`]): not
+    /// decoded, since a runner needs only their keys and the benchmarks nothing of them.
+    parked: Vec<u8>,
+}
+
+impl Forgotten {
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty() && self.parked.is_empty()
+    }
+
+    /// The keys ([`crate::changelog::event_key`]) of the shipment's own events let go of.
+    pub fn own_event_keys(&self) -> Vec<Vec<u8>> {
+        let held = (self.events.iter())
+            .filter(|event| direct_subject(event).is_some())
+            .map(|event| crate::changelog::event_key(event));
+        let parked = crate::park::block_identities(&self.parked)
+            .into_iter()
+            .map(|(source, event_id)| crate::changelog::identity_key(source, event_id));
+        held.chain(parked).collect()
+    }
+
+    /// The container and conveyance events let go of.
+    pub fn shared_events(&self) -> impl Iterator<Item = &Arc<Event>> {
+        (self.events.iter()).filter(|event| direct_subject(event).is_none())
+    }
+}
+
 /// Everything an [`Engine`] holds, as plain data: what a local checkpoint keeps
 /// ([`crate::checkpoint`]). The indexes are not in it: [`Engine::from_state`] builds them again
 /// from the events; the relations are, because [`Engine::link`] adds to them what no event held
@@ -69,6 +102,8 @@ pub struct EngineState {
     pub link_floors: Vec<(String, i64)>,
     pub forgotten: Vec<String>,
     pub watermark_millis: i64,
+    /// Finished shipments' own events as blocks of the park ([`crate::park`]), not decoded.
+    pub parked: Vec<ParkedBlock>,
 }
 
 impl EngineState {
@@ -83,6 +118,7 @@ impl EngineState {
         self.reach.sort();
         self.link_floors.sort();
         self.forgotten.sort();
+        self.parked.sort();
         self
     }
 }
@@ -141,6 +177,10 @@ pub struct Engine {
     unsettled: HashSet<Id>,
     /// Whether writing to the spill failed once (logged once; the events stay in memory).
     spill_failed: bool,
+    /// Finished shipments' own events, on local disk (see [`Engine::refresh`]).
+    park: Park,
+    /// Whether writing to the park failed once (logged once; the events stay in memory).
+    park_failed: bool,
     /// The earliest own event time of shipments owned elsewhere, from their links records:
     /// how far back their windows can reach ([`Engine::trim_history`]).
     link_floors: HashMap<Id, i64>,
@@ -265,36 +305,62 @@ impl Engine {
                 .collect(),
             forgotten: self.forgotten.iter().map(Id::to_string).collect(),
             watermark_millis: self.watermark_millis,
+            parked: self.park.blocks(),
         }
     }
 
     /// The engine [`Engine::state`] was taken from: the same events, relations and clocks, with
-    /// the indexes built again (no shipment is derived).
-    pub fn from_state(mut state: EngineState) -> Self {
+    /// the indexes built again (no shipment is derived), its scratch files in the system's
+    /// temporary directory.
+    pub fn from_state(state: EngineState) -> Self {
+        Engine::from_state_in(state, &std::env::temp_dir())
+    }
+
+    /// [`Engine::from_state`] with the spill and park files made in `scratch_dir`. The parked
+    /// blocks are written back to the park as they are, not decoded.
+    pub fn from_state_in(mut state: EngineState, scratch_dir: &std::path::Path) -> Self {
         let mut engine = Engine::new();
+        engine.scratch_in(scratch_dir);
         for event in &mut state.events {
             // a checkpoint is decoded on several threads, each with its own copies of the places
             if let Some(event) = Arc::get_mut(event) {
                 engine.shared.share(event);
             }
         }
-        // the versions on one core, the indexes on another: a restart waits for both
+        // the versions on one core, the indexes on another, the park's file beside them: a
+        // restart waits for all three
         let mut versions = Versions::default();
-        std::thread::scope(|scope| {
+        let mut park = Park::in_dir(scratch_dir);
+        let parked = std::thread::scope(|scope| {
             scope.spawn(|| {
                 versions.reserve(state.events.len());
                 for event in &state.events {
                     versions.restore(event.clone());
                 }
             });
+            let parked = scope.spawn(|| park.restore(&state.parked));
             for event in &state.events {
                 match event.retracted {
                     false => engine.index(event),
                     true => push(&mut engine.retractions, home_of(event), event),
                 }
             }
+            parked.join().expect("writing the park does not panic")
         });
         engine.versions = versions;
+        engine.park = park;
+        if let Err(error) = parked {
+            tracing::warn!(%error, "cannot write the park file; finished shipments stay in memory");
+            engine.park_failed = true;
+            for block in &state.parked {
+                for mut event in decode_block(&block.events) {
+                    engine.shared.share(&mut event);
+                    let event = Arc::new(event);
+                    engine.versions.restore(event.clone());
+                    engine.index(&event);
+                }
+            }
+        }
         relate_all(
             state.shipment_units,
             &mut engine.shipment_units,
@@ -351,6 +417,30 @@ impl Engine {
 
     fn offer(&mut self, mut event: Event, affected: &mut impl Affected) {
         self.shared.share(&mut event);
+        // a finished shipment's events may be parked: a new event of its own is added to them
+        // there (most are a customs closure after the delivery); another version of one of them
+        // brings them back into memory, unless it is a version already counted
+        if let Some(subject) = direct_subject(&event).filter(|id| self.park.holds(id)) {
+            let subject = Id::from(subject);
+            if !event.retracted
+                && self.versions.get(&event).is_none()
+                && !self.park.knows(&subject, &event.source, &event.event_id)
+                && self.park.add(&subject, &event).is_ok()
+            {
+                self.relate_own(&event);
+                affected.mark(&subject);
+                return;
+            }
+            let parked = self.park.events(&subject).unwrap_or_default();
+            let held = parked
+                .iter()
+                .find(|held| held.source == event.source && held.event_id == event.event_id);
+            if !held.is_none_or(|held| supersedes(&event, held)) {
+                return;
+            }
+            self.park.discard(&subject);
+            self.restore_unparked(parked);
+        }
         // the counted version may be spilled (never a retracted one: those stay in memory)
         let mut spilled_previous = None;
         if let Some(held) = (!self.spill.is_empty())
@@ -422,6 +512,64 @@ impl Engine {
         }
     }
 
+    /// The parked version of `event`'s (`source`, `eventId`), if its shipment is parked: a
+    /// version of a shipment's own event is looked for among that shipment's events (a
+    /// correction naming another shipment is routed, and counted, as that shipment's event).
+    fn parked_version(&self, event: &Event) -> Option<Event> {
+        let subject = direct_subject(event).filter(|id| self.park.holds(id))?;
+        self.park
+            .events(subject)?
+            .into_iter()
+            .find(|held| held.source == event.source && held.event_id == event.event_id)
+    }
+
+    /// Brings a parked shipment's events back into memory.
+    fn unpark(&mut self, shipment_id: &str) {
+        let events = self.park.take(shipment_id).unwrap_or_default();
+        self.restore_unparked(events);
+    }
+
+    /// Holds in memory again events read from the park.
+    fn restore_unparked(&mut self, events: Vec<Event>) {
+        for mut event in events {
+            self.shared.share(&mut event);
+            let event = Arc::new(event);
+            self.versions.restore(event.clone());
+            self.index(&event);
+        }
+    }
+
+    /// Moves a shipment's own events to the park ([`crate::park`]), right after a derivation
+    /// found it finished, while they are in the processor's cache: a finished shipment is
+    /// remembered for the retention period but seldom changes again. Deriving it again reads
+    /// them back from the park; an event of its own brings them back into memory.
+    fn park(&mut self, shipment_id: &str) {
+        if self.park_failed {
+            return;
+        }
+        let Some(events) = self.direct.get(shipment_id).filter(|e| !e.is_empty()) else {
+            return;
+        };
+        if let Err(error) = self.park.put(shipment_id, events) {
+            tracing::warn!(%error, "cannot write the park file; finished shipments stay in memory");
+            self.park_failed = true;
+            return;
+        }
+        for event in self.direct.remove(shipment_id).unwrap_or_default() {
+            self.versions.remove(&event.source, &event.event_id);
+        }
+    }
+
+    /// Whether a shipment's own events are parked (see [`Engine::refresh`]).
+    pub fn is_parked(&self, shipment_id: &str) -> bool {
+        self.park.holds(shipment_id)
+    }
+
+    /// Shipments whose own events are parked (see [`Engine::refresh`]).
+    pub fn shipments_parked(&self) -> usize {
+        self.park.len()
+    }
+
     /// Whether this engine derives some shipments only, and so spills what the others need.
     fn splits(&self) -> bool {
         self.owner
@@ -454,11 +602,14 @@ impl Engine {
         }
     }
 
-    /// Where the spill file is made (by default the system's temporary directory); only before
-    /// anything is spilled.
-    pub fn spill_in(&mut self, dir: &std::path::Path) {
+    /// Where the spill and park files are made (by default the system's temporary directory);
+    /// each only before anything is in it.
+    pub fn scratch_in(&mut self, dir: &std::path::Path) {
         if self.spill.is_empty() {
             self.spill = Spill::in_dir(dir);
+        }
+        if self.park.is_empty() {
+            self.park = Park::in_dir(dir);
         }
     }
 
@@ -486,6 +637,9 @@ impl Engine {
     }
 
     fn direct_floor(&self, shipment_id: &str) -> i64 {
+        if let Some(floor) = self.park.floor(shipment_id) {
+            return floor;
+        }
         self.direct
             .get(shipment_id)
             .into_iter()
@@ -639,9 +793,9 @@ impl Engine {
     /// knows: its own events' earliest time (held here, or told by its links record) and any
     /// STUF naming it; `i64::MIN` when that is unknown.
     fn known_floor_on(&self, shipment_id: &str, unit: &str) -> i64 {
-        let direct = match self.direct.get(shipment_id) {
-            Some(events) if !events.is_empty() => self.direct_floor(shipment_id),
-            _ => self
+        let direct = match self.holds_direct(shipment_id) {
+            true => self.direct_floor(shipment_id),
+            false => self
                 .link_floors
                 .get(shipment_id)
                 .copied()
@@ -806,6 +960,9 @@ impl Engine {
     /// The status of one shipment now, remembering how far its links reach so that later
     /// equipment and transport events beyond the reach do not mark it as affected. The runner
     /// derives through [`Engine::refresh_encoded`]; this is the same, owned.
+    ///
+    /// A shipment it finds finished (delivered or cancelled) has its own events moved to the
+    /// park on local disk ([`crate::park`]), and one it finds no longer finished has them back.
     pub fn refresh(&mut self, shipment_id: &str) -> Option<Status> {
         self.refresh_with(shipment_id, |status| status.to_owned())
     }
@@ -834,7 +991,20 @@ impl Engine {
         read: impl FnOnce(&StatusRef<'_>) -> R,
     ) -> Option<R> {
         self.bring_back_for(shipment_id);
-        let (read, reach) = self.derive_with_reach(shipment_id, |status| status.as_ref().map(read));
+        let (read, reach) = self.derive_with_reach(shipment_id, |status| {
+            status.as_ref().map(|status| {
+                let finished = crate::retention::finish_millis_of(status);
+                (finished, read(status))
+            })
+        });
+        let finished = read.as_ref().is_some_and(|(finish, _)| finish.is_some());
+        match self.park.holds(shipment_id) {
+            false if finished => self.park(shipment_id),
+            // no longer finished (a container's delivery retracted, say): back into memory
+            true if !finished => self.unpark(shipment_id),
+            _ => {}
+        }
+        let read = read.map(|(_, read)| read);
         if read.is_some() {
             // most refreshes are of a shipment refreshed before: no new key to allocate
             match self.reach.get_mut(shipment_id) {
@@ -849,19 +1019,28 @@ impl Engine {
         read
     }
 
-    fn derive_with_reach<'s, R>(
-        &'s self,
-        shipment_id: &'s str,
-        read: impl FnOnce(Option<StatusRef<'s>>) -> R,
+    fn derive_with_reach<R>(
+        &self,
+        shipment_id: &str,
+        read: impl FnOnce(Option<StatusRef<'_>>) -> R,
     ) -> (R, i64) {
         fn refs(events: Option<&Vec<Arc<Event>>>) -> Vec<&Event> {
             events
                 .map(|events| events.iter().map(|e| e.as_ref()).collect())
                 .unwrap_or_default()
         }
+        let parked = self.park.holds(shipment_id).then(|| {
+            self.park
+                .events(shipment_id)
+                .expect("a parked shipment has a block")
+        });
+        let direct = match &parked {
+            Some(events) => events.iter().collect(),
+            None => refs(self.direct.get(shipment_id)),
+        };
         let conveyance_events = |conveyance: &str| refs(self.conveyance_events.get(conveyance));
         let mut candidates = Candidates {
-            direct: refs(self.direct.get(shipment_id)),
+            direct,
             units: Default::default(),
             conveyance_events: &conveyance_events,
         };
@@ -877,10 +1056,10 @@ impl Engine {
 
     /// Every shipment the engine has heard of (some may have no counted event left).
     pub fn shipments(&self) -> impl Iterator<Item = &Id> {
-        self.direct.keys().chain(
+        self.direct.keys().chain(self.park.shipments()).chain(
             self.shipment_units
                 .keys()
-                .filter(|id| !self.direct.contains_key(*id)),
+                .filter(|id| !self.direct.contains_key(*id) && !self.park.holds(id)),
         )
     }
 
@@ -903,8 +1082,8 @@ impl Engine {
         match self.versions.get(event) {
             Some(held) => supersedes(event, held),
             None => self
-                .spill
-                .get(&event.source, &event.event_id)
+                .parked_version(event)
+                .or_else(|| self.spill.get(&event.source, &event.event_id))
                 .is_none_or(|held| supersedes(event, &held)),
         }
     }
@@ -912,19 +1091,22 @@ impl Engine {
     /// The counted version of `event`'s (`source`, `eventId`), retracted or not (read back if
     /// spilled).
     pub fn winner_of(&self, event: &Event) -> Option<Arc<Event>> {
-        self.versions
-            .get(event)
-            .cloned()
-            .or_else(|| self.spill.get(&event.source, &event.event_id).map(Arc::new))
+        self.versions.get(event).cloned().or_else(|| {
+            self.parked_version(event)
+                .or_else(|| self.spill.get(&event.source, &event.event_id))
+                .map(Arc::new)
+        })
     }
 
     /// Whether the engine holds any `shipment`, `air` or `customs` event of `shipment_id`: a
     /// finished record needs one (a booking, a cancellation or a delivery), so a shipment without
     /// any is not finished, whatever was derived of it before.
     pub fn holds_direct(&self, shipment_id: &str) -> bool {
-        self.direct
-            .get(shipment_id)
-            .is_some_and(|events| !events.is_empty())
+        self.park.holds(shipment_id)
+            || self
+                .direct
+                .get(shipment_id)
+                .is_some_and(|events| !events.is_empty())
     }
 
     /// Whether `shipment_id` was forgotten under the retention rule.
@@ -978,10 +1160,8 @@ impl Engine {
     /// record: no window of it starts earlier, except one opened by a STUF naming it, which
     /// every instance reads.
     pub fn since_of(&self, shipment_id: &str) -> Option<i64> {
-        self.direct
-            .get(shipment_id)
-            .filter(|events| !events.is_empty())
-            .map(|_| self.direct_floor(shipment_id))
+        self.holds_direct(shipment_id)
+            .then(|| self.direct_floor(shipment_id))
     }
 
     /// The links of a shipment as [`Engine::link`] takes them: the units of every booking and
@@ -989,7 +1169,9 @@ impl Engine {
     pub fn links_of(&self, shipment_id: &str) -> (Vec<String>, Vec<String>) {
         let mut units = BTreeSet::new();
         let mut flights = BTreeSet::new();
-        for event in self.direct.get(shipment_id).into_iter().flatten() {
+        let parked = self.park.events(shipment_id).unwrap_or_default();
+        let held = self.direct.get(shipment_id).into_iter().flatten();
+        for event in held.map(|e| e.as_ref()).chain(&parked) {
             match &event.body {
                 Body::Shipment(body) => units.extend(body.units.iter().cloned()),
                 Body::Air(body) => flights.extend(body.flight.iter().map(Id::to_string)),
@@ -1014,6 +1196,7 @@ impl Engine {
         for event in self.direct.remove(shipment_id).unwrap_or_default() {
             self.versions.remove(&event.source, &event.event_id);
         }
+        self.park.discard(shipment_id);
     }
 
     /// Removes the counted version of an equipment or transport event whose record was deleted
@@ -1028,29 +1211,10 @@ impl Engine {
 
     fn index(&mut self, event: &Arc<Event>) {
         match &event.body {
-            Body::Shipment(body) => {
-                push(&mut self.direct, &body.shipment_id, event);
-                for unit in &body.units {
-                    relate(
-                        &mut self.shipment_units,
-                        &mut self.unit_shipments,
-                        &body.shipment_id,
-                        unit,
-                    );
-                }
+            Body::Shipment(_) | Body::Air(_) | Body::Customs(_) => {
+                push(&mut self.direct, home_of(event), event);
+                self.relate_own(event);
             }
-            Body::Air(body) => {
-                push(&mut self.direct, &body.awb, event);
-                if let Some(flight) = &body.flight {
-                    relate(
-                        &mut self.shipment_flights,
-                        &mut self.flight_shipments,
-                        &body.awb,
-                        flight,
-                    );
-                }
-            }
-            Body::Customs(body) => push(&mut self.direct, &body.shipment_id, event),
             Body::Equipment(body) => {
                 let unit = &body.equipment_reference;
                 if self.splits() && !self.unit_events.contains_key(unit.as_str()) {
@@ -1078,6 +1242,34 @@ impl Engine {
                 }
             }
             Body::Transport(body) => push(&mut self.conveyance_events, &body.reference, event),
+        }
+    }
+
+    /// Relates a shipment's own event's shipment to the units of its booking or the flight of
+    /// its air event.
+    fn relate_own(&mut self, event: &Event) {
+        match &event.body {
+            Body::Shipment(body) => {
+                for unit in &body.units {
+                    relate(
+                        &mut self.shipment_units,
+                        &mut self.unit_shipments,
+                        &body.shipment_id,
+                        unit,
+                    );
+                }
+            }
+            Body::Air(body) => {
+                if let Some(flight) = &body.flight {
+                    relate(
+                        &mut self.shipment_flights,
+                        &mut self.flight_shipments,
+                        &body.awb,
+                        flight,
+                    );
+                }
+            }
+            _ => {}
         }
     }
 
@@ -1149,9 +1341,9 @@ impl Engine {
     /// units and conveyances that no remembered shipment can reach any more. Later events naming
     /// it are ignored, so a forgotten shipment's published record stays as it was.
     ///
-    /// Returns every event version it let go of (direct ones first), so that a runner can delete
-    /// them from its changelogs too.
-    pub fn forget(&mut self, shipment_id: &str) -> Vec<Arc<Event>> {
+    /// Returns every event version it let go of, so that a runner can delete them from its
+    /// changelogs too.
+    pub fn forget(&mut self, shipment_id: &str) -> Forgotten {
         let mut dropped = Vec::new();
         self.forgotten.insert(shipment_id.into());
         self.reach.remove(shipment_id);
@@ -1161,6 +1353,7 @@ impl Engine {
             self.versions.remove(&event.source, &event.event_id);
             dropped.push(event);
         }
+        let parked = self.park.take_block(shipment_id).unwrap_or_default();
         let units = self.shipment_units.remove(shipment_id).unwrap_or_default();
         if self.splits() {
             self.unsettled.extend(units.iter().cloned());
@@ -1199,7 +1392,10 @@ impl Engine {
                 }
             }
         }
-        dropped
+        Forgotten {
+            events: dropped,
+            parked,
+        }
     }
 
     /// From now until [`Engine::settle_unreachable`], [`Engine::forget`] lets go of a forgotten

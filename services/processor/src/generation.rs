@@ -175,7 +175,7 @@ impl<'a> Generation<'a> {
             },
         };
         if let Some(dir) = &config.state_dir {
-            engine.spill_in(dir);
+            engine.scratch_in(dir);
         }
         let checkpoint_seconds = started.elapsed().as_secs_f64();
         if resumed {

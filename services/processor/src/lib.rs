@@ -19,6 +19,8 @@
 //! - [`names`]: the small sorted sets the engine's relations hold.
 //! - [`retention`]: the rule that forgets finished shipments, bounding the state.
 //! - [`spill`]: the container history no owned shipment needs now, on local disk.
+//! - [`park`]: finished shipments' own events, on local disk.
+//! - [`scratch`]: the append-only local file the spill and the park keep their records in.
 //! - [`progress`]: how far every input partition has been read in event time — the watermark
 //!   stamped on status records.
 //! - [`pacing`]: the merge that hands the router's and the shipment stage's input records on in
@@ -48,6 +50,7 @@ pub mod engine;
 pub mod generation;
 pub mod names;
 pub mod pacing;
+pub mod park;
 pub mod progress;
 pub mod rebalance;
 pub mod reference;
@@ -56,6 +59,7 @@ pub mod restore;
 pub mod retention;
 pub mod router;
 pub mod runner;
+pub mod scratch;
 pub mod spill;
 pub mod stats;
 pub mod versions;

@@ -62,7 +62,7 @@ pub enum SharedChange {
         reported: Option<i64>,
     },
     /// A shipment was forgotten by its owner: the events the engine let go of with it.
-    Forgotten(Vec<std::sync::Arc<kouan_model::Event>>),
+    Forgotten(crate::engine::Forgotten),
     Other,
 }
 

@@ -4,7 +4,7 @@
 //! and its published record stays as it was. Event time, not wall time, so that a replay
 //! forgets the same shipments as the original run.
 
-use crate::engine::{Engine, HashMap};
+use crate::engine::{Engine, Forgotten, HashMap};
 use kouan_model::{Event, Id, TransportStage};
 use kouan_model::{Status, StatusRef};
 use std::cmp::Reverse;
@@ -125,7 +125,7 @@ impl Retention {
         &mut self,
         engine: &mut Engine,
         owns: impl Fn(&str) -> bool,
-        mut forgot: impl FnMut(&str, Vec<Arc<Event>>),
+        mut forgot: impl FnMut(&str, Forgotten),
     ) -> usize {
         let horizon = engine.watermark_millis() - self.period_millis;
         let mut forgotten = 0;

@@ -9,19 +9,15 @@
 //! is read back when a window reaches it again (a late booking, a partition gained). Kafka
 //! Streams keeps a global table in RocksDB on local disk for the same reason.
 //!
-//! The file is scratch, not state of record: it is unlinked as soon as it is created (the open
-//! handle keeps it; nothing is left behind, not even after a kill -9), every generation starts a
-//! new one, and what it holds is in the shared table and in the local checkpoint
-//! ([`crate::engine::Engine::state`] reads it back for that). It only grows while events are
-//! spilled; when what was read back or dropped outweighs what it holds (and is over 64 MiB) the
-//! live records are copied into a new file.
+//! The file is a [`ScratchFile`]: scratch, not state of record; every generation starts a new one,
+//! and what it holds is in the shared table and in the local checkpoint
+//! ([`crate::engine::Engine::state`] reads it back for that).
 
+use crate::scratch::{Extent, ScratchFile};
 use kouan_model::{protobuf, Body, Event};
 use std::collections::HashMap;
-use std::fs::File;
 use std::hash::BuildHasher;
-use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The digest the spill knows an event by: 128 bits of (`source`, `eventId`), so that two
 /// identities never meet in practice (at a million spilled events the chance is ~10⁻²⁷).
@@ -47,23 +43,11 @@ pub struct Spilled {
     pub actual_move: bool,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Place {
-    offset: u64,
-    len: u32,
-}
-
 #[derive(Debug)]
 pub struct Spill {
-    dir: PathBuf,
-    file: Option<File>,
-    end: u64,
-    /// Bytes of records read back or dropped.
-    garbage: u64,
-    places: HashMap<Identity, Place, foldhash::fast::RandomState>,
+    file: ScratchFile,
+    places: HashMap<Identity, Extent, foldhash::fast::RandomState>,
     units: HashMap<String, Vec<Spilled>, foldhash::fast::RandomState>,
-    /// Dead bytes above which the file may be compacted.
-    compact_above: u64,
 }
 
 impl Default for Spill {
@@ -72,19 +56,13 @@ impl Default for Spill {
     }
 }
 
-const COMPACT_ABOVE: u64 = 64 << 20;
-
 impl Spill {
     /// A spill whose file will be made in `dir` (when the first event is spilled).
     pub fn in_dir(dir: impl AsRef<Path>) -> Self {
         Spill {
-            dir: dir.as_ref().to_path_buf(),
-            file: None,
-            end: 0,
-            garbage: 0,
+            file: ScratchFile::in_dir(dir, "spill"),
             places: HashMap::default(),
             units: HashMap::default(),
-            compact_above: COMPACT_ABOVE,
         }
     }
 
@@ -102,26 +80,6 @@ impl Spill {
         self.units.get(unit).map_or(&[], Vec::as_slice)
     }
 
-    fn file(&mut self) -> std::io::Result<&File> {
-        if self.file.is_none() {
-            std::fs::create_dir_all(&self.dir)?;
-            let path = self.dir.join(format!(
-                "kouan-spill-{}-{:x}",
-                std::process::id(),
-                identity(&format!("{:?}", std::time::Instant::now()), "")
-            ));
-            let file = File::options()
-                .read(true)
-                .write(true)
-                .create_new(true)
-                .open(&path)?;
-            std::fs::remove_file(&path)?;
-            self.file = Some(file);
-            self.end = 0;
-        }
-        Ok(self.file.as_ref().expect("just opened"))
-    }
-
     /// Writes `event` (an equipment event of `unit`) to disk. On an error nothing is spilled and
     /// the caller keeps the event in memory.
     pub fn put(
@@ -131,17 +89,10 @@ impl Spill {
         actual_load: bool,
         actual_move: bool,
     ) -> std::io::Result<()> {
-        let bytes = protobuf::encode_event(event);
-        let offset = self.end;
-        self.file()?.write_all_at(&bytes, offset)?;
-        self.end += bytes.len() as u64;
+        let place = self.file.append(&protobuf::encode_event(event))?;
         let identity = identity(&event.source, &event.event_id);
-        let place = Place {
-            offset,
-            len: bytes.len() as u32,
-        };
         if let Some(old) = self.places.insert(identity, place) {
-            self.garbage += u64::from(old.len);
+            self.file.free(old);
         }
         let spilled = Spilled {
             identity,
@@ -161,14 +112,8 @@ impl Spill {
         Ok(())
     }
 
-    fn read(&self, place: Place) -> Event {
-        let mut bytes = vec![0; place.len as usize];
-        self.file
-            .as_ref()
-            .expect("a spilled event has a file")
-            .read_exact_at(&mut bytes, place.offset)
-            .expect("the spill file reads back what was written to it");
-        protobuf::decode_event(&bytes).expect("the spill file holds valid events")
+    fn read(&self, place: Extent) -> Event {
+        protobuf::decode_event(&self.file.read(place)).expect("the spill file holds valid events")
     }
 
     /// The spilled version of (`source`, `event_id`), read back; it stays spilled.
@@ -191,7 +136,7 @@ impl Spill {
         let Some(place) = self.places.remove(&identity) else {
             return;
         };
-        self.garbage += u64::from(place.len);
+        self.file.free(place);
         if let Body::Equipment(body) = &event.body {
             let unit = body.equipment_reference.as_str();
             if let Some(list) = self.units.get_mut(unit) {
@@ -231,7 +176,7 @@ impl Spill {
         let mut events = Vec::with_capacity(taken.len());
         for held in taken {
             if let Some(place) = self.places.remove(&held.identity) {
-                self.garbage += u64::from(place.len);
+                self.file.free(place);
                 events.push(self.read(place));
             }
         }
@@ -252,38 +197,10 @@ impl Spill {
             .collect()
     }
 
-    /// Copies the live records into a new file once the dead ones outweigh them.
     fn compact_if_worth_it(&mut self) {
-        let live = self.end - self.garbage;
-        if self.garbage < self.compact_above || self.garbage < live {
-            return;
+        if self.file.worth_compacting() {
+            self.file.compact(self.places.values_mut());
         }
-        let Some(old) = self.file.take() else {
-            return;
-        };
-        self.end = 0;
-        let mut places: Vec<(Identity, Place)> = self.places.drain().collect();
-        places.sort_by_key(|(_, place)| place.offset);
-        self.garbage = 0;
-        let mut moved = HashMap::default();
-        for (identity, place) in places {
-            let mut bytes = vec![0; place.len as usize];
-            old.read_exact_at(&mut bytes, place.offset)
-                .expect("the spill file reads back what was written to it");
-            let offset = self.end;
-            self.file()
-                .and_then(|file| file.write_all_at(&bytes, offset))
-                .expect("the spill file is rewritten where it was written");
-            self.end = offset + bytes.len() as u64;
-            moved.insert(
-                identity,
-                Place {
-                    offset,
-                    len: place.len,
-                },
-            );
-        }
-        self.places = moved;
     }
 }
 
@@ -312,7 +229,7 @@ mod tests {
     fn spilled_events_read_back_whole_across_compaction() {
         let dir = std::env::temp_dir();
         let mut spill = Spill::in_dir(&dir);
-        spill.compact_above = 1_000;
+        spill.file.compact_above(1_000);
         let events: Vec<Event> = (0..300)
             .map(|i| container_event(i, (i % 24) as i64))
             .collect();
@@ -325,7 +242,7 @@ mod tests {
                 .unwrap();
         }
         assert_eq!(spill.len(), 300);
-        let written = spill.end;
+        let written = spill.file.written();
         assert_eq!(spill.get("zz-yard", "e-7"), Some(events[7].clone()));
         // take most of them out: the dead bytes outweigh the live ones, the file is rewritten
         for event in &events[..200] {
@@ -334,11 +251,10 @@ mod tests {
                 Some(event)
             );
         }
+        let (end, garbage) = (spill.file.written(), spill.file.garbage());
         assert!(
-            spill.end < written / 2 && spill.garbage < spill.end - spill.garbage,
-            "compacted: {} of {} bytes dead ({written} written)",
-            spill.garbage,
-            spill.end
+            end < written / 2 && garbage < end - garbage,
+            "compacted: {garbage} of {end} bytes dead ({written} written)"
         );
         assert_eq!(spill.len(), 100);
         assert_eq!(spill.get("zz-yard", "e-7"), None);

@@ -54,8 +54,8 @@ pub async fn run(
         core.counted_events_per_cpu_second,
     ));
     say(format!(
-        "bench process: {:.0} resident bytes ({:.0} live heap bytes) per active shipment ({} shipments held)",
-        core.resident_per_shipment, core.heap_per_shipment, core.shipments
+        "bench process: {:.0} resident bytes ({:.0} live heap bytes) per active shipment ({} shipments held, {} of them finished and parked on local disk)",
+        core.resident_per_shipment, core.heap_per_shipment, core.shipments, core.parked
     ));
     report.insert("events_per_cpu_second".into(), core.events_per_cpu_second);
     report.insert(
@@ -63,6 +63,7 @@ pub async fn run(
         core.counted_events_per_cpu_second,
     );
     report.insert("bytes_per_active_shipment".into(), core.heap_per_shipment);
+    report.insert("shipments_parked".into(), core.parked as f64);
 
     // end to end through the broker
     let namespace = format!(

@@ -84,7 +84,9 @@ impl Generation<'_> {
         self.progress
             .read(Input::Shared, message.partition(), reported);
         match change {
-            SharedChange::Forgotten(dropped) => self.tombstone_unreachable(&dropped)?,
+            SharedChange::Forgotten(dropped) => {
+                self.tombstone_unreachable(dropped.shared_events())?
+            }
             // an older version written after the counted one: its home owner writes the counted
             // one again, so that compaction keeps it
             SharedChange::Stale { winner, .. } => {
@@ -111,11 +113,11 @@ impl Generation<'_> {
 
     /// Tombstones the shared events of containers and conveyances that became unreachable, for
     /// those whose home partition (by identity) this instance owns — one writer each.
-    pub(super) fn tombstone_unreachable(
+    pub(super) fn tombstone_unreachable<'e>(
         &mut self,
-        dropped: &[Arc<Event>],
+        dropped: impl IntoIterator<Item = &'e Arc<Event>>,
     ) -> Result<(), ProcessError> {
-        for event in dropped.iter().filter(|e| direct_subject(e).is_none()) {
+        for event in dropped.into_iter().filter(|e| direct_subject(e).is_none()) {
             let key = event_key(event);
             let home = partition_of(&key, self.layout.shipments);
             if self.owned.contains(&home) {
@@ -160,6 +162,10 @@ impl Generation<'_> {
                 continue;
             }
             let previous = self.published.get(shipment_id.as_str()).copied();
+            // its links before the refresh, which parks a finished shipment's events; a parked
+            // shipment's are those written when it was parked (an event of its own since would
+            // have brought its events back into memory)
+            let links = (!self.engine.is_parked(&shipment_id)).then(|| self.links(&shipment_id));
             match self.engine.refresh_encoded(&shipment_id) {
                 Some(Refreshed {
                     encoded,
@@ -168,7 +174,9 @@ impl Generation<'_> {
                     let version = previous.map_or(1, |p| p.version + 1);
                     let digest = encoded.digest;
                     self.retention.note_finish(&shipment_id, finish_millis);
-                    self.write_links(&shipment_id)?;
+                    if let Some(links) = links {
+                        self.write_links(&shipment_id, links)?;
+                    }
                     if previous.and_then(|p| p.digest) == Some(digest) {
                         continue;
                     }
@@ -219,15 +227,23 @@ impl Generation<'_> {
         Ok(())
     }
 
-    /// Writes a shipment's links to the shared table when they changed.
-    pub(super) fn write_links(&mut self, shipment_id: &str) -> Result<(), ProcessError> {
+    /// A shipment's links as its own events tell them.
+    fn links(&self, shipment_id: &str) -> Links {
         let (units, flights) = self.engine.links_of(shipment_id);
-        let links = Links {
+        Links {
             units,
             flights,
             forgotten: false,
             since_millis: self.engine.since_of(shipment_id),
-        };
+        }
+    }
+
+    /// Writes a shipment's links to the shared table when they changed.
+    pub(super) fn write_links(
+        &mut self,
+        shipment_id: &str,
+        links: Links,
+    ) -> Result<(), ProcessError> {
         let bytes = links.encode_to_vec();
         let digest = kouan_model::fnv1a(&bytes);
         let unchanged = match self.links_written.get(shipment_id) {

@@ -87,7 +87,7 @@ impl CheckpointRead {
         let begun = Instant::now();
         let read = checkpoint::read(&path).map(|read| {
             read.map(|mut checkpoint| {
-                let engine = Engine::from_state(std::mem::take(&mut checkpoint.engine));
+                let engine = Engine::from_state_in(std::mem::take(&mut checkpoint.engine), dir);
                 (checkpoint, engine)
             })
         });

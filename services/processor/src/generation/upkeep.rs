@@ -2,13 +2,14 @@
 //! shipments, and the latency, lag and progress reports.
 
 use super::*;
+use crate::engine::Forgotten;
 
 impl Generation<'_> {
     /// Forgets the owned shipments due under the retention rule (inside the open transaction).
     pub(super) fn retire(&mut self) -> Result<(), ProcessError> {
         let shipments = self.layout.shipments;
         let owned = self.owned.clone();
-        let mut forgotten: Vec<(String, Vec<Arc<Event>>)> = Vec::new();
+        let mut forgotten: Vec<(String, Forgotten)> = Vec::new();
         self.retention.sweep_with(
             &mut self.engine,
             |id| owned.contains(&partition_of(id.as_bytes(), shipments)),
@@ -16,10 +17,10 @@ impl Generation<'_> {
         );
         for (shipment_id, dropped) in forgotten {
             let partition = partition_of(shipment_id.as_bytes(), shipments);
-            for event in dropped.iter().filter(|e| direct_subject(e).is_some()) {
-                self.write_by_shipment(partition, &event_key(event), None, None)?;
+            for key in dropped.own_event_keys() {
+                self.write_by_shipment(partition, &key, None, None)?;
             }
-            self.tombstone_unreachable(&dropped)?;
+            self.tombstone_unreachable(dropped.shared_events())?;
             let links = Links {
                 forgotten: true,
                 ..Links::default()

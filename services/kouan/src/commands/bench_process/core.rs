@@ -47,6 +47,7 @@ pub(super) fn core_run(records: &[Vec<u8>]) -> CoreRun {
     let cpu = thread_cpu_seconds() - started;
     let grown = resident_bytes() - before;
     let shipments = replayed.engine().shipments().count();
+    let parked = replayed.engine().shipments_parked();
     drop(replayed);
 
     crate::start_counting_heap();
@@ -65,6 +66,7 @@ pub(super) fn core_run(records: &[Vec<u8>]) -> CoreRun {
         resident_per_shipment: per_shipment(grown),
         heap_per_shipment: per_shipment(heap),
         shipments,
+        parked,
     }
 }
 
@@ -75,6 +77,8 @@ pub(super) struct CoreRun {
     pub resident_per_shipment: f64,
     pub heap_per_shipment: f64,
     pub shipments: usize,
+    /// Of them, finished shipments whose own events are on local disk ([`kouan_processor::park`]).
+    pub parked: usize,
 }
 
 fn replay(records: &[Vec<u8>]) -> Replay {
