@@ -496,6 +496,22 @@ impl Engine {
         if residency.holds(event) || !self.put_in_spill(unit, event) {
             return false;
         }
+        // related to its conveyance all the same: the trim lets go of a train's events when no
+        // unit's history names the train any more, and a spilled LOAD names it too (without
+        // this a train whose LOAD was spilled on arrival kept its events for ever)
+        if let Body::Equipment(EquipmentBody {
+            transport: Some(transport),
+            equipment_reference,
+            ..
+        }) = &event.body
+        {
+            relate(
+                &mut self.unit_conveyances,
+                &mut self.conveyance_units,
+                equipment_reference,
+                &transport.reference,
+            );
+        }
         self.versions.remove(&event.source, &event.event_id);
         self.loads_changed(event);
         true
@@ -563,6 +579,17 @@ impl Engine {
     /// Whether a shipment's own events are parked (see [`Engine::refresh`]).
     pub fn is_parked(&self, shipment_id: &str) -> bool {
         self.park.holds(shipment_id)
+    }
+
+    /// An engine that spills keeps in memory no container history for its parked shipments
+    /// ([`Engine::spill_unneeded`]): what deriving one brought back goes again at the next.
+    fn settle_units_of_parked(&mut self, shipment_id: &str) {
+        if !self.splits() || !self.park.holds(shipment_id) {
+            return;
+        }
+        if let Some(units) = self.shipment_units.get(shipment_id) {
+            self.unsettled.extend(units.iter().cloned());
+        }
     }
 
     /// Shipments whose own events are parked (see [`Engine::refresh`]).
@@ -728,8 +755,9 @@ impl Engine {
 
     /// Moves to the spill the container history no owned shipment needs now: for each unit
     /// whose windows may have moved on (its shipments forgotten or released, the owner changed,
-    /// the unit new), every event before the earliest start of an owned shipment's window on it
-    /// — all of it when no owned shipment is linked to it — except STUF/STRP, and the actual
+    /// the unit new, a shipment parked), every event before the earliest start of the window on
+    /// it of an owned shipment not parked — all of it when there is none: a parked shipment is
+    /// finished, and seldom derived again — except STUF/STRP, and the actual
     /// LOADs and DISCs from the latest actual LOAD at or before that start. Deriving an owned
     /// shipment never reads the others (STATUS.md rules 3–4: windows start at a booking or a
     /// STUF; before its start rule 4 reads only the latest LOAD and the DISCs after it), and
@@ -755,7 +783,8 @@ impl Engine {
                 .get(&unit)
                 .into_iter()
                 .flatten()
-                .filter(|shipment| self.owns(shipment))
+                // a parked shipment is finished: its derivation brings back what it reads
+                .filter(|shipment| self.owns(shipment) && !self.park.holds(shipment))
                 .map(|shipment| self.floor_on(shipment, self.direct_floor(shipment), &unit))
                 .min()
                 .unwrap_or(i64::MAX);
@@ -899,21 +928,20 @@ impl Engine {
         dropped
     }
 
-    /// Unrelates `unit` from the conveyances none of its events names any more (when none of
-    /// them is spilled, whose conveyances are not known without reading them back), dropping a
-    /// conveyance's events once no unit and no flight reaches it.
+    /// Unrelates `unit` from the conveyances none of its events (held or spilled, read back)
+    /// names any more, dropping a conveyance's events once no unit and no flight reaches it.
     fn forget_unnamed_conveyances(&mut self, unit: &str, dropped: &mut Vec<Arc<Event>>) {
-        if !self.spill.of_unit(unit).is_empty() {
-            return;
-        }
         let Some(related) = self.unit_conveyances.get(unit) else {
             return;
         };
+        let spilled = self.spill.read_unit(unit);
         let named: BTreeSet<&str> = self
             .unit_events
             .get(unit)
             .into_iter()
             .flatten()
+            .map(|event| event.as_ref())
+            .chain(&spilled)
             .filter_map(|event| match &event.body {
                 Body::Equipment(EquipmentBody {
                     transport: Some(transport),
@@ -978,7 +1006,9 @@ impl Engine {
     }
 
     /// When the shipment finished, if it did ([`crate::retention::finish_millis`]).
-    pub fn finish_millis(&self, shipment_id: &str) -> Option<i64> {
+    pub fn finish_millis(&mut self, shipment_id: &str) -> Option<i64> {
+        self.bring_back_for(shipment_id);
+        self.settle_units_of_parked(shipment_id);
         self.derive_with_reach(shipment_id, |status| {
             status.and_then(|s| crate::retention::finish_millis_of(&s))
         })
@@ -1004,6 +1034,7 @@ impl Engine {
             true if !finished => self.unpark(shipment_id),
             _ => {}
         }
+        self.settle_units_of_parked(shipment_id);
         let read = read.map(|(_, read)| read);
         if read.is_some() {
             // most refreshes are of a shipment refreshed before: no new key to allocate

@@ -149,6 +149,14 @@ impl Spill {
         self.compact_if_worth_it();
     }
 
+    /// Every spilled event of `unit`, read back (they stay spilled).
+    pub fn read_unit(&self, unit: &str) -> Vec<Event> {
+        (self.of_unit(unit).iter())
+            .filter_map(|held| self.places.get(&held.identity))
+            .map(|place| self.read(*place))
+            .collect()
+    }
+
     /// Takes out every spilled event of `unit` at or after `from_millis`.
     pub fn take_unit_from(&mut self, unit: &str, from_millis: i64) -> Vec<Event> {
         self.take_unit_where(unit, |held| held.millis >= from_millis)
