@@ -842,7 +842,8 @@ impl Engine {
     /// retracted winners included; and of a unit's relation to the conveyances none of its
     /// remaining events names, so that a train's events go when no unit's history reaches it.
     /// Only a shipment whose window would start before the horizon, one booked more than the
-    /// retention period late, could have needed what went. Returns what it let go of.
+    /// retention period late, could have needed what went. A conveyance's events no unit and no
+    /// shipment reaches go once all of them are older than the horizon. Returns what it let go of.
     pub fn trim_history(&mut self, horizon_millis: i64) -> Vec<Arc<Event>> {
         let mut dropped = Vec::new();
         if self.deferred.is_some() {
@@ -924,6 +925,21 @@ impl Engine {
             if !self.unit_events.contains_key(&unit) && self.spill.of_unit(&unit).is_empty() {
                 self.residency.remove(&unit);
             }
+        }
+        // a conveyance no unit's history and no shipment reaches — a train none of the hub's
+        // containers was loaded onto, a flight no AWB names — was let go of only when a unit or a
+        // shipment stopped reaching it, so it stayed for ever: it goes once all of it is older
+        // than the horizon (a LOAD onto it arriving later would date a window before the horizon)
+        let unreached: Vec<Id> = (self.conveyance_events.iter())
+            .filter(|(conveyance, events)| {
+                !self.conveyance_units.contains_key(*conveyance)
+                    && !self.flight_shipments.contains_key(*conveyance)
+                    && events.iter().all(|e| old(e.event_time.unix_millis()))
+            })
+            .map(|(conveyance, _)| conveyance.clone())
+            .collect();
+        for conveyance in unreached {
+            self.drop_conveyance_if_unreachable(&conveyance, &mut dropped);
         }
         dropped
     }

@@ -202,6 +202,57 @@ fn flight_event(id: &str, kind: TransportEventType, hour: i64, flight: &str) -> 
     }
 }
 
+/// A train none of the hub's containers was loaded onto, and a flight no AWB names, are not kept
+/// for ever: once all their events are older than the retention horizon the trim lets go of them;
+/// a flight an AWB names stays while the shipment is remembered.
+#[test]
+fn conveyances_nothing_reaches_go_once_older_than_the_horizon() {
+    let mut engine = Engine::new();
+    let mut retention = Retention::new(Duration::from_secs(10 * 24 * 3600));
+    let awb = ids::make_awb(784, 7);
+    let train = |id: &str, kind, hour| Event {
+        location: None,
+        body: Body::Transport(TransportBody {
+            kind,
+            mode: TransportMode::Rail,
+            reference: "X9001".into(),
+        }),
+        ..air(id, AirStatus::Rcs, hour, "unused")
+    };
+    for event in [
+        train("t1", TransportEventType::Departed, 0),
+        train("t2", TransportEventType::Arrived, 60),
+        flight_event("f1", TransportEventType::Departed, 2, "CA1047"),
+        flight_event("g1", TransportEventType::Departed, 3, "CA9999"),
+        on_flight(air("a1", AirStatus::Dep, 2, &awb), "CA1047"),
+    ] {
+        feed(&mut engine, &mut retention, event);
+    }
+    assert_eq!(engine.events_held(), 5);
+    // nine days on: nothing is older than the horizon yet
+    feed(
+        &mut engine,
+        &mut retention,
+        air("b1", AirStatus::Rcs, 9 * 24, &awb),
+    );
+    assert!(retention.trim_due(engine.watermark_millis()));
+    assert!(retention.trim(&mut engine).is_empty());
+    // twenty days on: the train and the unnamed flight go, the AWB's flight stays
+    feed(
+        &mut engine,
+        &mut retention,
+        air("b2", AirStatus::Foh, 20 * 24, &awb),
+    );
+    assert!(retention.trim_due(engine.watermark_millis()));
+    let mut dropped: Vec<String> = (retention.trim(&mut engine).iter())
+        .map(|event| event.event_id.to_string())
+        .collect();
+    dropped.sort();
+    assert_eq!(dropped, ["g1", "t1", "t2"]);
+    assert_eq!(engine.events_held(), 4);
+    assert!(engine.status(&awb).is_some());
+}
+
 /// A restore reads the shared table's partitions one after another: the `forgotten` record of
 /// one AWB on a flight can come before the links of another AWB on it. The flight's events must
 /// stay for the live AWB (they were dropped for it, and a restore from the topics derived it
