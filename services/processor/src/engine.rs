@@ -353,12 +353,7 @@ impl Engine {
             tracing::warn!(%error, "cannot write the park file; finished shipments stay in memory");
             engine.park_failed = true;
             for block in &state.parked {
-                for mut event in decode_block(&block.events) {
-                    engine.shared.share(&mut event);
-                    let event = Arc::new(event);
-                    engine.versions.restore(event.clone());
-                    engine.index(&event);
-                }
+                engine.restore_unparked(decode_block(&block.events));
             }
         }
         relate_all(
@@ -424,8 +419,7 @@ impl Engine {
             let subject = Id::from(subject);
             if !event.retracted
                 && self.versions.get(&event).is_none()
-                && !self.park.knows(&subject, &event.source, &event.event_id)
-                && self.park.add(&subject, &event).is_ok()
+                && self.park.add_new(&subject, &event).unwrap_or(false)
             {
                 self.relate_own(&event);
                 affected.mark(&subject);
@@ -1076,11 +1070,7 @@ impl Engine {
                 .map(|events| events.iter().map(|e| e.as_ref()).collect())
                 .unwrap_or_default()
         }
-        let parked = self.park.holds(shipment_id).then(|| {
-            self.park
-                .events(shipment_id)
-                .expect("a parked shipment has a block")
-        });
+        let parked = self.park.events(shipment_id);
         let direct = match &parked {
             Some(events) => events.iter().collect(),
             None => refs(self.direct.get(shipment_id)),
