@@ -96,8 +96,23 @@ pub struct TopicsCreateArgs {
 pub struct IngestArgs {
     #[command(flatten)]
     pub brokers: Brokers,
-    /// NDJSON file to publish, or `-` for standard input.
+    /// File to publish, or `-` for standard input.
     pub file: PathBuf,
+    /// The input's format: ndjson, edifact, cargo-imp or dcsa; told by content when absent.
+    #[arg(long)]
+    pub format: Option<String>,
+    /// The source of messages that name no sender (a DCSA event, an FSU without its Type B
+    /// envelope).
+    #[arg(long)]
+    pub source: Option<String>,
+    /// `SOURCE IANA-ZONE` lines: the zone of each source whose times carry no offset (EDIFACT
+    /// `203`, Cargo-IMP); such a time from a source not listed is rejected.
+    #[arg(long, env = "KOUAN_SOURCE_ZONES")]
+    pub source_zones: Option<PathBuf>,
+    /// Dates written without a year (Cargo-IMP) are read in the year nearest this time (RFC
+    /// 3339; default: now).
+    #[arg(long)]
+    pub reference_time: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -220,6 +235,15 @@ pub struct SimulateArgs {
     /// Write `rate × duration` NDJSON lines here, as fast as possible, instead of publishing.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// With `--out`: write each event in the first of these standards (comma-separated:
+    /// edifact, cargo-imp, dcsa) that can say it, to `OUT.<extension>` per standard, and the
+    /// rest as NDJSON to `OUT.ndjson`. Times without an offset are written in
+    /// `--format-zone`.
+    #[arg(long, requires = "out", value_delimiter = ',')]
+    pub format: Vec<String>,
+    /// The clock of every simulated source in `--format` output (an IANA zone).
+    #[arg(long, default_value = "Asia/Shanghai")]
+    pub format_zone: String,
     /// Write the injected anomalies here, one JSON line each (shipment, node, kind, start).
     #[arg(long)]
     pub truth: Option<PathBuf>,

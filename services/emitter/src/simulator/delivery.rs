@@ -68,7 +68,8 @@ pub fn schedule(
         let mut corrected = event.clone();
         let shift = rng.random_range(1..=5) * MINUTE * if rng.random_bool(0.5) { 1 } else { -1 };
         corrected.event_time = corrected.event_time.plus_millis(shift);
-        let fixed_at = recorded + rng.random_range(10 * MINUTE..6 * HOUR);
+        let mut fixed_at = recorded + rng.random_range(10 * MINUTE..6 * HOUR);
+        fixed_at -= (fixed_at - recorded).rem_euclid(super::wave::precision_millis(&event.source));
         corrected.recorded_time = Some(event.recorded_time().plus_millis(fixed_at - recorded));
         deliver(Delivered {
             at_unix_millis: fixed_at + jitter(rng),

@@ -173,6 +173,14 @@ impl Wave<'_> {
         body: Body,
     ) {
         let offset_hours = node.map_or(8, |node| node.utc_offset_hours);
+        // A source whose messages carry minutes (Cargo-IMP) records minutes
+        let (at, recorded) = match precision_millis(source) {
+            1 => (at, recorded),
+            step => (
+                at - at.rem_euclid(step),
+                recorded - recorded.rem_euclid(step),
+            ),
+        };
         let event = Event {
             event_id: self.registry.event_id(source_prefix(source)).into(),
             source: source.into(),
@@ -193,6 +201,16 @@ impl Wave<'_> {
             kind,
             start: local_time(start, node.utc_offset_hours),
         });
+    }
+}
+
+/// The resolution of a source's clock in its own messages: Cargo-IMP statuses and their
+/// envelopes say minutes, every other simulated source seconds or better.
+pub fn precision_millis(source: &str) -> i64 {
+    if source == SOURCE_AIR_CARGO {
+        MINUTE
+    } else {
+        1
     }
 }
 

@@ -54,6 +54,9 @@ pub async fn run(
 ) -> anyhow::Result<i32> {
     anyhow::ensure!(args.rate > 0.0, "--rate: must be positive");
     let config = sim_config(&args.scenario)?;
+    if let (Some(out), false) = (&args.out, args.format.is_empty()) {
+        return write_formats(&args, out, config).await;
+    }
     if let Some(out) = &args.out {
         let count = (args.rate * args.duration.as_secs_f64()).round() as u64;
         let out = out.clone();
@@ -256,5 +259,76 @@ pub fn bench(args: BenchSimulateArgs) -> anyhow::Result<i32> {
     if let Some(report) = &args.report {
         std::fs::write(report, format!("{line}\n"))?;
     }
+    Ok(0)
+}
+
+/// `kouan simulate --out OUT --format F,G`: the same run, each event in the first standard that
+/// can say it (`OUT.edi`, `OUT.fsu`, `OUT.dcsa.json`), the rest as NDJSON in `OUT.ndjson`.
+async fn write_formats(
+    args: &SimulateArgs,
+    out: &std::path::Path,
+    config: SimConfig,
+) -> anyhow::Result<i32> {
+    let formats = args
+        .format
+        .iter()
+        .map(|name| match kouan_standards::Format::from_name(name) {
+            Some(kouan_standards::Format::Ndjson) | None => Err(anyhow::anyhow!(
+                "--format: {name:?} is none of edifact, cargo-imp, dcsa"
+            )),
+            Some(format) => Ok(format),
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let zone: chrono_tz::Tz = args.format_zone.parse().map_err(|_| {
+        anyhow::anyhow!("--format-zone: {:?} is not an IANA zone", args.format_zone)
+    })?;
+    let count = (args.rate * args.duration.as_secs_f64()).round() as u64;
+    let out = out.to_path_buf();
+    let truth = args.truth.clone();
+    let started = Instant::now();
+    let written = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let mut simulator = Simulator::new(config);
+        let mut ndjson = Vec::new();
+        let mut truth_text = Vec::new();
+        write_lines(&mut simulator, count, &mut ndjson, Some(&mut truth_text))?;
+        if let Some(path) = &truth {
+            std::fs::write(path, &truth_text)
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        let lines: Vec<Result<kouan_model::Event, String>> = ndjson
+            .split(|&b| b == b'\n')
+            .filter(|line| !line.is_empty())
+            .map(|line| {
+                ndjson::decode_line(line).map_err(|_| String::from_utf8_lossy(line).into_owned())
+            })
+            .collect();
+        let written = kouan_standards::write::write_all(&lines, &formats, zone);
+        let path_of = |extension: &str| {
+            let mut name = out.as_os_str().to_owned();
+            name.push(".");
+            name.push(extension);
+            std::path::PathBuf::from(name)
+        };
+        for (format, text) in &written.texts {
+            let path = path_of(format.extension());
+            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        }
+        let rest = path_of("ndjson");
+        std::fs::write(&rest, &written.rest)
+            .with_context(|| format!("writing {}", rest.display()))?;
+        Ok(written)
+    })
+    .await??;
+    let counts: Vec<String> = written
+        .counts
+        .iter()
+        .map(|(format, count)| format!("{count} events as {}", format.name()))
+        .collect();
+    eprintln!(
+        "simulate: {}, {} lines as ndjson, in {:.2} s",
+        counts.join(", "),
+        written.rest_count,
+        started.elapsed().as_secs_f64()
+    );
     Ok(0)
 }

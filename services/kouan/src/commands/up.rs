@@ -52,6 +52,8 @@ pub async fn run(args: UpArgs, topics: Topics, cancel: CancellationToken) -> any
         rate: args.rate.unwrap_or(f64::INFINITY),
         duration: Duration::ZERO,
         out: None,
+        format: Vec::new(),
+        format_zone: "Asia/Shanghai".into(),
         truth: None,
         speed: None,
         live: true,
