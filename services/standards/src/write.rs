@@ -9,7 +9,7 @@ use crate::edifact::write::InterchangeWriter;
 use crate::format::Format;
 use chrono_tz::Tz;
 use kouan_model::Event;
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 /// Messages per interchange the writer puts together from one sender's consecutive events.
 const MESSAGES_PER_INTERCHANGE: usize = 50;
@@ -47,11 +47,35 @@ pub fn write_all(lines: &[Result<Event, String>], formats: &[Format], zone: Tz) 
     for event in &events {
         legs.learn(event);
     }
-    // An event that is ever retracted stays with the formats that can retract it
-    let retracted: HashSet<(&str, &str)> = events
+    // Every version of one event goes the same way: to the first format that can say each of
+    // them (a format that cannot retract takes no event that is ever retracted).
+    let mut versions: HashMap<(&str, &str), Vec<&Event>> = HashMap::new();
+    for event in &events {
+        versions
+            .entry((&*event.source, event.event_id.as_str()))
+            .or_default()
+            .push(event);
+    }
+    let says = |format: Format, event: &Event| match format {
+        Format::Edifact => {
+            InterchangeWriter::new(Separators::default(), &event.source, zone).push(event)
+        }
+        Format::CargoImp => fsu(event, &type_b_address(&event.source), zone, &legs).is_some(),
+        Format::Dcsa => dcsa::event(event).is_some(),
+        Format::Ndjson => true,
+    };
+    let route: HashMap<(&str, &str), usize> = versions
         .iter()
-        .filter(|event| event.retracted)
-        .map(|event| (&*event.source, event.event_id.as_str()))
+        .filter_map(|(key, group)| {
+            let retracted = group.iter().any(|event| event.retracted);
+            formats
+                .iter()
+                .position(|format| {
+                    (*format == Format::Edifact || *format == Format::Ndjson || !retracted)
+                        && group.iter().all(|event| says(*format, event))
+                })
+                .map(|index| (*key, index))
+        })
         .collect();
 
     let mut written = Written {
@@ -65,14 +89,18 @@ pub fn write_all(lines: &[Result<Event, String>], formats: &[Format], zone: Tz) 
     let mut interchange: Option<InterchangeWriter> = None;
     let mut interchanges = 0u64;
     let mut dcsa_events: Vec<serde_json::Value> = Vec::new();
-    let flush = |interchange: &mut Option<InterchangeWriter>, written: &mut Written| {
+    let flush = |interchange: &mut Option<InterchangeWriter>,
+                 written: &mut Written,
+                 interchanges: &mut u64| {
         if let Some(done) = interchange.take().filter(|w| !w.is_empty()) {
+            *interchanges += 1;
+            let control = format!("{interchanges:09}");
             if let Some((_, text)) = written
                 .texts
                 .iter_mut()
                 .find(|(f, _)| *f == Format::Edifact)
             {
-                text.push_str(&done.finish());
+                text.push_str(&done.finish(&control));
             }
         }
     };
@@ -87,54 +115,49 @@ pub fn write_all(lines: &[Result<Event, String>], formats: &[Format], zone: Tz) 
                 continue;
             }
         };
-        let ever_retracted = retracted.contains(&(&*event.source, event.event_id.as_str()));
-        let mut placed = None;
-        for (index, format) in formats.iter().enumerate() {
-            let done = match format {
-                Format::Edifact => {
-                    let same_sender = interchange.as_ref().is_some_and(|w| {
-                        w.sender() == &*event.source && w.len() < MESSAGES_PER_INTERCHANGE
-                    });
-                    if !same_sender {
-                        flush(&mut interchange, &mut written);
-                        interchanges += 1;
-                        interchange = Some(InterchangeWriter::new(
-                            Separators::default(),
-                            &event.source,
-                            &format!("{interchanges:09}"),
-                            zone,
-                        ));
-                    }
-                    interchange.as_mut().is_some_and(|w| w.push(event))
+        let Some(&index) = route.get(&(&*event.source, event.event_id.as_str())) else {
+            written.placed.push(None);
+            written.rest.push_str(&event.to_json());
+            written.rest.push('\n');
+            written.rest_count += 1;
+            continue;
+        };
+        let placed = match formats[index] {
+            Format::Edifact => {
+                let same_sender = interchange.as_ref().is_some_and(|w| {
+                    w.sender() == &*event.source && w.len() < MESSAGES_PER_INTERCHANGE
+                });
+                if !same_sender {
+                    flush(&mut interchange, &mut written, &mut interchanges);
+                    interchange = Some(InterchangeWriter::new(
+                        Separators::default(),
+                        &event.source,
+                        zone,
+                    ));
                 }
-                Format::CargoImp if !ever_retracted => {
-                    match fsu(event, &type_b_address(&event.source), zone, &legs) {
-                        Some(text) => {
-                            written.texts[index].1.push_str(&text);
-                            true
-                        }
-                        None => false,
-                    }
-                }
-                Format::Dcsa if !ever_retracted => match dcsa::event(event) {
-                    Some(value) => {
-                        dcsa_events.push(value);
-                        true
-                    }
-                    None => false,
-                },
-                Format::Ndjson => {
-                    written.texts[index].1.push_str(&event.to_json());
-                    written.texts[index].1.push('\n');
+                interchange.as_mut().is_some_and(|w| w.push(event))
+            }
+            Format::CargoImp => match fsu(event, &type_b_address(&event.source), zone, &legs) {
+                Some(text) => {
+                    written.texts[index].1.push_str(&text);
                     true
                 }
-                _ => false,
-            };
-            if done {
-                placed = Some(index);
-                break;
+                None => false,
+            },
+            Format::Dcsa => match dcsa::event(event) {
+                Some(value) => {
+                    dcsa_events.push(value);
+                    true
+                }
+                None => false,
+            },
+            Format::Ndjson => {
+                written.texts[index].1.push_str(&event.to_json());
+                written.texts[index].1.push('\n');
+                true
             }
-        }
+        };
+        let placed = placed.then_some(index);
         written.placed.push(placed);
         match placed {
             Some(index) => written.counts[index].1 += 1,
@@ -145,7 +168,7 @@ pub fn write_all(lines: &[Result<Event, String>], formats: &[Format], zone: Tz) 
             }
         }
     }
-    flush(&mut interchange, &mut written);
+    flush(&mut interchange, &mut written, &mut interchanges);
     if let Some((_, text)) = written.texts.iter_mut().find(|(f, _)| *f == Format::Dcsa) {
         *text = serde_json::to_string_pretty(&dcsa_events).expect("json values serialize");
     }

@@ -12,18 +12,16 @@ use kouan_model::*;
 pub struct InterchangeWriter {
     separators: Separators,
     sender: String,
-    control: String,
     zone: Tz,
     messages: Vec<String>,
     prepared: Option<Timestamp>,
 }
 
 impl InterchangeWriter {
-    pub fn new(separators: Separators, sender: &str, control: &str, zone: Tz) -> Self {
+    pub fn new(separators: Separators, sender: &str, zone: Tz) -> Self {
         InterchangeWriter {
             separators,
             sender: sender.to_string(),
-            control: control.to_string(),
             zone,
             messages: Vec::new(),
             prepared: None,
@@ -57,8 +55,8 @@ impl InterchangeWriter {
         }
     }
 
-    /// The interchange: UNA, UNB, the messages, UNZ.
-    pub fn finish(self) -> String {
+    /// The interchange under control reference `control`: UNA, UNB, the messages, UNZ.
+    pub fn finish(self, control: &str) -> String {
         let s = &self.separators;
         let (e, c, t) = (s.element as char, s.component as char, s.segment as char);
         let prepared = self
@@ -71,7 +69,7 @@ impl InterchangeWriter {
             s.escape(&self.sender),
             local.format("%y%m%d"),
             local.format("%H%M"),
-            s.escape(&self.control),
+            s.escape(control),
         ));
         for message in &self.messages {
             out.push_str(message);
@@ -79,7 +77,7 @@ impl InterchangeWriter {
         out.push_str(&format!(
             "UNZ{e}{}{e}{}{t}\n",
             self.messages.len(),
-            s.escape(&self.control)
+            s.escape(control)
         ));
         out
     }
