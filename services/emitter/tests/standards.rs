@@ -93,7 +93,7 @@ fn each_standard_gives_back_the_events_it_was_given() {
             "{format:?} took only {} events",
             expected.len()
         );
-        let outcomes = format.parse(written.texts[0].1.as_bytes(), &context);
+        let outcomes = format.parse(written.texts[0].as_bytes(), &context);
         let rejections: Vec<String> = outcomes
             .iter()
             .flat_map(|outcome| outcome.rejections().map(|reject| reject.to_string()))

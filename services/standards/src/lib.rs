@@ -2,6 +2,7 @@
 //! to the events of the event contract (and rejections naming where and why), and back. No I/O.
 //!
 //! - [`outcome`]: what one message became — its events, or the rejections naming where and why.
+//! - [`table`]: code tables read both ways.
 //! - [`zones`]: the configured time zone of each source whose times carry no offset.
 //! - [`format`]: the formats kouan reads, and telling them apart by content.
 //! - [`edifact`]: UN/EDIFACT interchanges — the syntax (UNA, separators, release character, the
@@ -19,6 +20,7 @@ pub mod edifact;
 pub mod format;
 pub mod outcome;
 pub mod stations;
+pub mod table;
 pub mod write;
 pub mod zones;
 

@@ -5,7 +5,7 @@
 use crate::cargo_imp::write::{fsu, FlightLegs};
 use crate::dcsa::write as dcsa;
 use crate::edifact::syntax::Separators;
-use crate::edifact::write::InterchangeWriter;
+use crate::edifact::write::{says as edifact_says, InterchangeWriter};
 use crate::format::Format;
 use chrono_tz::Tz;
 use kouan_model::Event;
@@ -28,25 +28,36 @@ pub fn type_b_address(source: &str) -> String {
     address
 }
 
-/// What the writer made: the text of each chosen format, and the NDJSON lines of the rest.
+/// What the writer made: the text of each chosen format (in the order given), the NDJSON lines
+/// of the rest, and where each line went.
 #[derive(Debug, Default)]
 pub struct Written {
-    pub texts: Vec<(Format, String)>,
+    pub texts: Vec<String>,
     pub rest: String,
-    pub counts: Vec<(Format, u64)>,
-    pub rest_count: u64,
     /// For each line, the index in `formats` of the format it went to (`None`: the rest).
     pub placed: Vec<Option<usize>>,
 }
 
+impl Written {
+    /// Lines that went to `formats[index]` (`None`: to the rest).
+    pub fn count(&self, index: Option<usize>) -> usize {
+        self.placed
+            .iter()
+            .filter(|placed| **placed == index)
+            .count()
+    }
+}
+
 /// Writes every delivered line (valid events, already decoded, or raw NDJSON for an injected
-/// malformed record) in the first of `formats` that can say it; `zone` is every source's clock.
+/// malformed record) in the first of `formats` that can say every version of its event;
+/// `zone` is every source's clock.
 pub fn write_all(lines: &[Result<Event, String>], formats: &[Format], zone: Tz) -> Written {
     let events: Vec<&Event> = lines.iter().filter_map(|line| line.as_ref().ok()).collect();
     let mut legs = FlightLegs::default();
     for event in &events {
         legs.learn(event);
     }
+    let address = |event: &Event| type_b_address(&event.source);
     // Every version of one event goes the same way: to the first format that can say each of
     // them (a format that cannot retract takes no event that is ever retracted).
     let mut versions: HashMap<(&str, &str), Vec<&Event>> = HashMap::new();
@@ -57,10 +68,8 @@ pub fn write_all(lines: &[Result<Event, String>], formats: &[Format], zone: Tz) 
             .push(event);
     }
     let says = |format: Format, event: &Event| match format {
-        Format::Edifact => {
-            InterchangeWriter::new(Separators::default(), &event.source, zone).push(event)
-        }
-        Format::CargoImp => fsu(event, &type_b_address(&event.source), zone, &legs).is_some(),
+        Format::Edifact => edifact_says(event, zone),
+        Format::CargoImp => fsu(event, &address(event), zone, &legs).is_some(),
         Format::Dcsa => dcsa::event(event).is_some(),
         Format::Ndjson => true,
     };
@@ -68,10 +77,11 @@ pub fn write_all(lines: &[Result<Event, String>], formats: &[Format], zone: Tz) 
         .iter()
         .filter_map(|(key, group)| {
             let retracted = group.iter().any(|event| event.retracted);
+            let retracts = |format: &Format| matches!(format, Format::Edifact | Format::Ndjson);
             formats
                 .iter()
                 .position(|format| {
-                    (*format == Format::Edifact || *format == Format::Ndjson || !retracted)
+                    (retracts(format) || !retracted)
                         && group.iter().all(|event| says(*format, event))
                 })
                 .map(|index| (*key, index))
@@ -79,98 +89,68 @@ pub fn write_all(lines: &[Result<Event, String>], formats: &[Format], zone: Tz) 
         .collect();
 
     let mut written = Written {
-        texts: formats
-            .iter()
-            .map(|format| (*format, String::new()))
-            .collect(),
-        counts: formats.iter().map(|format| (*format, 0)).collect(),
+        texts: vec![String::new(); formats.len()],
         ..Written::default()
     };
-    let mut interchange: Option<InterchangeWriter> = None;
-    let mut interchanges = 0u64;
+    let mut interchanges: Vec<InterchangeWriter> = Vec::new();
     let mut dcsa_events: Vec<serde_json::Value> = Vec::new();
-    let flush = |interchange: &mut Option<InterchangeWriter>,
-                 written: &mut Written,
-                 interchanges: &mut u64| {
-        if let Some(done) = interchange.take().filter(|w| !w.is_empty()) {
-            *interchanges += 1;
-            let control = format!("{interchanges:09}");
-            if let Some((_, text)) = written
-                .texts
-                .iter_mut()
-                .find(|(f, _)| *f == Format::Edifact)
-            {
-                text.push_str(&done.finish(&control));
-            }
-        }
-    };
     for line in lines {
-        let event = match line {
-            Ok(event) => event,
-            Err(raw) => {
-                written.rest.push_str(raw);
-                written.rest.push('\n');
-                written.rest_count += 1;
-                written.placed.push(None);
-                continue;
+        let index = line.as_ref().ok().and_then(|event| {
+            route
+                .get(&(&*event.source, event.event_id.as_str()))
+                .copied()
+        });
+        written.placed.push(index);
+        let (Ok(event), Some(index)) = (line, index) else {
+            match line {
+                Ok(event) => written.rest.push_str(&event.to_json()),
+                Err(raw) => written.rest.push_str(raw),
             }
-        };
-        let Some(&index) = route.get(&(&*event.source, event.event_id.as_str())) else {
-            written.placed.push(None);
-            written.rest.push_str(&event.to_json());
             written.rest.push('\n');
-            written.rest_count += 1;
             continue;
         };
-        let placed = match formats[index] {
+        // routed here because this format says every version of the event
+        let said = "a routed event is said by its format";
+        let text = &mut written.texts[index];
+        match formats[index] {
             Format::Edifact => {
-                let same_sender = interchange.as_ref().is_some_and(|w| {
+                let continues = interchanges.last().is_some_and(|w| {
                     w.sender() == &*event.source && w.len() < MESSAGES_PER_INTERCHANGE
                 });
-                if !same_sender {
-                    flush(&mut interchange, &mut written, &mut interchanges);
-                    interchange = Some(InterchangeWriter::new(
+                if !continues {
+                    interchanges.push(InterchangeWriter::new(
                         Separators::default(),
                         &event.source,
                         zone,
                     ));
                 }
-                interchange.as_mut().is_some_and(|w| w.push(event))
+                let writer = interchanges.last_mut().expect("just made");
+                assert!(writer.push(event), "{said}");
             }
-            Format::CargoImp => match fsu(event, &type_b_address(&event.source), zone, &legs) {
-                Some(text) => {
-                    written.texts[index].1.push_str(&text);
-                    true
-                }
-                None => false,
-            },
-            Format::Dcsa => match dcsa::event(event) {
-                Some(value) => {
-                    dcsa_events.push(value);
-                    true
-                }
-                None => false,
-            },
+            Format::CargoImp => {
+                text.push_str(&fsu(event, &address(event), zone, &legs).expect(said))
+            }
+            Format::Dcsa => dcsa_events.push(dcsa::event(event).expect(said)),
             Format::Ndjson => {
-                written.texts[index].1.push_str(&event.to_json());
-                written.texts[index].1.push('\n');
-                true
-            }
-        };
-        let placed = placed.then_some(index);
-        written.placed.push(placed);
-        match placed {
-            Some(index) => written.counts[index].1 += 1,
-            None => {
-                written.rest.push_str(&event.to_json());
-                written.rest.push('\n');
-                written.rest_count += 1;
+                text.push_str(&event.to_json());
+                text.push('\n');
             }
         }
     }
-    flush(&mut interchange, &mut written, &mut interchanges);
-    if let Some((_, text)) = written.texts.iter_mut().find(|(f, _)| *f == Format::Dcsa) {
-        *text = serde_json::to_string_pretty(&dcsa_events).expect("json values serialize");
+    for (index, format) in formats.iter().enumerate() {
+        match format {
+            Format::Edifact => {
+                for (number, interchange) in interchanges.drain(..).enumerate() {
+                    let control = format!("{:09}", number + 1);
+                    written.texts[index].push_str(&interchange.finish(&control));
+                }
+            }
+            Format::Dcsa => {
+                written.texts[index] =
+                    serde_json::to_string_pretty(&dcsa_events).expect("json values serialize");
+            }
+            Format::CargoImp | Format::Ndjson => {}
+        }
     }
     written
 }

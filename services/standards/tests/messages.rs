@@ -13,13 +13,17 @@ fn zones() -> SourceZones {
         .with("CGOFMCZ", chrono_tz::Asia::Shanghai)
 }
 
-fn read(format: Format, text: &str, zones: &SourceZones) -> Vec<MessageOutcome> {
-    let context = Context {
+/// What a parser is given besides the bytes: the test's day, 2026-11-20 in Zhengzhou.
+fn context<'a>(zones: &'a SourceZones, source: Option<&'a str>) -> Context<'a> {
+    Context {
         zones,
-        source: None,
+        source,
         reference_time: Timestamp::parse("2026-11-20T00:00:00+08:00").unwrap(),
-    };
-    format.parse(text.as_bytes(), &context)
+    }
+}
+
+fn read(format: Format, text: &str, zones: &SourceZones) -> Vec<MessageOutcome> {
+    format.parse(text.as_bytes(), &context(zones, None))
 }
 
 fn taken(outcomes: &[MessageOutcome]) -> Vec<Event> {
@@ -205,6 +209,18 @@ fn an_fsu_departure_reads_into_an_air_event_and_a_later_one_is_its_next_version(
     let later = &taken(&read(Format::CargoImp, &again, &zones()))[0];
     assert_eq!(later.event_id, event.event_id);
     assert!(later.recorded_time() > event.recorded_time());
+    // a line that is no status is rejected on its own, the status beside it still taken
+    let with_osi = read(
+        Format::CargoImp,
+        &format!("{DEPARTED}OSI/HANDLE WITH CARE\r\n"),
+        &zones(),
+    );
+    assert_eq!(taken(&with_osi).len(), 1);
+    let rejected = rejections(&with_osi);
+    assert!(
+        rejected[0].contains("line 6 OSI: status \"OSI\" is not read"),
+        "{rejected:?}"
+    );
     // without a zone for the sender, the time is refused
     let rejected = rejections(&read(Format::CargoImp, DEPARTED, &SourceZones::default()));
     assert!(rejected[0].contains("no zone"), "{rejected:?}");
@@ -231,12 +247,7 @@ fn dcsa_events_need_a_source_and_name_the_field_that_is_wrong() {
       "eventDateTime":"2026-11-20T08:15:00+08:00","eventCreatedDateTime":"2026-11-20T08:20:00+08:00",
       "transportEventTypeCode":"GONE"}]"#;
     let zones = zones();
-    let context = Context {
-        zones: &zones,
-        source: Some("carrier"),
-        reference_time: Timestamp::parse("2026-11-20T00:00:00+08:00").unwrap(),
-    };
-    let outcomes = Format::Dcsa.parse(event.as_bytes(), &context);
+    let outcomes = Format::Dcsa.parse(event.as_bytes(), &context(&zones, Some("carrier")));
     assert_eq!(taken(&outcomes).len(), 1);
     let rejected = rejections(&outcomes);
     assert!(
@@ -265,7 +276,7 @@ proptest! {
     #[test]
     fn no_input_makes_a_parser_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
         let zones = zones();
-        let context = Context { zones: &zones, source: Some("s"), reference_time: Timestamp::parse("2026-11-20T00:00:00Z").unwrap() };
+        let context = context(&zones, Some("s"));
         for format in [Format::Edifact, Format::CargoImp, Format::Dcsa] {
             let _ = format.parse(&bytes, &context);
         }
@@ -274,7 +285,7 @@ proptest! {
     #[test]
     fn no_mangled_message_makes_a_parser_panic(cut in 0usize..400, byte in any::<u8>()) {
         let zones = zones();
-        let context = Context { zones: &zones, source: Some("s"), reference_time: Timestamp::parse("2026-11-20T00:00:00Z").unwrap() };
+        let context = context(&zones, Some("s"));
         for (format, text) in [(Format::Edifact, GATE_OUT), (Format::CargoImp, DEPARTED)] {
             let mut bytes = text.as_bytes().to_vec();
             let at = cut % bytes.len();

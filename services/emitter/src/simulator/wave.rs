@@ -174,13 +174,11 @@ impl Wave<'_> {
     ) {
         let offset_hours = node.map_or(8, |node| node.utc_offset_hours);
         // A source whose messages carry minutes (Cargo-IMP) records minutes
-        let (at, recorded) = match precision_millis(source) {
-            1 => (at, recorded),
-            step => (
-                at - at.rem_euclid(step),
-                recorded - recorded.rem_euclid(step),
-            ),
-        };
+        let step = precision_millis(source);
+        let (at, recorded) = (
+            at - at.rem_euclid(step),
+            recorded - recorded.rem_euclid(step),
+        );
         let event = Event {
             event_id: self.registry.event_id(source_prefix(source)).into(),
             source: source.into(),

@@ -55,8 +55,7 @@ pub async fn run(
     let source = args.source.clone();
     let started = Instant::now();
     let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<(i32, String)> {
-        let input = open(&file)?;
-        let (mut reader, origin) = input;
+        let (mut reader, origin) = open(&file)?;
         let format = match format {
             Some(format) => format,
             None => {
@@ -69,8 +68,11 @@ pub async fn run(
         if format == Format::Ndjson {
             let summary = ingest_reader(&brokers, &topics, reader, &origin, &cancel)?;
             let line = format!(
-                "{} published, {} rejected, {} lines",
-                summary.published, summary.rejected, summary.lines
+                "{} published, {} rejected, {} lines{}",
+                summary.published,
+                summary.rejected,
+                summary.lines,
+                stopped_early(summary.cancelled)
             );
             let failed = summary.rejected > 0 || summary.cancelled;
             return Ok((i32::from(failed), line));
@@ -90,15 +92,17 @@ pub async fn run(
             reference_time,
         };
         let outcomes = format.parse(&input, &context);
-        let summary = publish_messages(&brokers, &topics, &outcomes, &origin)?;
+        let summary = publish_messages(&brokers, &topics, &outcomes, &origin, &cancel)?;
         let line = format!(
-            "{} published, {} rejected, {} {} messages",
+            "{} published, {} rejected, {} {} messages{}",
             summary.published,
             summary.rejected,
             summary.messages,
-            format.name()
+            format.name(),
+            stopped_early(summary.cancelled)
         );
-        Ok((i32::from(summary.rejected > 0), line))
+        let failed = summary.rejected > 0 || summary.cancelled;
+        Ok((i32::from(failed), line))
     })
     .await
     .context("ingest task")??;
@@ -108,6 +112,14 @@ pub async fn run(
         started.elapsed().as_secs_f64()
     );
     Ok(outcome.0)
+}
+
+fn stopped_early(cancelled: bool) -> &'static str {
+    if cancelled {
+        " (stopped early)"
+    } else {
+        ""
+    }
 }
 
 type Input = (Box<dyn BufRead + Send>, String);
@@ -133,12 +145,13 @@ fn publish_messages(
     topics: &Topics,
     outcomes: &[MessageOutcome],
     origin: &str,
+    cancel: &CancellationToken,
 ) -> anyhow::Result<MessagesSummary> {
     let publisher = Publisher::new(brokers).context("creating producer")?;
     let sink = EventSink::new(&publisher, topics);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let summary = messages::publish(outcomes, origin, &sink, |outcome| {
+    let summary = messages::publish(outcomes, origin, &sink, cancel, |outcome| {
         let taken = outcome.taken().count();
         let _ = writeln!(out, "{}: {taken} taken", outcome.reference);
         for reject in outcome.rejections() {

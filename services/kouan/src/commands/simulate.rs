@@ -279,6 +279,13 @@ async fn write_formats(
             Some(format) => Ok(format),
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    for (index, format) in formats.iter().enumerate() {
+        anyhow::ensure!(
+            !formats[..index].contains(format),
+            "--format: {} is given twice",
+            format.name()
+        );
+    }
     let zone: chrono_tz::Tz = args.format_zone.parse().map_err(|_| {
         anyhow::anyhow!("--format-zone: {:?} is not an IANA zone", args.format_zone)
     })?;
@@ -309,25 +316,27 @@ async fn write_formats(
             name.push(extension);
             std::path::PathBuf::from(name)
         };
-        for (format, text) in &written.texts {
+        for (format, text) in formats.iter().zip(&written.texts) {
             let path = path_of(format.extension());
             std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
         }
         let rest = path_of("ndjson");
         std::fs::write(&rest, &written.rest)
             .with_context(|| format!("writing {}", rest.display()))?;
-        Ok(written)
+        let counts: Vec<String> = formats
+            .iter()
+            .enumerate()
+            .map(|(index, format)| {
+                format!("{} events as {}", written.count(Some(index)), format.name())
+            })
+            .collect();
+        Ok((counts, written.count(None)))
     })
     .await??;
-    let counts: Vec<String> = written
-        .counts
-        .iter()
-        .map(|(format, count)| format!("{count} events as {}", format.name()))
-        .collect();
     eprintln!(
         "simulate: {}, {} lines as ndjson, in {:.2} s",
-        counts.join(", "),
-        written.rest_count,
+        written.0.join(", "),
+        written.1,
         started.elapsed().as_secs_f64()
     );
     Ok(0)

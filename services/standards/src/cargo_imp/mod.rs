@@ -241,7 +241,6 @@ fn status_line(
             AirStatus::expected()
         )
     })?;
-    let reference_year = context.reference_time.to_datetime().year();
     let station_style = fields
         .get(1)
         .is_some_and(|f| f.len() == 9 && f.get(..5).and_then(day_month).is_some());
@@ -279,7 +278,7 @@ fn status_line(
             Some('S') => Some(Classifier::Pln),
             _ => return Err(format!("time {time_field:?} does not start with A, E or S")),
         };
-        let flight_date = nearest_date(day, month, reference_year, context)?;
+        let flight_date = nearest_date(day, month, context)?;
         let local = match time_field.len() {
             5 => flight_date.and_time(hhmm(&time_field[1..])?),
             10 => date_time(&time_field[1..], context)?,
@@ -360,19 +359,15 @@ fn hhmm(field: &str) -> Result<NaiveTime, String> {
 /// `20NOV1030`, in the year nearest the reference time.
 fn date_time(field: &str, context: &Context) -> Result<NaiveDateTime, String> {
     let (day, month) = day_month(field).ok_or_else(|| format!("{field:?} is not DDMMMHHMM"))?;
-    let date = nearest_date(
-        day,
-        month,
-        context.reference_time.to_datetime().year(),
-        context,
-    )?;
+    let date = nearest_date(day, month, context)?;
     Ok(date.and_time(hhmm(field.get(5..).unwrap_or(""))?))
 }
 
 /// The date with this day and month nearest the reference time (a year's dates are within six
 /// months of it).
-fn nearest_date(day: u32, month: u32, year: i32, context: &Context) -> Result<NaiveDate, String> {
+fn nearest_date(day: u32, month: u32, context: &Context) -> Result<NaiveDate, String> {
     let reference = context.reference_time.to_datetime().date_naive();
+    let year = reference.year();
     [year - 1, year, year + 1]
         .into_iter()
         .filter_map(|year| NaiveDate::from_ymd_opt(year, month, day))

@@ -4,6 +4,7 @@
 pub mod write;
 
 use crate::outcome::{Context, MessageOutcome};
+use crate::table::lookup;
 use kouan_model::*;
 use serde_json::Value;
 use std::sync::Arc;
@@ -152,16 +153,12 @@ fn conveyance(call: Option<&Value>) -> Result<Option<TransportRef>, Reject> {
     ) else {
         return Ok(None);
     };
-    let mode = MODES
-        .iter()
-        .find(|(code, _)| *code == mode)
-        .map(|(_, mode)| *mode)
-        .ok_or_else(|| {
-            Reject::new(
-                "transportCall.modeOfTransport",
-                format!("{mode:?} is not VESSEL, RAIL, TRUCK or BARGE"),
-            )
-        })?;
+    let mode = lookup(MODES, mode).ok_or_else(|| {
+        Reject::new(
+            "transportCall.modeOfTransport",
+            format!("{mode:?} is not VESSEL, RAIL, TRUCK or BARGE"),
+        )
+    })?;
     Ok(Some(TransportRef {
         mode,
         reference: voyage.into(),
@@ -212,16 +209,12 @@ fn equipment(raw: &Value, call: Option<&Value>) -> Result<Body, Reject> {
 
 fn transport(raw: &Value, call: Option<&Value>) -> Result<Body, Reject> {
     let code = text(raw, "transportEventTypeCode")?;
-    let kind = TRANSPORT_CODES
-        .iter()
-        .find(|(known, _)| *known == code)
-        .map(|(_, kind)| *kind)
-        .ok_or_else(|| {
-            Reject::new(
-                "transportEventTypeCode",
-                format!("{code:?} is not ARRI, DEPA or CROS"),
-            )
-        })?;
+    let kind = lookup(TRANSPORT_CODES, code).ok_or_else(|| {
+        Reject::new(
+            "transportEventTypeCode",
+            format!("{code:?} is not ARRI, DEPA or CROS"),
+        )
+    })?;
     let conveyance = conveyance(call)?.ok_or_else(|| {
         Reject::new(
             "transportCall",

@@ -1,7 +1,8 @@
 //! Equipment and transport events as DCSA T&T 2.2 events (the simulator's DCSA output, and the
 //! shape kouan's own DCSA surface serves).
 
-use super::MODES;
+use super::{MODES, TRANSPORT_CODES};
+use crate::table::code_of;
 use kouan_model::*;
 use serde_json::{json, Map, Value};
 
@@ -58,12 +59,6 @@ pub fn event(event: &Event) -> Option<Value> {
         }
         out.insert("eventLocation".into(), Value::Object(place));
     }
-    let mode_code = |mode: TransportMode| {
-        MODES
-            .iter()
-            .find(|(_, known)| *known == mode)
-            .map(|(code, _)| *code)
-    };
     match &event.body {
         Body::Equipment(equipment) => {
             out.insert("eventType".into(), json!("EQUIPMENT"));
@@ -80,7 +75,10 @@ pub fn event(event: &Event) -> Option<Value> {
                 json!(equipment.empty_indicator.code()),
             );
             if let Some(transport) = &equipment.transport {
-                call.insert("modeOfTransport".into(), json!(mode_code(transport.mode)?));
+                call.insert(
+                    "modeOfTransport".into(),
+                    json!(code_of(MODES, transport.mode)?),
+                );
                 call.insert("exportVoyageNumber".into(), json!(transport.reference));
             }
             if !equipment.shipment_ids.is_empty() {
@@ -93,14 +91,17 @@ pub fn event(event: &Event) -> Option<Value> {
             }
         }
         Body::Transport(transport) => {
-            let code = match transport.kind {
-                TransportEventType::Departed => "DEPA",
-                TransportEventType::Arrived => "ARRI",
-                TransportEventType::BorderCrossed => return None,
-            };
+            // CROS is read ahead of T&T 3.0, never written as 2.2
+            if transport.kind == TransportEventType::BorderCrossed {
+                return None;
+            }
+            let code = code_of(TRANSPORT_CODES, transport.kind)?;
             out.insert("eventType".into(), json!("TRANSPORT"));
             out.insert("transportEventTypeCode".into(), json!(code));
-            call.insert("modeOfTransport".into(), json!(mode_code(transport.mode)?));
+            call.insert(
+                "modeOfTransport".into(),
+                json!(code_of(MODES, transport.mode)?),
+            );
             call.insert("exportVoyageNumber".into(), json!(transport.reference));
         }
         Body::Shipment(_) | Body::Air(_) | Body::Customs(_) => return None,

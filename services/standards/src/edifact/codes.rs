@@ -1,6 +1,7 @@
 //! The code tables between EDIFACT and the event contract, used both ways. Each table is a row
 //! of `docs/standards/edifact.md`; a code missing here is rejected with its name, never dropped.
 
+pub use crate::table::{code_of, codes, lookup};
 use kouan_model::{CustomsStatus, EquipmentEventType, TransportEventType, TransportMode};
 
 /// Mode of transport (8067, UN/ECE Recommendation 19).
@@ -94,25 +95,3 @@ pub const DOCUMENT_TIME: &str = "137";
 pub const SHIPMENT_REFERENCES: &[&str] = &["BM", "BN", "AWB"];
 /// The customs declaration's number in CUSRES.
 pub const DECLARATION_REFERENCE: &str = "ABT";
-
-pub fn lookup<T: Copy>(table: &[(&str, T)], code: &str) -> Option<T> {
-    table
-        .iter()
-        .find(|(key, _)| *key == code)
-        .map(|(_, value)| *value)
-}
-
-pub fn code_of<T: Copy + PartialEq>(table: &[(&'static str, T)], value: T) -> Option<&'static str> {
-    table
-        .iter()
-        .find(|(_, v)| *v == value)
-        .map(|(code, _)| *code)
-}
-
-pub fn codes<T>(table: &[(&str, T)]) -> String {
-    table
-        .iter()
-        .map(|(code, _)| *code)
-        .collect::<Vec<_>>()
-        .join(", ")
-}

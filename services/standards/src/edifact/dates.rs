@@ -123,15 +123,7 @@ fn offset(zone: &str) -> Option<FixedOffset> {
     FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))
 }
 
-/// `at` as format 203 in `zone` (the writer's side).
-pub fn write_203(at: Timestamp, zone: chrono_tz::Tz) -> String {
-    at.to_datetime()
-        .with_timezone(&zone)
-        .format("%Y%m%d%H%M")
-        .to_string()
-}
-
-/// `at` as format 204 in `zone`.
+/// `at` as format 204 in `zone` (the writer's side).
 pub fn write_204(at: Timestamp, zone: chrono_tz::Tz) -> String {
     at.to_datetime()
         .with_timezone(&zone)
@@ -178,11 +170,11 @@ mod tests {
             .unwrap_err()
             .contains("999"));
         assert_eq!(
-            write_203(
+            write_204(
                 Timestamp::parse("2026-11-20T01:15:00+01:00").unwrap(),
                 chrono_tz::Asia::Shanghai
             ),
-            "202611200815"
+            "20261120081500"
         );
     }
 }

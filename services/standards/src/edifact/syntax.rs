@@ -102,28 +102,20 @@ pub fn segments(input: &[u8]) -> (Vec<Segment>, Option<SyntaxError>) {
     let mut at = skip_space(input, 0);
     while at < input.len() {
         let position = found.len() + 1;
-        if input[at..].starts_with(b"UNA") {
-            match advice(&input[at..]) {
-                Ok(advised) => {
-                    separators = advised;
-                    at = skip_space(input, at + 9);
-                    continue;
-                }
-                Err(reason) => {
-                    let error = SyntaxError {
-                        position,
-                        offset: at,
-                        reason,
-                    };
-                    return (found, Some(error));
-                }
-            }
-        }
-        match segment(input, at, &separators, position) {
-            Ok(segment) => {
-                at = skip_space(input, segment.end);
+        let read = if input[at..].starts_with(b"UNA") {
+            advice(&input[at..]).map(|advised| {
+                separators = advised;
+                at + 9
+            })
+        } else {
+            segment(input, at, &separators, position).map(|segment| {
+                let end = segment.end;
                 found.push(segment);
-            }
+                end
+            })
+        };
+        match read {
+            Ok(end) => at = skip_space(input, end),
             Err(reason) => {
                 let error = SyntaxError {
                     position,

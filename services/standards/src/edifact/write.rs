@@ -83,6 +83,11 @@ impl InterchangeWriter {
     }
 }
 
+/// Whether a message kouan writes can say `event` exactly.
+pub fn says(event: &Event, zone: Tz) -> bool {
+    message(&Separators::default(), zone, "1", event).is_some()
+}
+
 /// What kind of message says `event`, and its document code.
 fn kind_of(event: &Event) -> Option<(&'static str, &'static str)> {
     match &event.body {
