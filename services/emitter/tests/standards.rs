@@ -80,7 +80,13 @@ fn each_standard_gives_back_the_events_it_was_given() {
         reference_time: Timestamp::from_unix_millis(SimConfig::default().start_unix_millis)
             .unwrap(),
     };
-    for format in [Format::Edifact, Format::CargoImp, Format::Dcsa] {
+    for format in [
+        Format::Edifact,
+        Format::CargoImp,
+        Format::CargoXml,
+        Format::Dcsa,
+        Format::OneRecord,
+    ] {
         let written = write_all(&lines, &[format], chrono_tz::Asia::Shanghai);
         let mut expected: Vec<String> = lines
             .iter()

@@ -98,7 +98,7 @@ pub struct IngestArgs {
     pub brokers: Brokers,
     /// File to publish, or `-` for standard input.
     pub file: PathBuf,
-    /// The input's format: ndjson, edifact, cargo-imp or dcsa; told by content when absent.
+    /// The input's format: ndjson, edifact, cargo-imp, cargo-xml, dcsa or onerecord; told by content when absent.
     #[arg(long)]
     pub format: Option<String>,
     /// The source of messages that name no sender (a DCSA event, an FSU without its Type B
@@ -236,7 +236,7 @@ pub struct SimulateArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// With `--out`: write each event in the first of these standards (comma-separated:
-    /// edifact, cargo-imp, dcsa) that can say it, to `OUT.<extension>` per standard, and the
+    /// edifact, cargo-imp, cargo-xml, dcsa, onerecord) that can say it, to `OUT.<extension>` per standard, and the
     /// rest as NDJSON to `OUT.ndjson`. Times without an offset are written in
     /// `--format-zone`.
     #[arg(long, requires = "out", value_delimiter = ',')]

@@ -10,16 +10,22 @@ pub enum Format {
     Edifact,
     /// IATA Cargo-IMP FSU messages.
     CargoImp,
+    /// IATA Cargo-XML XFSU status messages.
+    CargoXml,
     /// DCSA Track & Trace 2.2 events (a JSON array, or one event).
     Dcsa,
+    /// IATA ONE Record LogisticsEvents (JSON-LD).
+    OneRecord,
 }
 
 impl Format {
-    pub const ALL: [Format; 4] = [
+    pub const ALL: [Format; 6] = [
         Format::Ndjson,
         Format::Edifact,
         Format::CargoImp,
+        Format::CargoXml,
         Format::Dcsa,
+        Format::OneRecord,
     ];
 
     pub fn name(self) -> &'static str {
@@ -27,7 +33,9 @@ impl Format {
             Format::Ndjson => "ndjson",
             Format::Edifact => "edifact",
             Format::CargoImp => "cargo-imp",
+            Format::CargoXml => "cargo-xml",
             Format::Dcsa => "dcsa",
+            Format::OneRecord => "onerecord",
         }
     }
 
@@ -41,13 +49,16 @@ impl Format {
             Format::Ndjson => "ndjson",
             Format::Edifact => "edi",
             Format::CargoImp => "fsu",
+            Format::CargoXml => "xfsu.xml",
             Format::Dcsa => "dcsa.json",
+            Format::OneRecord => "onerecord.json",
         }
     }
 
     /// The format of `input` by its first bytes: `UNA`/`UNB` is EDIFACT, an `FSU/` line or a
-    /// Type B address line is Cargo-IMP, a JSON array or an object with `eventType` is DCSA, any
-    /// other object NDJSON.
+    /// Type B address line is Cargo-IMP, `<` is Cargo-XML, JSON naming ONE Record's vocabulary
+    /// (`cargo:` or its IRI) is ONE Record, a JSON array or an object with `eventType` is DCSA,
+    /// any other object NDJSON.
     pub fn detect(input: &[u8]) -> Option<Format> {
         let text = String::from_utf8_lossy(&input[..input.len().min(4096)]);
         let start = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
@@ -59,6 +70,13 @@ impl Format {
                 && start.lines().nth(2).is_some_and(|l| l.starts_with("FSU/")))
         {
             return Some(Format::CargoImp);
+        }
+        if start.starts_with('<') {
+            return Some(Format::CargoXml);
+        }
+        let json = start.starts_with('[') || start.starts_with('{');
+        if json && (start.contains("\"cargo:") || start.contains(crate::onerecord::CARGO)) {
+            return Some(Format::OneRecord);
         }
         if start.starts_with('[') {
             return Some(Format::Dcsa);
@@ -78,7 +96,9 @@ impl Format {
         match self {
             Format::Edifact => crate::edifact::parse(input, context),
             Format::CargoImp => crate::cargo_imp::parse(input, context),
+            Format::CargoXml => crate::cargo_xml::parse(input, context),
             Format::Dcsa => crate::dcsa::parse(input, context),
+            Format::OneRecord => crate::onerecord::parse(input, context),
             Format::Ndjson => ndjson(input),
         }
     }

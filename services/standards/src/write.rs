@@ -1,14 +1,17 @@
 //! Events in the standards their kinds of source use, for the simulator: each event goes to the
 //! first of the chosen formats that can say it exactly (the same event comes back when the
-//! message is read), and the rest stays kouan's NDJSON.
+//! message is read), and the rest stays kouan's NDJSON. Air statuses are spread over the chosen
+//! air standards by airline (the waybill's prefix), as each airline speaks one of them.
 
 use crate::cargo_imp::write::{fsu, FlightLegs};
+use crate::cargo_xml::write::xfsu;
 use crate::dcsa::write as dcsa;
 use crate::edifact::syntax::Separators;
 use crate::edifact::write::{says as edifact_says, InterchangeWriter};
 use crate::format::Format;
+use crate::onerecord::write::logistics_event;
 use chrono_tz::Tz;
-use kouan_model::Event;
+use kouan_model::{Body, Event};
 use std::collections::HashMap;
 
 /// Messages per interchange the writer puts together from one sender's consecutive events.
@@ -70,19 +73,39 @@ pub fn write_all(lines: &[Result<Event, String>], formats: &[Format], zone: Tz) 
     let says = |format: Format, event: &Event| match format {
         Format::Edifact => edifact_says(event, zone),
         Format::CargoImp => fsu(event, &address(event), zone, &legs).is_some(),
+        Format::CargoXml => xfsu(event, zone).is_some(),
         Format::Dcsa => dcsa::event(event).is_some(),
+        Format::OneRecord => logistics_event(event, &event.source).is_some(),
         Format::Ndjson => true,
+    };
+    let airlines = airlines(&events);
+    let air_formats: Vec<usize> = (0..formats.len())
+        .filter(|&index| is_air(formats[index]))
+        .collect();
+    // the chosen formats in the order this event tries them: its airline's air standard first
+    let order = |event: &Event| -> Vec<usize> {
+        let mut order: Vec<usize> = (0..formats.len()).collect();
+        if let (Some(airline), false) = (airline(event), air_formats.is_empty()) {
+            let rank = airlines.iter().position(|a| *a == airline).unwrap_or(0);
+            let preferred = air_formats[rank % air_formats.len()];
+            order.retain(|&index| index != preferred);
+            order.insert(0, preferred);
+        }
+        order
     };
     let route: HashMap<(&str, &str), usize> = versions
         .iter()
         .filter_map(|(key, group)| {
             let retracted = group.iter().any(|event| event.retracted);
-            let retracts = |format: &Format| matches!(format, Format::Edifact | Format::Ndjson);
-            formats
-                .iter()
-                .position(|format| {
+            let retracts = |format: Format| {
+                matches!(format, Format::Edifact | Format::CargoXml | Format::Ndjson)
+            };
+            order(group[0])
+                .into_iter()
+                .find(|&index| {
+                    let format = formats[index];
                     (retracts(format) || !retracted)
-                        && group.iter().all(|event| says(*format, event))
+                        && group.iter().all(|event| says(format, event))
                 })
                 .map(|index| (*key, index))
         })
@@ -94,6 +117,7 @@ pub fn write_all(lines: &[Result<Event, String>], formats: &[Format], zone: Tz) 
     };
     let mut interchanges: Vec<InterchangeWriter> = Vec::new();
     let mut dcsa_events: Vec<serde_json::Value> = Vec::new();
+    let mut logistics_events: Vec<serde_json::Value> = Vec::new();
     for line in lines {
         let index = line.as_ref().ok().and_then(|event| {
             route
@@ -130,7 +154,11 @@ pub fn write_all(lines: &[Result<Event, String>], formats: &[Format], zone: Tz) 
             Format::CargoImp => {
                 text.push_str(&fsu(event, &address(event), zone, &legs).expect(said))
             }
+            Format::CargoXml => text.push_str(&xfsu(event, zone).expect(said)),
             Format::Dcsa => dcsa_events.push(dcsa::event(event).expect(said)),
+            Format::OneRecord => {
+                logistics_events.push(logistics_event(event, &event.source).expect(said))
+            }
             Format::Ndjson => {
                 text.push_str(&event.to_json());
                 text.push('\n');
@@ -149,8 +177,35 @@ pub fn write_all(lines: &[Result<Event, String>], formats: &[Format], zone: Tz) 
                 written.texts[index] =
                     serde_json::to_string_pretty(&dcsa_events).expect("json values serialize");
             }
-            Format::CargoImp | Format::Ndjson => {}
+            Format::OneRecord => {
+                written.texts[index] = serde_json::to_string_pretty(&logistics_events)
+                    .expect("json values serialize");
+            }
+            Format::CargoImp | Format::CargoXml | Format::Ndjson => {}
         }
     }
     written
+}
+
+fn is_air(format: Format) -> bool {
+    matches!(
+        format,
+        Format::CargoImp | Format::CargoXml | Format::OneRecord
+    )
+}
+
+/// The airline of an air status: its waybill's three-digit prefix.
+fn airline(event: &Event) -> Option<&str> {
+    match &event.body {
+        Body::Air(air) => air.awb.as_str().split_once('-').map(|(prefix, _)| prefix),
+        _ => None,
+    }
+}
+
+/// Every airline of the events, in order, so each is given the same air standard every run.
+fn airlines<'a>(events: &[&'a Event]) -> Vec<&'a str> {
+    let mut airlines: Vec<&str> = events.iter().filter_map(|event| airline(event)).collect();
+    airlines.sort_unstable();
+    airlines.dedup();
+    airlines
 }

@@ -79,6 +79,23 @@ impl SourceZones {
     }
 }
 
+/// An ISO 8601 date-time as XML and JSON-LD standards write it: with an offset (`Z`, `+08:00`)
+/// it is that instant; without one it is local to `source` and read in its configured zone.
+pub fn read_time(zones: &SourceZones, source: &str, text: &str) -> Result<Timestamp, String> {
+    let text = text.trim();
+    let date_end = text.find('T').unwrap_or(text.len());
+    let has_offset =
+        text.ends_with('Z') || text[date_end..].contains('+') || text[date_end..].contains('-');
+    if has_offset {
+        return Timestamp::parse(text);
+    }
+    let local = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"]
+        .iter()
+        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+        .ok_or_else(|| format!("{text:?} is not an ISO 8601 date-time"))?;
+    zones.resolve(source, local)
+}
+
 /// `local` read in `zone`, as [`SourceZones::resolve`] reads it.
 pub fn local_in(zone: Tz, local: NaiveDateTime) -> Result<Timestamp, String> {
     let instant = match zone.from_local_datetime(&local) {

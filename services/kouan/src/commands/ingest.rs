@@ -24,7 +24,7 @@ pub async fn run(
 ) -> anyhow::Result<i32> {
     let format = match &args.format {
         Some(name) => Some(Format::from_name(name).ok_or_else(|| {
-            anyhow::anyhow!("--format: {name:?} is none of ndjson, edifact, cargo-imp, dcsa")
+            anyhow::anyhow!("--format: {name:?} is none of ndjson, edifact, cargo-imp, cargo-xml, dcsa, onerecord")
         })?),
         None => None,
     };

@@ -263,7 +263,8 @@ pub fn bench(args: BenchSimulateArgs) -> anyhow::Result<i32> {
 }
 
 /// `kouan simulate --out OUT --format F,G`: the same run, each event in the first standard that
-/// can say it (`OUT.edi`, `OUT.fsu`, `OUT.dcsa.json`), the rest as NDJSON in `OUT.ndjson`.
+/// can say it (`OUT.edi`, `OUT.fsu`, `OUT.xfsu.xml`, `OUT.dcsa.json`, `OUT.onerecord.json`),
+/// the rest as NDJSON in `OUT.ndjson`.
 async fn write_formats(
     args: &SimulateArgs,
     out: &std::path::Path,
@@ -274,7 +275,7 @@ async fn write_formats(
         .iter()
         .map(|name| match kouan_standards::Format::from_name(name) {
             Some(kouan_standards::Format::Ndjson) | None => Err(anyhow::anyhow!(
-                "--format: {name:?} is none of edifact, cargo-imp, dcsa"
+                "--format: {name:?} is none of edifact, cargo-imp, cargo-xml, dcsa, onerecord"
             )),
             Some(format) => Ok(format),
         })

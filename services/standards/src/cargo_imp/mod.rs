@@ -10,7 +10,7 @@
 pub mod write;
 
 use crate::outcome::{Context, MessageOutcome};
-use crate::stations;
+use crate::air::{self, AirReport};
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime};
 use kouan_model::*;
 use std::sync::Arc;
@@ -293,12 +293,8 @@ fn status_line(
         } else {
             origin
         };
-        let reference = format!("{number}-{}", flight_date.format("%Y%m%d"));
-        (local, station, Some(reference), quantity, classifier)
+        (local, station, Some((number, flight_date)), quantity, classifier)
     };
-    let place = stations::by_iata(station).ok_or_else(|| {
-        format!("station {station:?} is not in kouan's station table (docs/standards/cargo-imp.md)")
-    })?;
     let event_time = context.zones.resolve(source, local)?;
     let (pieces, weight_kg) = match quantity {
         Some(field) => quantity_of(field)?,
@@ -310,30 +306,18 @@ fn status_line(
         }
         None => None,
     };
-    let event_id = format!(
-        "{awb}/{}/{}",
-        status.code(),
-        flight.as_deref().unwrap_or(station)
-    );
-    Ok(Event {
-        event_id: event_id.into(),
+    air::event(AirReport {
         source: source.clone(),
+        awb,
+        status,
+        station,
+        flight,
         event_time,
         recorded_time,
         classifier,
-        location: Some(Arc::new(Location {
-            unlocode: place.unlocode.to_string(),
-            facility: Some(place.facility.to_string()),
-            name: None,
-        })),
+        pieces,
+        weight_kg,
         retracted: false,
-        body: Body::Air(AirBody {
-            status,
-            awb: awb.into(),
-            flight: flight.map(Id::from),
-            pieces,
-            weight_kg,
-        }),
     })
 }
 

@@ -49,11 +49,7 @@ pub fn fsu(event: &Event, originator: &str, zone: Tz, legs: &FlightLegs) -> Opti
     if event.retracted {
         return None;
     }
-    let location = event.location.as_ref()?;
-    let station = stations::by_unlocode(&location.unlocode)?;
-    if location.facility.as_deref() != Some(station.facility) || location.name.is_some() {
-        return None;
-    }
+    let station = crate::air::station_of(event)?;
     let local = event.event_time.to_datetime().with_timezone(&zone);
     let recorded = event.recorded_time().to_datetime().with_timezone(&zone);
     if local.second() != 0 || recorded.second() != 0 || event.event_time.subsec_nanos() != 0 {
@@ -88,8 +84,7 @@ pub fn fsu(event: &Event, originator: &str, zone: Tz, legs: &FlightLegs) -> Opti
             )
         }
         Some(flight) => {
-            let (number, date) = flight.rsplit_once('-')?;
-            let flight_date = chrono::NaiveDate::parse_from_str(date, "%Y%m%d").ok()?;
+            let (number, flight_date) = crate::air::flight_parts(flight)?;
             let (origin, destination) = legs.ends(flight)?;
             let own = if super::AT_DESTINATION.contains(&air.status) {
                 destination
