@@ -8,6 +8,19 @@ pub const REJECT_REASON: &str = "kouan-reject-reason";
 /// On `kouan.deadletter`: where the record came from (`file:line` or `topic/partition@offset`).
 pub const REJECT_ORIGIN: &str = "kouan-reject-origin";
 
+/// The headers of a dead letter: why it was rejected and where it came from.
+pub fn rejection_headers(reason: &str, origin: &str) -> OwnedHeaders {
+    OwnedHeaders::new()
+        .insert(Header {
+            key: REJECT_REASON,
+            value: Some(reason),
+        })
+        .insert(Header {
+            key: REJECT_ORIGIN,
+            value: Some(origin),
+        })
+}
+
 /// On `kouan.status`: the publishing processor's event-time watermark when it wrote the record
 /// (decimal Unix milliseconds) — how far the pipeline has got in event time. The alerter and the
 /// query service take their "now" from it while the pipeline is behind (see

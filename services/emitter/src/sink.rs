@@ -1,9 +1,7 @@
 //! Publishing events and rejections with the topics and keys of API.md.
 
-use kouan_bus::headers::{REJECT_ORIGIN, REJECT_REASON};
 use kouan_bus::{BusError, Publisher, Topics};
 use kouan_model::{protobuf, BodyKind, Event, Reject};
-use rdkafka::message::{Header, OwnedHeaders};
 
 /// Publishes events to `<namespace>.events.<kind>` keyed by the body's natural id.
 pub struct EventSink<'a> {
@@ -67,14 +65,4 @@ impl EncodedEvent {
     }
 }
 
-pub fn rejection_headers(reason: &str, origin: &str) -> OwnedHeaders {
-    OwnedHeaders::new()
-        .insert(Header {
-            key: REJECT_REASON,
-            value: Some(reason),
-        })
-        .insert(Header {
-            key: REJECT_ORIGIN,
-            value: Some(origin),
-        })
-}
+pub use kouan_bus::headers::rejection_headers;

@@ -374,13 +374,25 @@ pub struct ServeOptions {
     /// How often the store's checkpoint is written (and once more at shutdown).
     #[arg(long, default_value = "5min", value_parser = humantime::parse_duration)]
     pub checkpoint_every: std::time::Duration,
+    /// The time zone of each source whose times carry no offset, for the intake: one
+    /// `SOURCE IANA-ZONE` per line.
+    #[arg(long, env = "KOUAN_SOURCE_ZONES")]
+    pub source_zones: Option<PathBuf>,
+    /// The DCSA subscriptions kouan holds at carriers, whose callbacks the intake takes: one
+    /// `SUBSCRIPTION_ID SOURCE SECRET` (base64) per line.
+    #[arg(long, env = "KOUAN_DCSA_SUBSCRIPTIONS")]
+    pub dcsa_subscriptions: Option<PathBuf>,
+    /// The largest body the intake reads, bytes (one more is answered 413).
+    #[arg(long, default_value_t = 16 << 20)]
+    pub intake_max_bytes: usize,
 }
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
     pub brokers: Brokers,
-    /// Tokens and roles, one per line: `TOKEN operator` or `TOKEN shipper SHIPPER_ID`.
+    /// Tokens and roles, one per line: `TOKEN operator`, `TOKEN shipper SHIPPER_ID` or
+    /// `TOKEN producer SOURCE…`.
     #[arg(long, env = "KOUAN_AUTH_FILE")]
     pub auth_file: PathBuf,
     #[command(flatten)]

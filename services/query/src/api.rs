@@ -4,6 +4,7 @@
 //!   metrics per request.
 //! - [`params`]: typed query-string parameters, each error naming the parameter at fault.
 //! - [`handlers`]: one function per route, returning `Result`, each with its OpenAPI operation.
+//! - [`intake`]: the routes producers and carriers push events to.
 //! - [`answers`]: the typed JSON answers, each with its OpenAPI schema.
 //! - [`openapi`]: the document's frame (info, security scheme); the paths come from the routes,
 //!   so `/openapi.json` describes exactly what the router serves.
@@ -12,6 +13,7 @@
 pub mod answers;
 pub mod error;
 pub mod handlers;
+pub mod intake;
 pub mod middleware;
 pub mod openapi;
 pub mod params;
@@ -43,6 +45,8 @@ pub struct AppState {
     /// Set once the store has read the topics up to where they were at start-up.
     pub ready: Arc<std::sync::atomic::AtomicBool>,
     pub http: crate::runner::HttpLimits,
+    /// The event intake; `None` where the server takes no events (benchmarks).
+    pub intake: Option<Arc<intake::IntakeConfig>>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -83,8 +87,23 @@ fn described_routes(state: Option<&AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(create_subscription, list_subscriptions))
         .routes(routes!(delete_subscription))
         .routes(routes!(resume_subscription));
+    let mut producers = OpenApiRouter::new().routes(routes!(intake::intake));
+    // carriers authenticate their callbacks by signature, not by token
+    let mut callbacks =
+        OpenApiRouter::new().routes(routes!(intake::dcsa_callback, intake::dcsa_callback_check));
     let mut metrics_route = OpenApiRouter::new().routes(routes!(metrics));
     if let Some(state) = state {
+        let limit = state
+            .intake
+            .as_ref()
+            .map_or(1 << 20, |intake| intake.max_body_bytes);
+        producers = producers
+            .layer(axum::extract::DefaultBodyLimit::max(limit))
+            .route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                middleware::authenticate_producer,
+            ));
+        callbacks = callbacks.layer(axum::extract::DefaultBodyLimit::max(limit));
         v1 = v1.route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::authenticate,
@@ -98,6 +117,8 @@ fn described_routes(state: Option<&AppState>) -> OpenApiRouter<AppState> {
     }
     OpenApiRouter::with_openapi(openapi::frame())
         .merge(v1)
+        .merge(producers)
+        .merge(callbacks)
         .merge(metrics_route)
         .routes(routes!(healthz))
         .routes(routes!(crate::dashboard::page))

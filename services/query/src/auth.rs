@@ -1,5 +1,5 @@
-//! Who is calling: the auth file of API.md (`TOKEN operator` or `TOKEN shipper SHIPPER_ID`, one
-//! per line) and the visibility rule every answer goes through.
+//! Who is calling: the auth file of API.md (`TOKEN operator`, `TOKEN shipper SHIPPER_ID` or
+//! `TOKEN producer SOURCE…`, one per line) and the visibility rule every answer goes through.
 
 use crate::error::QueryError;
 use sha2::{Digest, Sha256};
@@ -10,6 +10,9 @@ use std::sync::Arc;
 pub enum Role {
     Operator,
     Shipper(Arc<str>),
+    /// A system that publishes events through `POST /v1/intake/{format}`, as these sources
+    /// only; it reads nothing.
+    Producer(Arc<[Arc<str>]>),
 }
 
 /// An authenticated caller. `name` identifies the token in logs without revealing it.
@@ -26,7 +29,20 @@ impl Caller {
         match &self.role {
             Role::Operator => true,
             Role::Shipper(own) => shipper == Some(&**own),
+            Role::Producer(_) => false,
         }
+    }
+
+    /// The sources a producer publishes as (empty for the other roles, which publish nothing).
+    pub fn sources(&self) -> &[Arc<str>] {
+        match &self.role {
+            Role::Producer(sources) => sources,
+            _ => &[],
+        }
+    }
+
+    pub fn is_producer(&self) -> bool {
+        matches!(self.role, Role::Producer(_))
     }
 
     pub fn is_operator(&self) -> bool {
@@ -37,13 +53,14 @@ impl Caller {
         match self.role {
             Role::Operator => "operator",
             Role::Shipper(_) => "shipper",
+            Role::Producer(_) => "producer",
         }
     }
 
     pub fn shipper(&self) -> Option<&str> {
         match &self.role {
-            Role::Operator => None,
             Role::Shipper(shipper) => Some(shipper),
+            Role::Operator | Role::Producer(_) => None,
         }
     }
 }
@@ -57,7 +74,8 @@ pub struct Auth {
 
 impl Auth {
     /// Parses an auth file: blank lines and `#` comments are skipped; anything else must be
-    /// `TOKEN operator` or `TOKEN shipper SHIPPER_ID`.
+    /// `TOKEN operator`, `TOKEN shipper SHIPPER_ID` or `TOKEN producer SOURCE…` (one or more
+    /// sources, separated by spaces or commas).
     pub fn parse(text: &str) -> Result<Self, QueryError> {
         let mut auth = Auth::default();
         for (index, line) in text.lines().enumerate() {
@@ -74,14 +92,26 @@ impl Auth {
                 [_, "operator"] => Role::Operator,
                 [_, "shipper", shipper] => Role::Shipper(Arc::from(*shipper)),
                 [_, "shipper"] => return Err(bad("a shipper token needs a SHIPPER_ID")),
-                [_, role, ..] if *role != "operator" && *role != "shipper" => {
+                [_, "producer", sources @ ..] => {
+                    let sources: Vec<Arc<str>> = sources
+                        .iter()
+                        .flat_map(|words| words.split(','))
+                        .filter(|source| !source.is_empty())
+                        .map(Arc::from)
+                        .collect();
+                    if sources.is_empty() {
+                        return Err(bad("a producer token needs the SOURCE(s) it publishes as"));
+                    }
+                    Role::Producer(sources.into())
+                }
+                [_, role, ..] if !["operator", "shipper"].contains(role) => {
                     return Err(bad(&format!(
-                        "unknown role `{role}`: expected operator or shipper"
+                        "unknown role `{role}`: expected operator, shipper or producer"
                     )))
                 }
                 _ => {
                     return Err(bad(
-                        "expected `TOKEN operator` or `TOKEN shipper SHIPPER_ID`",
+                        "expected `TOKEN operator`, `TOKEN shipper SHIPPER_ID` or `TOKEN producer SOURCE…`",
                     ))
                 }
             };
@@ -143,7 +173,15 @@ mod tests {
         assert!(auth.caller("unknown-token").is_none());
         assert!(!auth.caller("op-secret-1").unwrap().name.contains("secret"));
 
+        let producer = Auth::parse("pr-secret-1 producer ZZYARD,zz-rail CGOFMCZ\n").unwrap();
+        let producer = producer.caller("pr-secret-1").unwrap();
+        assert!(producer.is_producer() && !producer.is_operator());
+        let sources: Vec<&str> = producer.sources().iter().map(|s| &**s).collect();
+        assert_eq!(sources, ["ZZYARD", "zz-rail", "CGOFMCZ"]);
+        assert!(!producer.sees(Some("SHIPPER-A")) && !producer.sees(None));
+
         for (text, needle) in [
+            ("tok-12345 producer", "needs the SOURCE(s)"),
             ("tok-12345 admin", "unknown role `admin`"),
             ("tok-12345 shipper", "needs a SHIPPER_ID"),
             ("short operator", "shorter than 8"),

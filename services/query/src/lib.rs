@@ -31,6 +31,7 @@ pub mod destination;
 pub mod error;
 pub mod feed;
 pub mod http_server;
+pub mod ingest;
 pub mod kpi;
 pub mod metrics;
 pub mod position;

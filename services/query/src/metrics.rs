@@ -27,6 +27,13 @@ pub struct TopicLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct IntakeLabels {
+    pub format: String,
+    /// `taken` or `rejected`.
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ResultLabels {
     pub result: String,
 }
@@ -43,6 +50,7 @@ pub struct Metrics {
     pub feed_clients: Gauge,
     pub webhook_deliveries: Family<ResultLabels, Counter>,
     pub snapshot_refresh: Histogram,
+    pub intake_events: Family<IntakeLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -116,6 +124,12 @@ impl Metrics {
             "time to rebuild the changed chunks of the SQL snapshot",
             snapshot_refresh.clone(),
         );
+        let intake_events = Family::<IntakeLabels, Counter>::default();
+        registry.register(
+            "intake_events",
+            "events pushed through the HTTP intake, by format and outcome (taken, rejected)",
+            intake_events.clone(),
+        );
         Self {
             registry: parking_lot::Mutex::new(registry),
             requests,
@@ -128,6 +142,7 @@ impl Metrics {
             feed_clients,
             webhook_deliveries,
             snapshot_refresh,
+            intake_events,
         }
     }
 

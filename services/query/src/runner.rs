@@ -33,6 +33,16 @@ pub struct ServeConfig {
     pub state_dir: Option<std::path::PathBuf>,
     /// How often the checkpoint is written (and once more at shutdown).
     pub checkpoint_every: Duration,
+    /// What the event intake reads with.
+    pub intake: IntakeSettings,
+}
+
+/// The event intake's configuration (its writer is made from the brokers at start).
+#[derive(Debug, Clone, Default)]
+pub struct IntakeSettings {
+    pub zones: kouan_standards::SourceZones,
+    pub subscriptions: crate::ingest::callbacks::Subscriptions,
+    pub max_body_bytes: usize,
 }
 
 /// What one client can take of the HTTP server.
@@ -89,6 +99,12 @@ impl Server {
             &metrics,
             config.webhooks.clone(),
         ));
+        let intake = Arc::new(crate::api::intake::IntakeConfig {
+            writer: crate::ingest::writer::Writer::new(&config.brokers, config.topics.clone())?,
+            zones: config.intake.zones.clone(),
+            subscriptions: config.intake.subscriptions.clone(),
+            max_body_bytes: config.intake.max_body_bytes,
+        });
         let ready = Arc::new(AtomicBool::new(false));
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -194,6 +210,7 @@ impl Server {
                 cancel,
                 ready,
                 http: config.http.clone(),
+                intake: Some(intake),
             },
             local_addr,
             listener,

@@ -178,8 +178,8 @@ pub fn write_all(lines: &[Result<Event, String>], formats: &[Format], zone: Tz) 
                     serde_json::to_string_pretty(&dcsa_events).expect("json values serialize");
             }
             Format::OneRecord => {
-                written.texts[index] = serde_json::to_string_pretty(&logistics_events)
-                    .expect("json values serialize");
+                written.texts[index] =
+                    serde_json::to_string_pretty(&logistics_events).expect("json values serialize");
             }
             Format::CargoImp | Format::CargoXml | Format::Ndjson => {}
         }

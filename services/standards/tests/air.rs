@@ -100,20 +100,29 @@ fn same_status(a: &Event, b: &Event) {
     let (Body::Air(x), Body::Air(y)) = (&a.body, &b.body) else {
         panic!("not air events")
     };
-    assert_eq!((x.status, &x.awb, &x.flight, x.pieces), (y.status, &y.awb, &y.flight, y.pieces));
+    assert_eq!(
+        (x.status, &x.awb, &x.flight, x.pieces),
+        (y.status, &y.awb, &y.flight, y.pieces)
+    );
     assert!((x.weight_kg.unwrap() - y.weight_kg.unwrap()).abs() < 0.01);
 }
 
 #[test]
 fn an_xfsu_says_what_the_fsu_says_and_each_status_is_an_event() {
     let outcomes = read(Format::CargoXml, XFSU, None);
-    assert!(rejections(&outcomes).is_empty(), "{:?}", rejections(&outcomes));
+    assert!(
+        rejections(&outcomes).is_empty(),
+        "{:?}",
+        rejections(&outcomes)
+    );
     let events = taken(&outcomes);
     assert_eq!(events.len(), 2);
     same_status(&events[0], &departure());
     assert_eq!(&*events[0].source, "CGOFMCZ");
     assert_eq!(events[0].recorded_time, departure().recorded_time);
-    let Body::Air(booked) = &events[1].body else { panic!() };
+    let Body::Air(booked) = &events[1].body else {
+        panic!()
+    };
     assert_eq!(booked.flight.as_deref(), Some("CV7701-20261121"));
     assert_eq!(events[1].classifier, Some(Classifier::Pln));
     assert_eq!(
@@ -137,12 +146,17 @@ fn a_bad_xfsu_status_is_named_and_a_broken_document_keeps_the_ones_before_it() {
     assert_eq!(taken(&outcomes).len(), 1);
     let rejected = rejections(&outcomes);
     assert!(
-        rejected[0].starts_with("XFSU 1 XF-0001 ReportedStatus 2 XXX ReasonCode: status \"XXX\" is not read"),
+        rejected[0].starts_with(
+            "XFSU 1 XF-0001 ReportedStatus 2 XXX ReasonCode: status \"XXX\" is not read"
+        ),
         "{rejected:?}"
     );
     let pounds = XFSU.replace("unitCode=\"KGM\"", "unitCode=\"TNE\"");
     let rejected = rejections(&read(Format::CargoXml, &pounds, None));
-    assert!(rejected[0].contains("@unitCode: \"TNE\" is neither KGM nor LBR"), "{rejected:?}");
+    assert!(
+        rejected[0].contains("@unitCode: \"TNE\" is neither KGM nor LBR"),
+        "{rejected:?}"
+    );
     // two documents, then one cut short: the two are taken, the third is named by its byte
     let body = XFSU.trim_start_matches(r#"<?xml version="1.0" encoding="UTF-8"?>"#);
     let cut = &body[..body.len() / 2];
@@ -160,14 +174,21 @@ fn a_bad_xfsu_status_is_named_and_a_broken_document_keeps_the_ones_before_it() {
 #[test]
 fn a_logistics_event_says_what_the_fsu_says() {
     let outcomes = read(Format::OneRecord, LOGISTICS_EVENT, Some("CGOFMCZ"));
-    assert!(rejections(&outcomes).is_empty(), "{:?}", rejections(&outcomes));
+    assert!(
+        rejections(&outcomes).is_empty(),
+        "{:?}",
+        rejections(&outcomes)
+    );
     let events = taken(&outcomes);
     same_status(&events[0], &departure());
     // an api:Collection of events reads the same
     let collection = format!(
         r#"{{"@type": "api:Collection", "api:hasItem": [{LOGISTICS_EVENT}, {LOGISTICS_EVENT}]}}"#
     );
-    assert_eq!(taken(&read(Format::OneRecord, &collection, Some("CGOFMCZ"))).len(), 2);
+    assert_eq!(
+        taken(&read(Format::OneRecord, &collection, Some("CGOFMCZ"))).len(),
+        2
+    );
     assert_eq!(
         Format::detect(LOGISTICS_EVENT.as_bytes()),
         Some(Format::OneRecord)
@@ -189,7 +210,10 @@ fn what_a_logistics_event_cannot_say_is_named() {
     );
     let requested = LOGISTICS_EVENT.replace("cargo:ACTUAL", "cargo:REQUESTED");
     let rejected = rejections(&read(Format::OneRecord, &requested, Some("CGOFMCZ")));
-    assert!(rejected[0].contains("cargo:eventTimeType: \"REQUESTED\""), "{rejected:?}");
+    assert!(
+        rejected[0].contains("cargo:eventTimeType: \"REQUESTED\""),
+        "{rejected:?}"
+    );
     let rejected = rejections(&read(Format::OneRecord, LOGISTICS_EVENT, None));
     assert!(rejected[0].contains("--source"), "{rejected:?}");
     let unknown_place = LOGISTICS_EVENT.replace("CNCGO", "PEK");

@@ -10,6 +10,7 @@ mod api;
 mod feed;
 mod fixtures;
 mod hardening;
+mod intake;
 mod isolation;
 mod openapi;
 mod restart;

@@ -369,6 +369,7 @@ pub async fn run(args: BenchServeArgs, cancel: CancellationToken) -> anyhow::Res
         cancel: cancel.clone(),
         ready: Arc::new(AtomicBool::new(true)),
         http: kouan_query::HttpLimits::default(),
+        intake: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;

@@ -4,7 +4,10 @@ use crate::cli::{ServeArgs, ServeOptions};
 use anyhow::Context;
 use kouan_bus::Topics;
 use kouan_query::destination::DestinationPolicy;
+use kouan_query::ingest::callbacks::Subscriptions;
+use kouan_query::runner::IntakeSettings;
 use kouan_query::{Auth, HttpLimits, Metrics, ServeConfig, Server, SqlLimits, WebhookLimits};
+use kouan_standards::SourceZones;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -70,8 +73,31 @@ pub async fn start(
         },
         state_dir: options.state_dir.clone(),
         checkpoint_every: options.checkpoint_every,
+        intake: intake_settings(options)?,
     };
     Server::start(config, auth, metrics, cancel)
         .await
         .context("starting the query service")
+}
+
+/// The intake's zones and subscriptions, from the files the options name.
+fn intake_settings(options: &ServeOptions) -> anyhow::Result<IntakeSettings> {
+    let read = |path: &std::path::Path| {
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+    };
+    let zones = match &options.source_zones {
+        Some(path) => SourceZones::parse(&read(path)?)
+            .with_context(|| format!("--source-zones {}", path.display()))?,
+        None => SourceZones::default(),
+    };
+    let subscriptions = match &options.dcsa_subscriptions {
+        Some(path) => Subscriptions::parse(&read(path)?)
+            .with_context(|| format!("--dcsa-subscriptions {}", path.display()))?,
+        None => Subscriptions::default(),
+    };
+    Ok(IntakeSettings {
+        zones,
+        subscriptions,
+        max_body_bytes: options.intake_max_bytes.max(1024),
+    })
 }

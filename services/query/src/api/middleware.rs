@@ -66,14 +66,36 @@ fn caller_of(state: &AppState, request: &Request) -> Result<Caller, ApiError> {
         .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unknown token"))
 }
 
-/// Bearer-token check: 401 without a known token. The caller goes to the handler as a request
-/// extension and comes back on the response for [`audit`].
+/// Bearer-token check: 401 without a known token, 403 for a producer's (which reads nothing).
+/// The caller goes to the handler as a request extension and comes back on the response for
+/// [`audit`].
 pub async fn authenticate(
     State(state): State<AppState>,
-    mut request: Request,
+    request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
     let caller = caller_of(&state, &request)?;
+    if caller.is_producer() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "a producer's token only publishes events (POST /v1/intake/{format})",
+        ));
+    }
+    pass(caller, request, next).await
+}
+
+/// The intake's bearer-token check: 401 without a known token; the handler refuses any token
+/// but a producer's.
+pub async fn authenticate_producer(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let caller = caller_of(&state, &request)?;
+    pass(caller, request, next).await
+}
+
+async fn pass(caller: Caller, mut request: Request, next: Next) -> Result<Response, ApiError> {
     request.extensions_mut().insert(caller.clone());
     let mut response = next.run(request).await;
     response.extensions_mut().insert(caller);

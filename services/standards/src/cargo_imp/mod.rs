@@ -9,8 +9,8 @@
 
 pub mod write;
 
-use crate::outcome::{Context, MessageOutcome};
 use crate::air::{self, AirReport};
+use crate::outcome::{Context, MessageOutcome};
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime};
 use kouan_model::*;
 use std::sync::Arc;
@@ -142,7 +142,7 @@ fn message(
             (None, Some(source)) => Arc::from(source),
             (None, None) => return outcome.items.push(Err(Reject::new(
                 place(at, "FSU"),
-                "no sender: the message has no Type B envelope and no source was given (--source)",
+                "no sender: the message has no Type B envelope and no source was given (kouan ingest --source, or ?source= on the HTTP intake)",
             ))),
         };
     let Some(consignment) = lines.get(at + 1).map(|line| line.trim()) else {
@@ -293,7 +293,13 @@ fn status_line(
         } else {
             origin
         };
-        (local, station, Some((number, flight_date)), quantity, classifier)
+        (
+            local,
+            station,
+            Some((number, flight_date)),
+            quantity,
+            classifier,
+        )
     };
     let event_time = context.zones.resolve(source, local)?;
     let (pieces, weight_kg) = match quantity {

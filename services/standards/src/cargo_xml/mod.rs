@@ -61,7 +61,11 @@ pub fn parse(input: &[u8], context: &Context) -> Vec<MessageOutcome> {
         let rest = &text[read_to.min(text.len())..];
         outcomes.push(MessageOutcome::rejected(
             format!("XML at byte {}", error.offset),
-            rest.as_bytes().iter().take(65_536).copied().collect::<Vec<_>>(),
+            rest.as_bytes()
+                .iter()
+                .take(65_536)
+                .copied()
+                .collect::<Vec<_>>(),
             Reject::new(format!("XML byte {}", error.offset), error.reason),
         ));
     }
@@ -142,12 +146,16 @@ fn read_header(root: &Node, context: &Context) -> Result<Header, Reject> {
         (None, None) => {
             return Err(Reject::new(
                 "MessageHeaderDocument/SenderParty/PrimaryID",
-                "no sender: the message names none and no source was given (--source)",
+                "no sender: the message names none and no source was given (kouan ingest --source, or ?source= on the HTTP intake)",
             ))
         }
     };
-    let issued = required(header, &["IssueDateTime"])
-        .map_err(|reject| Reject::new(format!("MessageHeaderDocument/{}", reject.field), reject.reason))?;
+    let issued = required(header, &["IssueDateTime"]).map_err(|reject| {
+        Reject::new(
+            format!("MessageHeaderDocument/{}", reject.field),
+            reject.reason,
+        )
+    })?;
     let recorded_time = read_time(context.zones, &source, issued)
         .map_err(|reason| Reject::new("MessageHeaderDocument/IssueDateTime", reason))?;
     let retracted = match header.text_at(&["PurposeCode"]) {
@@ -176,7 +184,10 @@ fn quantities(node: &Node) -> Result<Totals, Reject> {
     let pieces = match node.text_at(&["PieceQuantity"]) {
         None => None,
         Some(text) => Some(text.parse::<u32>().map_err(|_| {
-            Reject::new("PieceQuantity", format!("{text:?} is not a number of pieces"))
+            Reject::new(
+                "PieceQuantity",
+                format!("{text:?} is not a number of pieces"),
+            )
         })?),
     };
     let weight = match node.child("GrossWeightMeasure") {

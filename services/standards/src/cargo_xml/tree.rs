@@ -131,12 +131,7 @@ pub fn documents(text: &str) -> (Vec<Document>, Option<XmlError>) {
                 match stack.last_mut() {
                     Some(node) => node.text.push_str(&content),
                     None if content.trim().is_empty() => {}
-                    None => {
-                        return (
-                            documents,
-                            Some(fail("text outside of any element".into())),
-                        )
-                    }
+                    None => return (documents, Some(fail("text outside of any element".into()))),
                 }
             }
             Xml::CData(content) => {

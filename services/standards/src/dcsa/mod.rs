@@ -92,7 +92,7 @@ fn event(raw: &Value, context: &Context) -> Result<Event, Reject> {
     let source = context.source.ok_or_else(|| {
         Reject::new(
             "(source)",
-            "DCSA events do not name their publisher: give the carrier as the source (--source)",
+            "DCSA events do not name their publisher: give the carrier as the source (kouan ingest --source, or ?source= on the HTTP intake)",
         )
     })?;
     let event_id = text(raw, "eventID")?;

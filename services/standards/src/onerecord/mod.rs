@@ -153,7 +153,7 @@ fn event(raw: &Value, context: &Context) -> Result<Event, Reject> {
     let source: Arc<str> = Arc::from(context.source.ok_or_else(|| {
         Reject::new(
             "(source)",
-            "a LogisticsEvent names its recorder only by a link: give the publisher as the source (--source)",
+            "a LogisticsEvent names its recorder only by a link: give the publisher as the source (kouan ingest --source, or ?source= on the HTTP intake)",
         )
     })?);
     let status_code = get(raw, "cargo:eventCode")
@@ -162,7 +162,10 @@ fn event(raw: &Value, context: &Context) -> Result<Event, Reject> {
     let status = AirStatus::from_code(&status_code).ok_or_else(|| {
         Reject::new(
             "cargo:eventCode",
-            format!("status {status_code:?} is not read ({})", AirStatus::expected()),
+            format!(
+                "status {status_code:?} is not read ({})",
+                AirStatus::expected()
+            ),
         )
     })?;
     let time = |field: &str| -> Result<Option<Timestamp>, Reject> {
@@ -267,10 +270,11 @@ fn flight(movement: &Value) -> Result<(String, NaiveDate), Reject> {
     let scheduled = times
         .iter()
         .find(|time| {
-            get(time, "cargo:movementTimeType").and_then(individual).as_deref()
+            get(time, "cargo:movementTimeType")
+                .and_then(individual)
+                .as_deref()
                 == Some("SCHEDULED")
-                && get(time, "cargo:direction").and_then(individual).as_deref()
-                    == Some("OUTBOUND")
+                && get(time, "cargo:direction").and_then(individual).as_deref() == Some("OUTBOUND")
         })
         .and_then(|time| get(time, "cargo:movementTimestamp"))
         .and_then(literal)
@@ -304,5 +308,9 @@ fn weight(value: &Value) -> Result<f64, Reject> {
         .ok_or_else(|| Reject::new(field, "has no cargo:unit"))?;
     let factor = crate::table::lookup(crate::cargo_xml::WEIGHT_UNITS, &unit)
         .ok_or_else(|| Reject::new(field, format!("unit {unit:?} is neither KGM nor LBR")))?;
-    Ok(if factor == 1.0 { amount } else { amount * factor })
+    Ok(if factor == 1.0 {
+        amount
+    } else {
+        amount * factor
+    })
 }

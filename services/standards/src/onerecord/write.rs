@@ -92,6 +92,12 @@ pub fn logistics_event(event: &Event, publisher: &str) -> Option<Value> {
 /// An event id as one IRI path segment.
 pub fn slug(id: &str) -> String {
     id.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
