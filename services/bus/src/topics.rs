@@ -52,6 +52,9 @@ pub mod internal {
     pub const SUBSCRIPTIONS: &str = "subscriptions";
     /// The alerter's state (shipments under watch, baselines, its positions in `status`).
     pub const ALERTER: &str = "alerter";
+    /// Each DCSA poller's cursor in its carrier's event stream, written in the transaction of
+    /// the events it read.
+    pub const PULL: &str = "pull";
 }
 
 impl Default for Topics {
@@ -116,6 +119,11 @@ impl Topics {
         self.internal(internal::SUBSCRIPTIONS)
     }
 
+    /// `kouan.internal.pull` (see [`internal::PULL`]).
+    pub fn pull(&self) -> String {
+        self.internal(internal::PULL)
+    }
+
     /// `kouan.internal.alerter` (see [`internal::ALERTER`]).
     pub fn alerter(&self) -> String {
         self.internal(internal::ALERTER)
@@ -172,6 +180,10 @@ impl Topics {
         });
         specs.push(TopicSpec {
             name: self.subscriptions(),
+            cleanup: Cleanup::Compact,
+        });
+        specs.push(TopicSpec {
+            name: self.pull(),
             cleanup: Cleanup::Compact,
         });
         specs

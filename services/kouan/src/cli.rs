@@ -53,6 +53,11 @@ pub enum Command {
     },
     /// Publish NDJSON events; prints `line N: reason` per rejected line and exits 1 if any.
     Ingest(IngestArgs),
+    /// Poll a system's events into kouan.
+    Pull {
+        #[command(subcommand)]
+        command: PullCommand,
+    },
     /// The Zhengzhou-hub simulator: publishes in real time, or writes NDJSON with `--out`.
     Simulate(SimulateArgs),
     /// The stream processor: events in, one status record per shipment out on `kouan.status`.
@@ -68,6 +73,40 @@ pub enum Command {
         #[command(subcommand)]
         command: BenchCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PullCommand {
+    /// A carrier's DCSA Track & Trace 2.2 events (`GET /v2/events`), page by page; each page and
+    /// the poller's cursor are committed together, so a restart resumes where it stopped.
+    Dcsa(PullDcsaArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PullDcsaArgs {
+    #[command(flatten)]
+    pub brokers: Brokers,
+    /// The base URL of the carrier's T&T API (events are read from `URL/v2/events`).
+    #[arg(long)]
+    pub url: String,
+    /// A bearer token for the carrier's API.
+    #[arg(long, env = "KOUAN_PULL_TOKEN")]
+    pub token: Option<String>,
+    /// The carrier, as the source of its events.
+    #[arg(long)]
+    pub source: String,
+    /// The poller's name (its cursor's key); the source when absent.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Events asked for per page.
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    /// The pause between two polls once the carrier has nothing more.
+    #[arg(long, default_value = "1min", value_parser = humantime::parse_duration)]
+    pub every: std::time::Duration,
+    /// Poll until the carrier has nothing more, then stop.
+    #[arg(long)]
+    pub once: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,13 +6,14 @@ mod bench_process;
 mod bench_serve;
 mod ingest;
 mod process;
+mod pull;
 mod serve;
 mod simulate;
 mod sql;
 mod topics;
 mod up;
 
-use crate::cli::{BenchCommand, Cli, Command, TopicsCommand};
+use crate::cli::{BenchCommand, Cli, Command, PullCommand, TopicsCommand};
 use kouan_bus::Topics;
 
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
@@ -23,6 +24,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             command: TopicsCommand::Create(args),
         } => topics::create(&args, &topics).await,
         Command::Ingest(args) => ingest::run(args, topics, cancel).await,
+        Command::Pull {
+            command: PullCommand::Dcsa(args),
+        } => pull::dcsa(args, topics, cancel).await,
         Command::Up(args) => up::run(args, topics, cancel).await,
         Command::Alert(args) => alert::run(args, topics, cancel).await,
         Command::Process(args) => process::run(args, topics, cancel).await,
