@@ -49,6 +49,7 @@ pub fn event(report: AirReport<'_>) -> Result<Event, String> {
     let flight = report
         .flight
         .map(|(number, date)| flight_reference(number, date));
+    // as `name_of` names it
     let event_id = format!(
         "{}/{}/{}",
         report.awb,
@@ -75,6 +76,19 @@ pub fn event(report: AirReport<'_>) -> Result<Event, String> {
             weight_kg: report.weight_kg,
         }),
     })
+}
+
+/// The name the air standards give an air event: `AWB/STATUS/FLIGHT`, or `AWB/STATUS/STATION`
+/// for a status at a station (`None` for other events, or places outside the station table).
+pub fn name_of(event: &Event) -> Option<String> {
+    let Body::Air(body) = &event.body else {
+        return None;
+    };
+    let place = match &body.flight {
+        Some(flight) => flight.to_string(),
+        None => station_of(event)?.iata.to_string(),
+    };
+    Some(format!("{}/{}/{place}", body.awb, body.status.code()))
 }
 
 /// The station (IATA) an air event took place at, when it is one of the table's airports with

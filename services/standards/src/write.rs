@@ -93,23 +93,39 @@ pub fn write_all(lines: &[Result<Event, String>], formats: &[Format], zone: Tz) 
         }
         order
     };
-    let route: HashMap<(&str, &str), usize> = versions
-        .iter()
-        .filter_map(|(key, group)| {
-            let retracted = group.iter().any(|event| event.retracted);
-            let retracts = |format: Format| {
-                matches!(format, Format::Edifact | Format::CargoXml | Format::Ndjson)
-            };
-            order(group[0])
-                .into_iter()
-                .find(|&index| {
-                    let format = formats[index];
-                    (retracts(format) || !retracted)
-                        && group.iter().all(|event| says(format, event))
-                })
-                .map(|index| (*key, index))
-        })
-        .collect();
+    // The air standards name an event by its waybill, status and flight or station: two events
+    // of kouan's (an erroneous status and the right one, say) with the same name would become
+    // versions of one. The first to claim a name (in the order of the input) keeps it; the
+    // other stays NDJSON.
+    let mut air_names: HashMap<String, (&str, &str)> = HashMap::new();
+    let mut route: HashMap<(&str, &str), usize> = HashMap::new();
+    for event in &events {
+        let key = (&*event.source, event.event_id.as_str());
+        if route.contains_key(&key) {
+            continue;
+        }
+        let group = &versions[&key];
+        let retracted = group.iter().any(|event| event.retracted);
+        let retracts =
+            |format: Format| matches!(format, Format::Edifact | Format::CargoXml | Format::Ndjson);
+        let name = crate::air::name_of(event);
+        let named_by_another = name
+            .as_ref()
+            .and_then(|name| air_names.get(name))
+            .is_some_and(|owner| *owner != key);
+        let chosen = order(group[0]).into_iter().find(|&index| {
+            let format = formats[index];
+            (retracts(format) || !retracted)
+                && !(is_air(format) && named_by_another)
+                && group.iter().all(|event| says(format, event))
+        });
+        if let Some(index) = chosen {
+            if let (true, Some(name)) = (is_air(formats[index]), name) {
+                air_names.insert(name, key);
+            }
+            route.insert(key, index);
+        }
+    }
 
     let mut written = Written {
         texts: vec![String::new(); formats.len()],
