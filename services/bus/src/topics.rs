@@ -198,6 +198,17 @@ pub const DEFAULT_PARTITIONS: i32 = 4;
 /// [`DEFAULT_PARTITIONS`], replication factor 1 and [`DEFAULT_EVENT_RETENTION`]: what a service
 /// started on a bare cluster does. Production clusters create them with `kouan topics create`.
 pub async fn ensure_topics(brokers: &str, topics: &Topics) -> Result<(), BusError> {
+    let specs = topics.all_specs(DEFAULT_EVENT_RETENTION);
+    let names: Vec<String> = specs.iter().map(|spec| spec.name.clone()).collect();
+    let brokers_owned = brokers.to_string();
+    // every topic there already: no admin request (a cluster that answers metadata but not
+    // admin requests, as `kouan up`'s embedded broker, is then usable as it is)
+    let all_there = tokio::task::spawn_blocking(move || all_exist(&brokers_owned, &names))
+        .await
+        .unwrap_or(Ok(false))?;
+    if all_there {
+        return Ok(());
+    }
     create_topics(
         brokers,
         &topics.all_specs(DEFAULT_EVENT_RETENTION),
@@ -284,6 +295,20 @@ pub async fn settings(
                 .and_then(|resource| resource.get(name).and_then(|entry| entry.value.clone()))
         })
         .collect())
+}
+
+/// Whether every one of `names` is in the cluster's metadata now.
+fn all_exist(brokers: &str, names: &[String]) -> Result<bool, BusError> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer = crate::config::base(brokers).create()?;
+    let metadata = consumer.fetch_metadata(None, crate::timing::METADATA)?;
+    let present: std::collections::HashSet<&str> = metadata
+        .topics()
+        .iter()
+        .filter(|topic| topic.error().is_none() && !topic.partitions().is_empty())
+        .map(|topic| topic.name())
+        .collect();
+    Ok(names.iter().all(|name| present.contains(name.as_str())))
 }
 
 /// Partitions of an existing topic and its replication factor, or `None` when it does not exist

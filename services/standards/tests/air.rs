@@ -235,3 +235,15 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_byte_order_mark_before_the_xml_is_read_past() {
+    let outcomes = read(Format::CargoXml, &format!("\u{feff}{XFSU}"), None);
+    assert_eq!(taken(&outcomes).len(), 2, "{:?}", rejections(&outcomes));
+    // found by the fuzz target: a mark, then empty elements and a broken one
+    let mut found = vec![0xef, 0xbb, 0xbf, b'\r'];
+    found.extend_from_slice(b"<:/2,/> \n  \n \r<:/2,/><:/4,/>\r\r/ \r<><\x01\x00\x00>");
+    let zones = zones();
+    let outcomes = Format::CargoXml.parse(&found, &context(&zones, None));
+    assert!(!rejections(&outcomes).is_empty());
+}

@@ -35,11 +35,13 @@ pub fn parse(input: &[u8], context: &Context) -> Vec<MessageOutcome> {
             )]
         }
     };
+    // the reader skips a byte order mark without counting it in its positions
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let (documents, error) = tree::documents(text);
     let mut outcomes = Vec::new();
     let mut read_to = 0;
     for (index, document) in documents.iter().enumerate() {
-        let raw = &text[document.span.clone()];
+        let raw = text.get(document.span.clone()).unwrap_or_default();
         read_to = document.span.end;
         let id = document
             .root
@@ -58,7 +60,7 @@ pub fn parse(input: &[u8], context: &Context) -> Vec<MessageOutcome> {
         outcomes.push(outcome);
     }
     if let Some(error) = error {
-        let rest = &text[read_to.min(text.len())..];
+        let rest = text.get(read_to..).unwrap_or_default();
         outcomes.push(MessageOutcome::rejected(
             format!("XML at byte {}", error.offset),
             rest.as_bytes()
