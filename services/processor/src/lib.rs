@@ -1,5 +1,5 @@
 //! kouan's stream processor: events in, the full-process status of each shipment out
-//! (`shared/contract/STATUS.md`).
+//! (`docs/contracts/STATUS.md`).
 //!
 //! Follow an event: the [`router`] reads it from an event topic (invalid ones go to the dead
 //! letters) and writes it to `kouan.internal.by-shipment` (a direct event, in its shipment's

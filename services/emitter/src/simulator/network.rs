@@ -1,6 +1,6 @@
 //! The hub's network as the simulator knows it: nodes with their local UTC offsets, the rail
 //! corridors with their gauge-change stations, the air lanes, the shippers. Codes and durations
-//! follow `shared/domain/NETWORK.md`.
+//! follow `docs/contracts/NETWORK.md`.
 
 /// A place events happen at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
