@@ -8,6 +8,7 @@
 //!
 //! - [`rules`]: the rules and their defaults (JSON file).
 //! - [`baseline`]: robust dwell baselines per (node, mode, stage), learned from completed dwells.
+//! - [`episodes`]: what a shipment went through, read from its milestones (pure).
 //! - [`alerter`]: the lifecycle over status records and timers: one FIRING alert per
 //!   (shipment, node, kind), updated, then RESOLVED.
 //! - [`state`]: the alerter's state as records of its compacted changelog, so a restart restores
@@ -17,6 +18,7 @@
 
 pub mod alerter;
 pub mod baseline;
+pub mod episodes;
 pub mod rules;
 pub mod runner;
 pub mod state;

@@ -13,11 +13,17 @@
 //!   changelog writes that keep Kafka's copy of the state equal to it.
 //! - [`checkpointing`]: the local checkpoint ([`crate::checkpoint`]) — loading one that is
 //!   usable, and taking one between transactions.
+//! - [`rebalances`]: the group's assignments followed — partitions restored and let go of.
+//! - [`ends`]: when an input partition has been read to its end, and the offsets committed.
 //! - [`upkeep`]: retention sweeps, latency and lag reports.
 
 mod apply;
 mod checkpointing;
+mod ends;
+mod rebalances;
 mod upkeep;
+
+use ends::Ends;
 
 use checkpointing::{
     usable_checkpoint, CheckAhead, CheckpointRead, Checkpoints, Resumable, Resumed,
@@ -49,12 +55,6 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::runner::{layout, Layout, ProcessConfig, ProcessError};
-
-/// The partitions a cycle's reads reached the end of, per input.
-struct Ends {
-    by_shipment: BTreeSet<i32>,
-    shared: BTreeSet<i32>,
-}
 
 /// One instance's life between two restores.
 pub(crate) struct Generation<'a> {
@@ -377,28 +377,6 @@ impl<'a> Generation<'a> {
         }
     }
 
-    /// Tells the merge which of its empty partitions have nothing more to come for now: those
-    /// the consumer signalled the end of, and those whose position is at the high watermark of
-    /// their last fetch ([`Generation::fetched_to_end`]).
-    fn note_lane_ends(&mut self, ends: &Ends) {
-        for partition in &ends.by_shipment {
-            self.in_step.reached_end(&(Input::ByShipment, *partition));
-        }
-        for partition in &ends.shared {
-            self.in_step.reached_end(&(Input::Shared, *partition));
-        }
-        let empty = self.in_step.empty_lanes();
-        if empty.is_empty() {
-            return;
-        }
-        let positions = self.positions_read();
-        for (input, partition) in empty {
-            if self.fetched_to_end(&positions, input, partition) == Some(true) {
-                self.in_step.reached_end(&(input, partition));
-            }
-        }
-    }
-
     /// The records that may be applied now, in event-time order, at most a cycle's worth.
     fn release(&mut self, wall: i64) -> Vec<(Input, Held)> {
         let mut released = Vec::new();
@@ -467,200 +445,6 @@ impl<'a> Generation<'a> {
             .ok_or_else(|| ProcessError::Topology("the consumer has no group metadata".into()))
     }
 
-    /// Acts on what the group decided: restores gained by-shipment partitions, releases lost ones.
-    fn follow_rebalances(&mut self) -> Result<(), ProcessError> {
-        let before = self.owned.clone();
-        let mut heard = false;
-        for change in self.group.context().take() {
-            heard = true;
-            match change {
-                Change::Assigned(partitions) => {
-                    let partitions: Vec<i32> = partitions.iter().map(|(_, p)| *p).collect();
-                    self.restore_partitions(&partitions)?;
-                }
-                Change::Revoked(partitions) => {
-                    for (_, partition) in partitions {
-                        self.release_partition(partition);
-                    }
-                }
-            }
-        }
-        if heard {
-            self.links_read = HashMap::new();
-        }
-        if heard && !self.resumable.is_empty() {
-            // the group gave these to another member: restored whole if they come back
-            let dropped: Vec<i32> = self.resumable.keys().copied().collect();
-            self.resumable.clear();
-            for partition in dropped {
-                self.release_partition(partition);
-            }
-        }
-        self.stats
-            .owned
-            .store(self.owned.len() as u64, Ordering::Relaxed);
-        if self.owned != before {
-            tracing::info!(owned = ?self.owned, "ownership changed");
-        }
-        if heard {
-            self.engine.set_owner(Some(Owner {
-                partitions: self.layout.shipments,
-                owned: self.owned.clone(),
-            }));
-        }
-        // live once the group has spoken (an instance may be given nothing)
-        if heard && !self.stats.live.swap(true, Ordering::Relaxed) {
-            tracing::info!(owned = ?self.owned, "restored, processing");
-        }
-        Ok(())
-    }
-
-    /// Restores gained partitions together: their by-shipment records and what `kouan.status`
-    /// holds for them, one reader per topic — whole, or from a loaded checkpoint's offsets for
-    /// the partitions it knew.
-    fn restore_partitions(&mut self, partitions: &[i32]) -> Result<(), ProcessError> {
-        if partitions.is_empty() {
-            return Ok(());
-        }
-        let started = Instant::now();
-        // shipments change owner: each due one is derived again before it is forgotten
-        self.retention.doubt_noted();
-        // where the previous owner left off first: the group coordinator answers only once the
-        // offsets of its last transaction are stable (committed or aborted)
-        self.start.extend(kouan_bus::batch::committed(
-            &self.group,
-            &self.config.topics.by_shipment(),
-            partitions,
-        )?);
-        let resumed: HashMap<i32, Resumable> = partitions
-            .iter()
-            .filter_map(|p| self.resumable.remove(p).map(|r| (*p, r)))
-            .collect();
-        let whole: Vec<i32> = partitions
-            .iter()
-            .copied()
-            .filter(|p| !resumed.contains_key(p))
-            .collect();
-        // where to read each from: a whole partition from its beginning, a resumed one from its
-        // checkpoint's offset unless nothing (committed) came after it
-        let group = &self.group;
-        let at = |topic: &str, offset: fn(&Resumable) -> i64| -> Vec<(i32, rdkafka::Offset)> {
-            let resumed: Vec<(i32, i64)> = resumed.iter().map(|(p, r)| (*p, offset(r))).collect();
-            let asked: Vec<(String, i32)> = resumed
-                .iter()
-                .map(|(p, _)| (topic.to_string(), *p))
-                .collect();
-            let ends =
-                kouan_bus::watermarks::fetch_all(group, &asked, kouan_bus::timing::WATERMARKS);
-            resumed
-                .into_iter()
-                .zip(ends)
-                // unanswered: read from there, whatever comes
-                .filter(|((_, from), end)| end.as_ref().map_or(true, |(_, end)| end > from))
-                .map(|((p, from), _)| (p, rdkafka::Offset::Offset(from)))
-                .chain(whole.iter().map(|p| (*p, rdkafka::Offset::Beginning)))
-                .collect()
-        };
-        let mut touched = BTreeSet::new();
-        let mut records = 0u64;
-        let by_shipment = self.config.topics.by_shipment();
-        let status = self.config.topics.status();
-        let reads = at(&by_shipment, |r| r.by_shipment_offset);
-        let (brokers, cancel) = (&self.config.brokers, self.cancel);
-        let name = format!("{}-restore", self.name);
-        read_from(brokers, &name, &by_shipment, &reads, cancel, |message| {
-            records += 1;
-            restore::apply_by_shipment(&mut self.engine, message, &mut touched);
-        })?;
-        // every status its transactions published, not only those whose commit markers were
-        // written by now: a version learned short would be published a second time
-        self.probes
-            .await_settled(&self.config.topics.status(), partitions, self.cancel)?;
-        for resumable in resumed.values() {
-            self.published.extend(resumable.published.iter().cloned());
-            self.links_written
-                .extend(resumable.links_written.iter().cloned());
-            self.retention.restore(resumable.finished.iter().cloned());
-        }
-        // the links the shared table holds (since the checkpoint, for a resumed partition)
-        let shipments = self.layout.shipments;
-        self.links_written.extend(
-            self.links_read
-                .iter()
-                .filter(|(id, _)| partitions.contains(&partition_of(id.as_bytes(), shipments)))
-                .map(|(id, digest)| (id.clone(), *digest)),
-        );
-        let reads = at(&status, |r| r.status_offset);
-        let published = &mut self.published;
-        let name = format!("{}-restore-status", self.name);
-        read_from(brokers, &name, &status, &reads, cancel, |message| {
-            restore::learn_published(published, message);
-            // another owner published it since the checkpoint: derived again
-            if let Some(key) = message.key().and_then(|k| std::str::from_utf8(k).ok()) {
-                touched.insert(key.to_string());
-            }
-        })?;
-        if self.cancel.is_cancelled() {
-            self.cut_short = true;
-        }
-        self.owned.extend(partitions);
-        let wall = now_unix_millis();
-        for partition in partitions {
-            self.in_step.assigned((Input::ByShipment, *partition), wall);
-        }
-        // every shipment of a partition restored whole is recomputed once and compared with
-        // what is published; of a resumed one, those the records since the checkpoint touched
-        let in_whole = |id: &str| whole.contains(&partition_of(id.as_bytes(), shipments));
-        let in_resumed = |id: &str| resumed.contains_key(&partition_of(id.as_bytes(), shipments));
-        self.affected
-            .extend((self.engine.shipments()).filter(|id| in_whole(id)));
-        self.affected.extend(
-            touched
-                .iter()
-                .chain(self.pending_affected.iter())
-                .filter(|id| in_resumed(id))
-                .cloned(),
-        );
-        self.pending_affected.retain(|id| !in_resumed(id));
-        tracing::info!(
-            ?partitions,
-            from_checkpoint = ?resumed.keys().collect::<BTreeSet<_>>(),
-            records,
-            affected = self.affected.len(),
-            seconds = started.elapsed().as_secs_f64(),
-            "partitions restored"
-        );
-        Ok(())
-    }
-
-    fn release_partition(&mut self, partition: i32) {
-        self.owned.remove(&partition);
-        self.retention.doubt_noted();
-        self.progress.release(Input::ByShipment, partition);
-        self.in_step.revoked(&(Input::ByShipment, partition));
-        self.start
-            .remove(&(self.config.topics.by_shipment(), partition));
-        let shipments = self.layout.shipments;
-        let released: Vec<String> = self
-            .published
-            .keys()
-            .map(String::as_str)
-            .chain(self.engine.shipments().map(|id| id.as_str()))
-            .filter(|id| partition_of(id.as_bytes(), shipments) == partition)
-            .map(str::to_string)
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        for id in &released {
-            self.engine.release(id);
-            self.published.remove(id);
-            self.links_written.remove(id);
-        }
-        self.pending_affected
-            .retain(|id| partition_of(id.as_bytes(), shipments) != partition);
-        tracing::info!(partition, shipments = released.len(), "partition released");
-    }
-
     /// One transaction's work; returns the offsets to commit with it.
     fn cycle(
         &mut self,
@@ -679,107 +463,6 @@ impl<'a> Generation<'a> {
         self.publish_affected()?;
         self.retire()?;
         self.positions()
-    }
-
-    /// The end signals, for the stamp: a partition with records still held back is not at its
-    /// end, whatever the consumer has fetched.
-    fn note_ends(&mut self, ends: Ends) {
-        for partition in ends.by_shipment {
-            if self
-                .in_step
-                .front(&(Input::ByShipment, partition))
-                .is_none()
-            {
-                self.progress.reached_end(Input::ByShipment, partition);
-            }
-        }
-        for partition in ends.shared {
-            if self.in_step.front(&(Input::Shared, partition)).is_none() {
-                self.progress.reached_end(Input::Shared, partition);
-            }
-        }
-    }
-
-    /// Whether each partition read from is at its end, as the statuses are about to be stamped:
-    /// its position against the high watermark of its last fetch (both local to the client). A
-    /// gap of one is the commit marker after the last record; more is records on the way or a
-    /// transaction open — the router commits by-shipment and shared records together, and the
-    /// shared reader's fetch of them may land after the group's, so an end signalled a moment ago
-    /// may be stale. A partition with nothing unread holds nothing back whatever its last event
-    /// time (live, a quiet partition's is old). Where either is unknown, the end-of-partition
-    /// signal stands.
-    fn confirm_ends(&mut self) {
-        let partitions = self.progress.partitions();
-        if partitions.is_empty() {
-            return;
-        }
-        let positions = self.positions_read();
-        for ((input, partition), _) in partitions {
-            if self.in_step.front(&(input, partition)).is_some() {
-                self.progress.more_to_come(input, partition);
-                continue;
-            }
-            match self.fetched_to_end(&positions, input, partition) {
-                Some(false) => self.progress.more_to_come(input, partition),
-                Some(true) => self.progress.reached_end(input, partition),
-                None => {}
-            }
-        }
-    }
-
-    /// Whether the consumer of `partition` has fetched all it holds: its position against the
-    /// high watermark of its last fetch, both local to the client (`None` before its first
-    /// fetch). A gap of one is the commit marker after the last record; more is records on the
-    /// way or a transaction open. A partition whose position is still unknown (it has delivered
-    /// nothing) is at its end when it holds nothing ([`kouan_bus::batch::read_to_end`], as the
-    /// router judges), so that an empty partition does not hold the merge back for
-    /// [`crate::pacing::IDLE_MILLIS`] after an assignment.
-    fn fetched_to_end(
-        &self,
-        positions: &PositionsRead,
-        input: Input,
-        partition: i32,
-    ) -> Option<bool> {
-        match input {
-            Input::ByShipment => fetched_to_end(
-                &self.group,
-                positions.by_shipment.as_ref()?,
-                &self.config.topics.by_shipment(),
-                partition,
-            ),
-            Input::Shared => fetched_to_end(
-                self.shared.reader(),
-                positions.shared.as_ref()?,
-                &self.config.topics.shared(),
-                partition,
-            ),
-        }
-    }
-
-    /// Both consumers' positions, asked once for a pass over many partitions (each answer is a
-    /// list of the whole assignment).
-    fn positions_read(&self) -> PositionsRead {
-        PositionsRead {
-            by_shipment: self.group.position().ok(),
-            shared: self.shared.reader().position().ok(),
-        }
-    }
-
-    /// The offsets the cycle's transaction commits: each owned partition's position, or the
-    /// first of its records still held back (not applied yet, so read again after a crash).
-    fn positions(&self) -> Result<TopicPartitionList, ProcessError> {
-        let mut offsets = kouan_bus::batch::positions(&self.group, &self.start)?;
-        let topic = self.config.topics.by_shipment();
-        for partition in &self.owned {
-            if let Some(held) = self.in_step.front(&(Input::ByShipment, *partition)) {
-                offsets.set_partition_offset(
-                    &topic,
-                    *partition,
-                    rdkafka::Offset::Offset(held.message.offset()),
-                )?;
-            }
-        }
-        Ok(offsets)
     }
 }
 
@@ -811,27 +494,6 @@ fn pause_or_resume<C: rdkafka::consumer::ConsumerContext>(
         (_, true) => consumer.pause(partitions),
         (_, false) => consumer.resume(partitions),
     }
-}
-
-/// Where each consumer is ([`Generation::positions_read`]).
-struct PositionsRead {
-    by_shipment: Option<TopicPartitionList>,
-    shared: Option<TopicPartitionList>,
-}
-
-/// [`Generation::fetched_to_end`] for one consumer, at `positions`.
-fn fetched_to_end<C: rdkafka::consumer::ConsumerContext>(
-    consumer: &BaseConsumer<C>,
-    positions: &TopicPartitionList,
-    topic: &str,
-    partition: i32,
-) -> Option<bool> {
-    let position = match positions.find_partition(topic, partition)?.offset() {
-        rdkafka::Offset::Offset(offset) => Some(offset),
-        _ => None,
-    };
-    let (low, high) = kouan_bus::batch::known_watermarks(consumer, topic, partition)?;
-    Some(kouan_bus::batch::read_to_end(position, low, high, true))
 }
 
 /// The wall clock, Unix milliseconds.
