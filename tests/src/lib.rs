@@ -45,13 +45,7 @@ pub fn kouan_bin() -> PathBuf {
     path
 }
 
-/// The wall clock in Unix milliseconds.
-pub fn wall_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
+pub use kouan_model::wall_millis;
 
 /// A loopback port nothing listens on right now.
 pub fn free_port() -> u16 {

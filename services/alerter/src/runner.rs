@@ -46,12 +46,6 @@ pub struct AlertStats {
     pub firing: AtomicU64,
 }
 
-pub fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 /// Most status records read per cycle (one transaction).
 const CYCLE_RECORDS: usize = 5_000;
 /// Longest a cycle reads before it commits what it has.
@@ -74,7 +68,7 @@ pub fn run(
     let restored = restore(config, &instance, &mut alerter, cancel)?;
     let mut marks = restored.marks;
     for (partition, mark) in &marks {
-        clock.observe(*partition, *mark, now_millis());
+        clock.observe(*partition, *mark, kouan_model::wall_millis());
     }
     // A processor cycle's status records all carry the watermark of its end, and are read in
     // several polls: the timer must not judge, at that watermark, a shipment whose record of the
@@ -118,7 +112,7 @@ pub fn run(
         let started = Instant::now();
         let mut read = 0;
         while read < CYCLE_RECORDS && started.elapsed() < CYCLE {
-            let wall = now_millis();
+            let wall = kouan_model::wall_millis();
             let Some(message) = status_reader.poll(follower::POLL) else {
                 break;
             };
@@ -164,7 +158,7 @@ pub fn run(
                 }
             }
         }
-        let wall = now_millis();
+        let wall = kouan_model::wall_millis();
         for partition in status_reader.take_ended() {
             if let Some(watermark) = pending.remove(&partition) {
                 clock.observe(partition, watermark, wall);

@@ -63,4 +63,4 @@ pub use status_json::{MilestoneJson, StatusJson};
 pub use status_ref::{MilestoneRef, StatusRef};
 pub use status_view::{MilestoneView, StatusView};
 pub use status_wire::{fnv1a, fnv1a_extend, EncodedStatus, PublishedStatus, FNV1A_START};
-pub use time::Timestamp;
+pub use time::{wall_millis, Timestamp};

@@ -50,7 +50,19 @@ impl std::hash::Hash for Timestamp {
     }
 }
 
+/// The wall clock, Unix milliseconds: kouan's one reading of it (0 before 1970).
+pub fn wall_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 impl Timestamp {
+    /// The wall clock as a UTC timestamp, to the millisecond.
+    pub fn now() -> Self {
+        Timestamp::from_unix_millis(wall_millis()).expect("the clock is in range")
+    }
+
     /// What equality and order go by: the instant, whatever the offset.
     fn instant(&self) -> (i64, bool, u32) {
         (self.seconds, self.leap, self.nanos)

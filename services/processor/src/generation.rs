@@ -302,7 +302,7 @@ impl<'a> Generation<'a> {
             self.polled_millis += polling.elapsed().as_millis() as i64;
             self.follow_rebalances()?;
             self.progress.at(self.polled_millis);
-            let wall = now_unix_millis();
+            let wall = kouan_model::wall_millis();
             self.hold(batch, shared, wall);
             let ends = Ends {
                 by_shipment: ended,
@@ -496,17 +496,6 @@ fn pause_or_resume<C: rdkafka::consumer::ConsumerContext>(
     }
 }
 
-/// The wall clock, Unix milliseconds.
-pub(crate) fn now_unix_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 fn now() -> Timestamp {
-    let since_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    Timestamp::from_parts(since_epoch.as_secs() as i64, since_epoch.subsec_nanos(), 0)
-        .expect("now is in range")
+    Timestamp::now()
 }

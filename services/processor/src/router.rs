@@ -88,7 +88,7 @@ impl<'a> Router<'a> {
     pub fn run(&mut self, cancel: &CancellationToken) -> Result<(), ProcessError> {
         while !cancel.is_cancelled() {
             let batch = kouan_bus::batch::poll_batch(&self.consumer, CYCLE_RECORDS, CYCLE_WAIT);
-            let wall = crate::generation::now_unix_millis();
+            let wall = kouan_model::wall_millis();
             self.follow_rebalances(wall);
             for message in batch {
                 let partition = (message.topic().to_string(), message.partition());

@@ -201,7 +201,7 @@ impl Writer {
     fn job(&self, store: &crate::Store) -> impl FnOnce() + Send + 'static {
         let (position, statuses, alerts) = store.checkpoint_rows();
         let header = Checkpoint {
-            written_at_millis: crate::now_millis(),
+            written_at_millis: kouan_model::wall_millis(),
             status_topic: self.status_topic.clone(),
             alerts_topic: self.alerts_topic.clone(),
             position,

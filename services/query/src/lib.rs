@@ -50,13 +50,6 @@ pub use sql::SqlLimits;
 pub use store::Store;
 pub use webhook::WebhookLimits;
 
-/// Wall-clock milliseconds since the epoch.
-pub fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 /// Installs the TLS crypto provider of the HTTP client (webhooks to `https` callbacks,
 /// `kouan sql` to an `https` server). Idempotent.
 pub fn install_crypto() {

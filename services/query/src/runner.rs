@@ -448,7 +448,7 @@ fn usable_checkpoint(
     };
     if let Err(reason) = kouan_bus::checkpoint_file::check_age(
         checkpoint.written_at_millis,
-        crate::now_millis(),
+        kouan_model::wall_millis(),
         max_age,
     ) {
         return refuse(reason);

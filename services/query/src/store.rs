@@ -119,7 +119,7 @@ impl Store {
     pub fn observe_watermark(&self, partition: i32, watermark: i64) {
         self.clock
             .lock()
-            .observe(partition, watermark, crate::now_millis());
+            .observe(partition, watermark, kouan_model::wall_millis());
     }
 
     /// The follower has read `partitions` of `kouan.status` to their end.
@@ -133,12 +133,12 @@ impl Store {
     /// The pipeline's now (Unix milliseconds): event time while it catches up, the wall clock
     /// once it has caught up.
     pub fn now_millis(&self) -> i64 {
-        self.clock.lock().now(crate::now_millis())
+        self.clock.lock().now(kouan_model::wall_millis())
     }
 
     /// How far the pipeline's now is behind the wall clock, in milliseconds.
     pub fn behind_millis(&self) -> i64 {
-        self.clock.lock().behind_millis(crate::now_millis())
+        self.clock.lock().behind_millis(kouan_model::wall_millis())
     }
 
     /// Whether the pipeline is catching up: its now is more than

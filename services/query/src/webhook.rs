@@ -322,7 +322,7 @@ impl Webhooks {
             filters: request.filters,
             shipper: caller.shipper().map(str::to_string),
             owner: caller.name.to_string(),
-            created_at: kouan_model::Timestamp::from_parts(crate::now_millis() / 1000, 0, 0)
+            created_at: kouan_model::Timestamp::from_parts(kouan_model::wall_millis() / 1000, 0, 0)
                 .map(|t| t.to_rfc3339())
                 .unwrap_or_default(),
             cursor: self.store.position().encode(),

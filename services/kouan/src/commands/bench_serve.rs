@@ -198,7 +198,7 @@ pub async fn run(args: BenchServeArgs, cancel: CancellationToken) -> anyhow::Res
         let begun = Instant::now();
         let (position, statuses, alerts) = store.checkpoint_rows();
         let header = kouan_query::checkpoint::Checkpoint {
-            written_at_millis: kouan_query::now_millis(),
+            written_at_millis: kouan_model::wall_millis(),
             status_topic: "kouan.status".into(),
             alerts_topic: "kouan.alerts".into(),
             position,

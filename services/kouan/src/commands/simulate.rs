@@ -177,7 +177,7 @@ pub fn publish(
         if args.live {
             // caught up with the present: wait for the wall clock to reach the delivery time
             while !cancel.is_cancelled() {
-                let ahead = delivered.at_unix_millis - kouan_alerter::runner::now_millis();
+                let ahead = delivered.at_unix_millis - kouan_model::wall_millis();
                 if ahead <= 0 {
                     break;
                 }

@@ -44,7 +44,7 @@ pub async fn run(args: UpArgs, topics: Topics, cancel: CancellationToken) -> any
         }
     );
 
-    let start = kouan_alerter::runner::now_millis() - args.history.as_millis() as i64;
+    let start = kouan_model::wall_millis() - args.history.as_millis() as i64;
     let start = kouan_model::Timestamp::from_parts(start.div_euclid(1000), 0, 8 * 3600)
         .expect("now is in range");
     let simulate = SimulateArgs {
@@ -71,7 +71,7 @@ pub async fn run(args: UpArgs, topics: Topics, cancel: CancellationToken) -> any
         },
     };
     let sim_config = super::simulate::sim_config(&simulate.scenario)?;
-    let history_events = count_history(sim_config.clone(), kouan_alerter::runner::now_millis());
+    let history_events = count_history(sim_config.clone(), kouan_model::wall_millis());
     let sim_progress = Arc::new(super::simulate::Progress::default());
     let process_stats = Arc::new(ProcessStats::default());
     let alert_stats = Arc::new(AlertStats::default());

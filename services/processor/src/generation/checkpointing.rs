@@ -178,7 +178,7 @@ pub(crate) fn usable_checkpoint(
     };
     if let Err(reason) = kouan_bus::checkpoint_file::check_age(
         checkpoint.written_at_millis,
-        now_unix_millis(),
+        kouan_model::wall_millis(),
         max_age,
     ) {
         return refuse(reason);
@@ -308,7 +308,7 @@ impl Generation<'_> {
             });
         }
         let checkpoint = Checkpoint {
-            written_at_millis: now_unix_millis(),
+            written_at_millis: kouan_model::wall_millis(),
             build: checkpoint::BUILD.into(),
             by_shipment_topic: by_shipment,
             shared_topic,

@@ -141,7 +141,7 @@ impl Generation<'_> {
             self.cut_short = true;
         }
         self.owned.extend(partitions);
-        let wall = now_unix_millis();
+        let wall = kouan_model::wall_millis();
         for partition in partitions {
             self.in_step.assigned((Input::ByShipment, *partition), wall);
         }

@@ -58,7 +58,7 @@ impl Generation<'_> {
         if self.cycle_timestamps.is_empty() {
             return;
         }
-        let done = now_unix_millis();
+        let done = kouan_model::wall_millis();
         for published_at in self.cycle_timestamps.drain(..) {
             self.stats
                 .latency

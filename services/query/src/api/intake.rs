@@ -39,10 +39,7 @@ pub struct IntakeParams {
 }
 
 fn now() -> Timestamp {
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    Timestamp::from_unix_millis(millis).expect("the clock is in range")
+    Timestamp::now()
 }
 
 fn enabled(state: &AppState) -> Result<&Arc<IntakeConfig>, ApiError> {

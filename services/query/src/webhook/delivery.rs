@@ -44,7 +44,7 @@ impl Webhooks {
                 }
                 continue;
             }
-            let now = crate::now_millis();
+            let now = kouan_model::wall_millis();
             let records: Vec<String> = items
                 .iter()
                 .filter_map(|item| match &item.kind {
@@ -145,7 +145,7 @@ impl Webhooks {
     pub(super) fn pause(&self, subscription: &mut Subscription, failure: String) {
         tracing::warn!(subscription = subscription.id, %failure, "webhook destination failing too long, delivery paused");
         subscription.paused = Some(Paused {
-            paused_at: kouan_model::Timestamp::from_unix_millis(crate::now_millis())
+            paused_at: kouan_model::Timestamp::from_unix_millis(kouan_model::wall_millis())
                 .map(|t| t.to_rfc3339())
                 .unwrap_or_default(),
             last_failure: failure,
