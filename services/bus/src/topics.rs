@@ -348,7 +348,8 @@ mod tests {
         assert_eq!(topics.kind_of("kouan.events.air"), Some(BodyKind::Air));
         assert_eq!(topics.kind_of("kouan.status"), None);
         let specs = topics.all_specs(DEFAULT_EVENT_RETENTION);
-        assert_eq!(specs.len(), 12);
+        assert_eq!(specs.len(), 13);
+        assert_eq!(topics.pull(), "kouan.internal.pull");
         assert!(specs
             .iter()
             .any(|s| s.name == "kouan.status" && s.cleanup == Cleanup::Compact));

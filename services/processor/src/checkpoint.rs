@@ -46,8 +46,10 @@ use std::sync::Arc;
 /// `4`: it holds the parked shipments' blocks.
 const MAGIC: &[u8; 8] = b"KOUANPC4";
 
-/// The build a checkpoint must have been written by to be used.
-pub const BUILD: &str = env!("CARGO_PKG_VERSION");
+/// The derivation fingerprint a checkpoint must have been written with to be used: a hash of
+/// the sources that decide what is derived and how the state is laid out (`build.rs`), not the
+/// package version, which does not change when a rule does.
+pub const BUILD: &str = env!("KOUAN_DERIVATION_FINGERPRINT");
 
 /// What the stage knows of one owned partition, and where it resumes.
 #[derive(Debug, Clone, PartialEq)]
@@ -489,5 +491,49 @@ mod tests {
         for id in original.shipments() {
             assert_eq!(restored.status(id), original.status(id), "status of {id}");
         }
+    }
+}
+
+#[cfg(test)]
+mod fingerprint_tests {
+    #![allow(dead_code)]
+    include!("../derivation_fingerprint.rs");
+
+    fn workspace() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
+    #[test]
+    fn the_fingerprint_is_the_derivations_sources_not_the_package_version() {
+        let (hash, files) = fingerprint(&workspace());
+        assert_eq!(super::BUILD, format!("{hash:016x}"));
+        assert_ne!(super::BUILD, env!("CARGO_PKG_VERSION"));
+        let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        for needed in [
+            "derive.rs",
+            "engine/forget.rs",
+            "model/src/status.rs",
+            "status.proto",
+        ] {
+            assert!(
+                names.iter().any(|n| n.ends_with(needed)),
+                "{needed} not in {names:?}"
+            );
+        }
+        // a rule changed is another fingerprint: the same sources with one byte more in derive.rs
+        let copy = std::env::temp_dir().join(format!("kouan-fingerprint-{}", std::process::id()));
+        for file in &files {
+            let relative = file.strip_prefix(workspace()).unwrap();
+            let target = copy.join(relative);
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::copy(file, &target).unwrap();
+        }
+        assert_eq!(fingerprint(&copy).0, hash);
+        let derive = copy.join("services/processor/src/derive.rs");
+        let mut text = std::fs::read(&derive).unwrap();
+        text.push(b'\n');
+        std::fs::write(&derive, text).unwrap();
+        assert_ne!(fingerprint(&copy).0, hash);
+        let _ = std::fs::remove_dir_all(&copy);
     }
 }

@@ -148,7 +148,7 @@ pub(crate) fn usable_checkpoint(
     let (by_shipment, shared, status) = (topics.by_shipment(), topics.shared(), topics.status());
     if checkpoint.build != checkpoint::BUILD {
         return refuse(format!(
-            "written by kouan {}, this is {}",
+            "written by a derivation with fingerprint {}, this one is {} (an upgrade): restoring from the topics",
             checkpoint.build,
             checkpoint::BUILD
         ));
