@@ -43,7 +43,8 @@ fn topics_create_is_idempotent_and_names_every_topic() {
             String::from_utf8_lossy(&output.stderr)
         );
         let listed = String::from_utf8(output.stdout).unwrap();
-        assert_eq!(listed.lines().count(), 12, "{listed}");
+        assert_eq!(listed.lines().count(), 13, "{listed}");
+        assert!(listed.contains(&format!("{namespace}.internal.pull")));
         assert!(listed.contains(&format!("{namespace}.status")));
         assert!(listed.contains(&format!("{namespace}.internal.alerter")));
         assert!(listed.contains(&format!("{namespace}.internal.by-shipment")));
