@@ -46,6 +46,12 @@ impl Collector for PipelineCollector {
                 None,
                 MetricType::Counter,
             )?)?;
+            counter(&process.lost).encode(encoder.encode_descriptor(
+                "processor_events_lost",
+                "event records retention deleted before the router read them",
+                None,
+                MetricType::Counter,
+            )?)?;
             {
                 let mut family = encoder.encode_descriptor(
                     "processor_status_out",

@@ -35,6 +35,16 @@ const CYCLE_RECORDS: usize = 20_000;
 use kouan_bus::timing::CYCLE_WAIT;
 
 /// The router's consumer group for the processor group `group`.
+/// How long the router waits for the group's offsets and a partition's start when checking an
+/// assignment for lost events.
+const LOSS_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How many records a group resuming at `resumes_at` missed on a partition that now starts at
+/// `low` (`None`: nothing missed).
+pub fn lost_to_retention(resumes_at: i64, low: i64) -> Option<u64> {
+    (resumes_at < low).then(|| (low - resumes_at) as u64)
+}
+
 pub fn router_group(group: &str) -> String {
     format!("{group}-router")
 }
@@ -120,6 +130,7 @@ impl<'a> Router<'a> {
         for change in self.consumer.context().take() {
             match change {
                 Change::Assigned(partitions) => {
+                    self.note_losses(&partitions);
                     for partition in partitions {
                         self.in_step.assigned(partition.clone(), wall);
                         self.assigned.insert(partition);
@@ -132,6 +143,58 @@ impl<'a> Router<'a> {
                         self.assigned.remove(&partition);
                     }
                 }
+            }
+        }
+    }
+
+    /// Says when the group resumes a partition past records retention deleted before they were
+    /// routed: librdkafka moves an out-of-range position to the earliest record still there
+    /// without a word (`auto.offset.reset`), and those events never reach a status. Each such
+    /// partition is an error log line naming the offsets missed, counted in
+    /// `kouan_processor_events_lost_total`. A partition the group never committed (nothing was
+    /// ever routed from it) is committed at its start by the next transaction, so that a later
+    /// loss there is seen too.
+    fn note_losses(&mut self, partitions: &[(String, i32)]) {
+        let mut list = TopicPartitionList::new();
+        for (topic, partition) in partitions {
+            list.add_partition(topic, *partition);
+        }
+        let committed = match self.consumer.committed_offsets(list, LOSS_CHECK_TIMEOUT) {
+            Ok(committed) => committed,
+            Err(error) => {
+                tracing::warn!(%error, "could not read the group's offsets to check for lost events");
+                return;
+            }
+        };
+        for element in committed.elements() {
+            let (topic, partition) = (element.topic(), element.partition());
+            let low = match self
+                .consumer
+                .fetch_watermarks(topic, partition, LOSS_CHECK_TIMEOUT)
+            {
+                Ok((low, _)) => low,
+                Err(error) => {
+                    tracing::warn!(%error, topic, partition, "could not read a partition's start to check for lost events");
+                    continue;
+                }
+            };
+            let rdkafka::Offset::Offset(resumes_at) = element.offset() else {
+                // never committed: it starts where the topic starts, which the next commit says
+                self.routed_next
+                    .entry((topic.to_string(), partition))
+                    .or_insert(low);
+                continue;
+            };
+            if let Some(lost) = lost_to_retention(resumes_at, low) {
+                self.stats.lost.fetch_add(lost, Ordering::Relaxed);
+                tracing::error!(
+                    topic,
+                    partition,
+                    first_missed = resumes_at,
+                    last_missed = low - 1,
+                    lost,
+                    "events lost to retention: deleted before they were routed; raise the event topics' retention above the processor's longest outage"
+                );
             }
         }
     }

@@ -17,6 +17,9 @@ pub struct ProcessStats {
     pub router_commit: LatencyHistogram,
     pub stage_commit: LatencyHistogram,
     pub rejected: AtomicU64,
+    /// Event records retention deleted before the router read them (a group resuming past the
+    /// start of a partition).
+    pub lost: AtomicU64,
     /// Status records (tombstones included) of committed transactions: what readers see.
     pub published: AtomicU64,
     /// Routed events (by-shipment and shared) the shipment stage applied live: beside `events`,
