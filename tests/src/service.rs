@@ -81,6 +81,16 @@ impl Service {
             .cloned()
     }
 
+    /// How many log lines contain `needle` so far.
+    pub fn log_lines(&self, needle: &str) -> usize {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|line| line.contains(needle))
+            .count()
+    }
+
     /// Waits until a log line contains `needle`.
     pub fn await_log(&self, needle: &str, deadline: Duration) {
         let started = Instant::now();

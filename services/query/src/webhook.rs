@@ -32,6 +32,7 @@
 
 pub mod deliverers;
 mod delivery;
+pub mod ownership;
 mod subscription;
 
 pub use subscription::{signature, Filters, NewSubscription, Paused, Progress, Subscription};
@@ -109,6 +110,8 @@ pub struct Webhooks {
     /// First and longest pause between retries.
     backoff: (Duration, Duration),
     limits: WebhookLimits,
+    /// Whether the group still has this replica deliver what it was assigned (after a pause).
+    pub ownership: ownership::Ownership,
 }
 
 impl Webhooks {
@@ -143,6 +146,7 @@ impl Webhooks {
             deliveries: metrics.webhook_deliveries.clone(),
             backoff: (Duration::from_millis(250), Duration::from_secs(60)),
             limits,
+            ownership: Default::default(),
         }
     }
 

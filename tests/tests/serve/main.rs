@@ -14,4 +14,5 @@ mod intake;
 mod isolation;
 mod openapi;
 mod restart;
+mod webhook_pause;
 mod webhooks;

@@ -2,18 +2,36 @@
 //! subscription), and is a member of the consumer group `<topic>.deliverers` over it, whose
 //! assignment of the topic's partitions decides which replica delivers which subscription.
 
+use super::ownership::Watch;
 use super::Webhooks;
 use crate::error::QueryError;
 use kouan_bus::Follower;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
+use rdkafka::ClientContext;
 use rdkafka::Message;
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// How long one read of the topic waits: short, so an assignment change is acted on at once.
 const POLL: Duration = Duration::from_millis(50);
+
+/// Counts the member's rebalances: after a pause, the first one says the assignment is the
+/// group's again ([`Watch`]).
+#[derive(Default)]
+pub struct Turns {
+    rebalances: AtomicU64,
+}
+
+impl ClientContext for Turns {}
+
+impl ConsumerContext for Turns {
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, _rebalance: &Rebalance<'_>) {
+        self.rebalances.fetch_add(1, Ordering::SeqCst);
+    }
+}
 
 /// The group whose members deliver the subscriptions on `topic`.
 pub fn group(topic: &str) -> String {
@@ -53,9 +71,10 @@ pub fn follow(
     cancel: &CancellationToken,
 ) -> Result<(), QueryError> {
     let partitions = kouan_bus::reader::partitions(follower.reader(), topic)?;
-    let member: BaseConsumer = kouan_bus::config::group_member(brokers, &group(topic))
-        .create()
+    let member: BaseConsumer<Turns> = kouan_bus::config::group_member(brokers, &group(topic))
+        .create_with_context(Turns::default())
         .map_err(kouan_bus::BusError::from)?;
+    let mut watch = Watch::default();
     member
         .subscribe(&[topic])
         .map_err(kouan_bus::BusError::from)?;
@@ -85,6 +104,14 @@ pub fn follow(
         if assigned.as_ref() != Some(&now) {
             webhooks.set_assignment(now.clone(), partitions);
             assigned = Some(now);
+        }
+        // after the assignment is acted on, never before: a revoked task is stopped first
+        let wall = kouan_model::wall_millis();
+        let rebalances = member.context().rebalances.load(Ordering::SeqCst);
+        if watch.turn(wall, rebalances, member.assignment_lost()) {
+            webhooks.ownership.confirm(wall);
+        } else {
+            webhooks.ownership.withdraw();
         }
     }
     member.unsubscribe();

@@ -34,7 +34,9 @@ impl Webhooks {
                 if persisted != cursor.token() {
                     // moved past changes it may not see: remember that too
                     subscription.cursor = cursor.token();
-                    if !stop.is_cancelled() && self.persist_progress(&subscription).is_ok() {
+                    if self.ownership.wait(&stop).await
+                        && self.persist_progress(&subscription).is_ok()
+                    {
                         persisted = subscription.cursor.clone();
                     }
                 }
@@ -63,7 +65,9 @@ impl Webhooks {
                 // accepted: recorded, unless this replica stopped delivering it (deleted, or its
                 // partition moved: the new deliverer owns the progress now). A process that is
                 // shutting down was still its deliverer when the receiver accepted the batch.
-                let still_ours = !stop.is_cancelled() || self.cancel.is_cancelled();
+                let still_ours = (!stop.is_cancelled()
+                    && self.ownership.is_fresh(kouan_model::wall_millis()))
+                    || self.cancel.is_cancelled();
                 if still_ours && self.persist_progress(&subscription).is_ok() {
                     persisted = subscription.cursor.clone();
                 }
@@ -83,6 +87,10 @@ impl Webhooks {
         let mut pause = self.backoff.0;
         let failing_since = std::time::Instant::now();
         loop {
+            // a replica back from a pause POSTs nothing until the group says it still delivers
+            if !self.ownership.wait(stop).await {
+                return false;
+            }
             let failure = match self.attempt(subscription, &body, &signature).await {
                 Ok(()) => {
                     self.count("ok");
