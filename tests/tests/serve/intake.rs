@@ -175,6 +175,20 @@ fn producers_publish_as_their_own_sources_and_carriers_by_their_signature() {
     let tampered = DCSA_EVENTS.replace("GTIN", "GTOT");
     assert_eq!(callback(&serve, &signature, &tampered), 401);
     assert_eq!(callback(&serve, "sha256=00", DCSA_EVENTS), 401);
+    // the headers are checked before the body is read: a stranger's big body is refused as a
+    // stranger's (401), a subscription's over the cap as too large (413)
+    let big = "x".repeat(10_000);
+    let stranger = client()
+        .post(format!("{}/v1/intake/dcsa/callback", serve.url))
+        .header("Subscription-ID", "not-a-subscription")
+        .header("Notification-Signature", "sha256=00")
+        .body(big.clone())
+        .send()
+        .unwrap()
+        .status()
+        .as_u16();
+    assert_eq!(stranger, 401);
+    assert_eq!(callback(&serve, &signature, &big), 413);
 
     // on the topics: the three taken events, and the two rejections with their reasons
     let events = read_events(&brokers(), &topics);

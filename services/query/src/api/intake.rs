@@ -160,21 +160,28 @@ pub async fn intake(
 pub async fn dcsa_callback(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     let intake = enabled(&state)?;
     let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
-    let subscription = intake
+    let refused = |error: crate::ingest::callbacks::CallbackError| {
+        tracing::warn!(%error, "intake: DCSA callback refused");
+        ApiError::new(StatusCode::UNAUTHORIZED, error.to_string())
+    };
+    // the headers first: a caller without a subscription's id and signature gets nothing read
+    let claim = intake
         .subscriptions
-        .verify(
-            header("Subscription-ID"),
-            header("Notification-Signature"),
-            &body,
-        )
-        .map_err(|error| {
-            tracing::warn!(%error, "intake: DCSA callback refused");
-            ApiError::new(StatusCode::UNAUTHORIZED, error.to_string())
+        .claim(header("Subscription-ID"), header("Notification-Signature"))
+        .map_err(refused)?;
+    let body = axum::body::to_bytes(body, intake.max_body_bytes)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the body is larger than the intake takes",
+            )
         })?;
+    let subscription = claim.check(&body).map_err(refused)?;
     let context = Context {
         zones: &intake.zones,
         source: Some(&subscription.source),

@@ -104,6 +104,16 @@ impl Subscriptions {
         signature: Option<&str>,
         body: &[u8],
     ) -> Result<&Subscription, CallbackError> {
+        self.claim(subscription_id, signature)?.check(body)
+    }
+
+    /// What a callback's headers claim, checked before its body is read: an unknown subscription
+    /// or a malformed signature is refused without reading a byte of the body.
+    pub fn claim(
+        &self,
+        subscription_id: Option<&str>,
+        signature: Option<&str>,
+    ) -> Result<Claim<'_>, CallbackError> {
         let id = subscription_id
             .map(str::trim)
             .ok_or(CallbackError::NoSubscription)?;
@@ -118,13 +128,29 @@ impl Subscriptions {
             return Err(CallbackError::SignatureShape);
         }
         let expected = hex::decode(hex_digest).map_err(|_| CallbackError::SignatureShape)?;
-        let mut mac = Hmac::<Sha256>::new_from_slice(&subscription.secret)
+        Ok(Claim {
+            subscription,
+            expected,
+        })
+    }
+}
+
+/// A callback's subscription and the signature it claims, before its body is read.
+pub struct Claim<'a> {
+    subscription: &'a Subscription,
+    expected: Vec<u8>,
+}
+
+impl<'a> Claim<'a> {
+    /// The subscription, when the claimed signature is the body's under its secret.
+    pub fn check(self, body: &[u8]) -> Result<&'a Subscription, CallbackError> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.subscription.secret)
             .expect("hmac takes keys of any length");
         mac.update(body);
         // constant time: a wrong signature tells nothing about the right one
-        mac.verify_slice(&expected)
+        mac.verify_slice(&self.expected)
             .map_err(|_| CallbackError::BadSignature)?;
-        Ok(subscription)
+        Ok(self.subscription)
     }
 }
 
