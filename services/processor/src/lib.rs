@@ -4,7 +4,7 @@
 //! Follow an event: the [`router`] reads it from an event topic (invalid ones go to the dead
 //! letters) and writes it to `kouan.internal.by-shipment` (a direct event, in its shipment's
 //! partition) or `kouan.internal.shared` (a container's or a conveyance's); the shipment stage
-//! ([`runner`], [`generation`]) applies it to the [`engine`], which finds the shipments it
+//! ([`runner`], [`tenure`]) applies it to the [`engine`], which finds the shipments it
 //! belongs to ([`belonging`]) and derives them again ([`derive`]); a changed status goes to `kouan.status`
 //! (`kouan_model::Status`) in the same transaction as the input offsets. [`restore`] reads the
 //! internal topics back after a restart; [`retention`] forgets finished shipments.
@@ -36,7 +36,7 @@
 //! - [`router`]: input events to the internal topics (or the dead-letter topic), exactly once.
 //! - [`runner`]: `kouan process` — the router beside the shipment stage, which updates the owned
 //!   shipments and publishes their changes, one transaction per cycle.
-//! - [`generation`]: the shipment stage between two restores: restore, consume, apply, publish,
+//! - [`tenure`]: the shipment stage between two restores: restore, consume, apply, publish,
 //!   retire, report.
 //! - [`stats`]: counters for logs, metrics and the benchmark.
 //! - [`replay`]: the stage's work on records without Kafka, for the benchmarks.
@@ -47,7 +47,6 @@ pub mod changelog;
 pub mod checkpoint;
 pub mod derive;
 pub mod engine;
-pub mod generation;
 pub mod names;
 pub mod pacing;
 pub mod park;
@@ -62,6 +61,7 @@ pub mod runner;
 pub mod scratch;
 pub mod spill;
 pub mod stats;
+pub mod tenure;
 pub mod versions;
 
 pub use engine::Engine;

@@ -1,7 +1,7 @@
 //! Reading partitions in step, in event time: the router buffers what it polls per event-topic
 //! partition and routes the records in event-time order across partitions, each partition's own
 //! order kept; the shipment stage does the same with its by-shipment and shared partitions
-//! (`crate::generation`).
+//! (`crate::tenure`).
 //!
 //! Why: the five event topics are fetched at their own paces, a megabyte per partition at a time.
 //! Replaying history (a start on old topics, a catch-up after an outage), one topic can be routed

@@ -33,9 +33,9 @@
 //! tells every instance, and the container and conveyance events no remembered shipment can reach
 //! any more are tombstoned by the instance owning their "home" partition.
 
-use crate::generation::Generation;
 use crate::router::Router;
 use crate::stats::ProcessStats;
+use crate::tenure::Tenure;
 use kouan_bus::{BusError, Topics};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -74,7 +74,7 @@ pub struct ProcessConfig {
 /// [`ProcessConfig::checkpoint_every`]'s default.
 pub const DEFAULT_CHECKPOINT_EVERY: Duration = Duration::from_secs(300);
 
-/// Wait before starting over after a failed generation, doubling up to [`MAX_BACKOFF`].
+/// Wait before starting over after a failed tenure, doubling up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
@@ -98,9 +98,9 @@ pub fn run(
             result
         });
         let processed = with_restarts("shipments", stats, &stop, |name| {
-            let mut generation = Generation::start(config, stats, &stop, name)?;
-            let result = generation.run();
-            generation.close();
+            let mut tenure = Tenure::start(config, stats, &stop, name)?;
+            let result = tenure.run();
+            tenure.close();
             result
         });
         stop.cancel();
@@ -112,7 +112,7 @@ pub fn run(
     routed.and(processed)
 }
 
-/// Runs `body` until `cancel`; a failed or fenced generation is followed by a new one restored
+/// Runs `body` until `cancel`; a failed or fenced tenure is followed by a new one restored
 /// from Kafka (the broker went away, the group moved on while this instance was paused).
 fn with_restarts(
     stage: &str,

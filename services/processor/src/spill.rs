@@ -9,7 +9,7 @@
 //! is read back when a window reaches it again (a late booking, a partition gained). Kafka
 //! Streams keeps a global table in RocksDB on local disk for the same reason.
 //!
-//! The file is a [`ScratchFile`]: scratch, not state of record; every generation starts a new one,
+//! The file is a [`ScratchFile`]: scratch, not state of record; every tenure starts a new one,
 //! and what it holds is in the shared table and in the local checkpoint
 //! ([`crate::engine::Engine::state`] reads it back for that).
 

@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Generation<'_> {
+impl Tenure<'_> {
     /// Acts on what the group decided: restores gained by-shipment partitions, releases lost ones.
     pub(super) fn follow_rebalances(&mut self) -> Result<(), ProcessError> {
         let before = self.owned.clone();

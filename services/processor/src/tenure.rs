@@ -1,4 +1,4 @@
-//! The shipment stage's life between two restores ([`Generation`]): restore the shared table,
+//! The shipment stage's life between two restores ([`Tenure`]): restore the shared table,
 //! join the group, restore each partition it is assigned, then cycle — read a batch, apply it,
 //! publish what changed and commit the input offsets, one transaction per cycle.
 //!
@@ -57,7 +57,7 @@ use tokio_util::sync::CancellationToken;
 use crate::runner::{layout, Layout, ProcessConfig, ProcessError};
 
 /// One instance's life between two restores.
-pub(crate) struct Generation<'a> {
+pub(crate) struct Tenure<'a> {
     config: &'a ProcessConfig,
     stats: &'a ProcessStats,
     cancel: &'a CancellationToken,
@@ -118,7 +118,7 @@ pub(crate) struct Held {
     event: Option<Result<Event, kouan_model::Reject>>,
 }
 
-impl<'a> Generation<'a> {
+impl<'a> Tenure<'a> {
     pub(crate) fn start(
         config: &'a ProcessConfig,
         stats: &'a ProcessStats,
@@ -254,7 +254,7 @@ impl<'a> Generation<'a> {
                 .create_with_context(Rebalances::default())?;
         group.subscribe(&[&config.topics.by_shipment()])?;
 
-        Ok(Generation {
+        Ok(Tenure {
             config,
             stats,
             cancel,
@@ -424,7 +424,7 @@ impl<'a> Generation<'a> {
         }
     }
 
-    /// Leaves the group cleanly (a cancelled or failed generation), flushing nothing uncommitted.
+    /// Leaves the group cleanly (a cancelled or failed tenure), flushing nothing uncommitted.
     pub(crate) fn close(&mut self) {
         self.group.unsubscribe();
     }

@@ -9,13 +9,13 @@ pub(super) struct Ends {
     pub(super) shared: BTreeSet<i32>,
 }
 
-/// Where each consumer is ([`Generation::positions_read`]).
+/// Where each consumer is ([`Tenure::positions_read`]).
 pub(super) struct PositionsRead {
     pub(super) by_shipment: Option<TopicPartitionList>,
     pub(super) shared: Option<TopicPartitionList>,
 }
 
-/// [`Generation::fetched_to_end`] for one consumer, at `positions`.
+/// [`Tenure::fetched_to_end`] for one consumer, at `positions`.
 pub(super) fn fetched_to_end<C: rdkafka::consumer::ConsumerContext>(
     consumer: &BaseConsumer<C>,
     positions: &TopicPartitionList,
@@ -30,10 +30,10 @@ pub(super) fn fetched_to_end<C: rdkafka::consumer::ConsumerContext>(
     Some(kouan_bus::batch::read_to_end(position, low, high, true))
 }
 
-impl Generation<'_> {
+impl Tenure<'_> {
     /// Tells the merge which of its empty partitions have nothing more to come for now: those
     /// the consumer signalled the end of, and those whose position is at the high watermark of
-    /// their last fetch ([`Generation::fetched_to_end`]).
+    /// their last fetch ([`Tenure::fetched_to_end`]).
     pub(super) fn note_lane_ends(&mut self, ends: &Ends) {
         for partition in &ends.by_shipment {
             self.in_step.reached_end(&(Input::ByShipment, *partition));

@@ -1,10 +1,10 @@
-//! What a generation does besides applying records: the retention sweep that forgets finished
+//! What a tenure does besides applying records: the retention sweep that forgets finished
 //! shipments, and the latency, lag and progress reports.
 
 use super::*;
 use crate::engine::Forgotten;
 
-impl Generation<'_> {
+impl Tenure<'_> {
     /// Forgets the owned shipments due under the retention rule (inside the open transaction).
     pub(super) fn retire(&mut self) -> Result<(), ProcessError> {
         let shipments = self.layout.shipments;

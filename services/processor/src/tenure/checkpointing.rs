@@ -73,7 +73,7 @@ pub(crate) struct Checkpoints {
 }
 
 /// The checkpoint file of `dir` as read ([`checkpoint::read`]) and the engine built from it, with
-/// the seconds that took: a generation starts on it before it talks to Kafka, which it must do
+/// the seconds that took: a tenure starts on it before it talks to Kafka, which it must do
 /// first anyway, and throws the engine away if the checkpoint is then refused.
 pub(crate) struct CheckpointRead {
     path: std::path::PathBuf,
@@ -211,7 +211,7 @@ pub(crate) fn usable_checkpoint(
     Ok(Some((checkpoint, engine)))
 }
 
-impl Generation<'_> {
+impl Tenure<'_> {
     /// Takes a checkpoint when one is due and the last write has finished.
     pub(super) fn checkpoint_if_due(&mut self) {
         let Some(checkpoints) = &self.checkpoints else {

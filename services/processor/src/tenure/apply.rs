@@ -4,7 +4,7 @@
 
 use super::*;
 
-impl Generation<'_> {
+impl Tenure<'_> {
     /// A by-shipment record of an owned partition.
     /// `event`: the record's payload, decoded (`None` for a tombstone).
     pub(super) fn apply_owned(
