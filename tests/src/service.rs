@@ -171,3 +171,28 @@ impl Serve {
         Serve { service, url }
     }
 }
+
+/// A child process under test (`kouan up`, say), killed whatever happens, a failed assertion
+/// included: a process left running would slow every later test.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl KillOnDrop {
+    /// How the process exited, failing the test with `what` if it runs for 60 s more.
+    pub fn exit_within_a_minute(&mut self, what: &str) -> std::process::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "{what}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}

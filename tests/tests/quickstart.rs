@@ -2,20 +2,12 @@
 //! example bookings, one EDIFACT gate-in and one FSU fed with `kouan ingest` to the broker it
 //! printed; the shipments' statuses show them.
 
+use kouan_e2e::KillOnDrop;
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn example(name: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

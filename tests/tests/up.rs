@@ -7,31 +7,6 @@ use kouan_e2e::*;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-/// `kouan up` under test: killed whatever happens, a failed assertion included (a process left
-/// running would slow every later test).
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl KillOnDrop {
-    /// How the process exited, failing the test with `what` if it runs for 60 s more.
-    fn exit_within_a_minute(&mut self, what: &str) -> std::process::ExitStatus {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = self.0.try_wait().unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "{what}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
 #[test]
 fn up_runs_the_pipeline_and_stops_cleanly_on_ctrl_c() {
     let namespace = unique_namespace("up");

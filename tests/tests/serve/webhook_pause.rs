@@ -120,14 +120,6 @@ fn a_deliverer_back_from_a_pause_delivers_nothing_its_replacement_did() {
         }
         out
     };
-    let deliveries = |serve: &Serve, result: &str| -> u64 {
-        let (_, text) = get(serve, "/metrics", None);
-        let labels = format!("webhook_deliveries_total{{result=\"{result}\"}}");
-        text.lines()
-            .find(|line| line.contains(&labels))
-            .and_then(|line| line.rsplit(' ').next()?.parse().ok())
-            .unwrap_or(0)
-    };
 
     publish(1..=3);
     eventually("1–3 delivered", &|| delivered().contains_key(&3));

@@ -160,16 +160,6 @@ fn a_destination_failing_too_long_is_paused_and_shown_so() {
     assert_eq!(resumed["state"], "ACTIVE", "{resumed}");
 }
 
-/// Deliveries of a replica, from its metrics.
-fn delivered_by(serve: &Serve) -> u64 {
-    let (status, text) = get(serve, "/metrics", None);
-    assert_eq!(status, 200);
-    text.lines()
-        .find(|line| line.contains("webhook_deliveries_total{result=\"ok\"}"))
-        .and_then(|line| line.rsplit(' ').next()?.parse().ok())
-        .unwrap_or(0)
-}
-
 /// Two replicas: a subscription created on one is listed by both and delivered by exactly one
 /// (the group decides); one deleted on either stops everywhere; the deliverer killed with
 /// SIGKILL, the other takes over and resumes in order with nothing skipped.
@@ -267,7 +257,7 @@ fn one_replica_delivers_each_subscription_and_another_takes_over() {
         dropped_hook.accepted.lock().unwrap().is_empty(),
         "a deleted subscription delivered nothing"
     );
-    let (by_first, by_second) = (delivered_by(&first), delivered_by(&second));
+    let (by_first, by_second) = (deliveries(&first, "ok"), deliveries(&second, "ok"));
     assert!(
         (by_first == 0) != (by_second == 0),
         "one deliverer: {by_first} and {by_second} deliveries"
@@ -303,5 +293,5 @@ fn one_replica_delivers_each_subscription_and_another_takes_over() {
         assert!(delivered.len() <= 9, "{shipment}: {delivered:?}");
         assert!(delivered.ends_with(&[4, 5, 6]), "{shipment}: {delivered:?}");
     }
-    assert!(delivered_by(&survivor) > 0);
+    assert!(deliveries(&survivor, "ok") > 0);
 }
