@@ -134,9 +134,10 @@ pub struct ShipmentBody {
 }
 
 /// The conveyance a LOAD or DISC refers to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 pub struct TransportRef {
     pub mode: TransportMode,
+    #[schema(value_type = String)]
     pub reference: Id,
 }
 

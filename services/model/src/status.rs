@@ -3,8 +3,8 @@
 //! so that the processor, the alerter, the API and the dashboard agree about the same shipment.
 
 use crate::{
-    AirStatus, Classifier, CustomsState, CustomsStatus, Direction, DocumentType, Location,
-    ShipmentEventType, ShipmentMode, Timestamp, TransportStage,
+    AirStatus, Classifier, CustomsState, CustomsStatus, Direction, DocumentType, EmptyIndicator,
+    Location, ShipmentEventType, ShipmentMode, Timestamp, TransportRef, TransportStage,
 };
 
 const HOUR_MS: f64 = 3_600_000.0;
@@ -49,6 +49,15 @@ pub struct Milestone {
     pub location: Option<Location>,
     pub source: String,
     pub event_id: String,
+    /// The `recordedTime` of the version counted.
+    pub recorded_time: Option<Timestamp>,
+    /// Equipment events: the unit and whether it was empty.
+    pub unit: Option<String>,
+    pub empty_indicator: Option<EmptyIndicator>,
+    /// An equipment event's transport, a transport event's own, an air event's flight.
+    pub conveyance: Option<TransportRef>,
+    /// Customs events: the declaration number.
+    pub declaration: Option<String>,
 }
 
 impl Milestone {
@@ -71,6 +80,11 @@ impl Milestone {
             }),
             source: source.to_string(),
             event_id,
+            recorded_time: None,
+            unit: None,
+            empty_indicator: None,
+            conveyance: None,
+            declaration: None,
         }
     }
 

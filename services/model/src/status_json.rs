@@ -3,7 +3,7 @@
 
 use crate::status::Status;
 use crate::{Classifier, CustomsState, Direction, DocumentType, Location, ShipmentMode};
-use crate::{Timestamp, TransportStage};
+use crate::{EmptyIndicator, Timestamp, TransportRef, TransportStage};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -93,6 +93,21 @@ pub struct MilestoneJson<'a> {
     location: Option<&'a Location>,
     source: &'a str,
     event_id: &'a str,
+    /// When the source recorded the version counted; absent when it gave no time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recorded_time: Option<&'a Timestamp>,
+    /// Equipment events: the container or wagon.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unit: Option<&'a str>,
+    /// Equipment events: whether the unit was empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    empty_indicator: Option<EmptyIndicator>,
+    /// An equipment event's transport, a transport event's own, an air event's flight.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    conveyance: Option<&'a TransportRef>,
+    /// Customs events: the declaration number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    declaration: Option<&'a str>,
 }
 
 impl<'a> StatusJson<'a> {
@@ -132,6 +147,11 @@ impl<'a> StatusJson<'a> {
                     location: m.location.as_ref(),
                     source: &m.source,
                     event_id: &m.event_id,
+                    recorded_time: m.recorded_time.as_ref(),
+                    unit: m.unit.as_deref(),
+                    empty_indicator: m.empty_indicator,
+                    conveyance: m.conveyance.as_ref(),
+                    declaration: m.declaration.as_deref(),
                 })
                 .collect(),
             version,

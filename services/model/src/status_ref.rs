@@ -53,6 +53,11 @@ pub struct MilestoneRef<'a> {
     pub location: Option<&'a Location>,
     pub source: &'a str,
     pub event_id: &'a str,
+    pub recorded_time: Option<Timestamp>,
+    pub unit: Option<&'a str>,
+    pub empty_indicator: Option<EmptyIndicator>,
+    pub conveyance: Option<(TransportMode, &'a str)>,
+    pub declaration: Option<&'a str>,
 }
 
 impl Status {
@@ -93,6 +98,14 @@ impl Status {
                     location: m.location.as_ref(),
                     source: &m.source,
                     event_id: &m.event_id,
+                    recorded_time: m.recorded_time,
+                    unit: m.unit.as_deref(),
+                    empty_indicator: m.empty_indicator,
+                    conveyance: m
+                        .conveyance
+                        .as_ref()
+                        .map(|c| (c.mode, c.reference.as_str())),
+                    declaration: m.declaration.as_deref(),
                 })
                 .collect(),
         }
@@ -137,6 +150,14 @@ impl StatusRef<'_> {
                     location: m.location.cloned(),
                     source: m.source.to_string(),
                     event_id: m.event_id.to_string(),
+                    recorded_time: m.recorded_time,
+                    unit: m.unit.map(str::to_string),
+                    empty_indicator: m.empty_indicator,
+                    conveyance: m.conveyance.map(|(mode, reference)| TransportRef {
+                        mode,
+                        reference: reference.into(),
+                    }),
+                    declaration: m.declaration.map(str::to_string),
                 })
                 .collect(),
         }
@@ -202,6 +223,18 @@ impl StatusRef<'_> {
             put_location(4, milestone.location, buf);
             put_str(5, milestone.source, buf);
             put_str(6, milestone.event_id, buf);
+            put_time(7, milestone.recorded_time.as_ref(), buf);
+            put_optional_str(8, milestone.unit, buf);
+            if let Some(empty) = milestone.empty_indicator {
+                put_varint(9, empty.to_proto() as i64 as u64, buf);
+            }
+            if let Some((mode, reference)) = milestone.conveyance {
+                encode_key(10, WireType::LengthDelimited, buf);
+                encode_varint(conveyance_len(mode, reference) as u64, buf);
+                put_enum(1, mode.to_proto(), buf);
+                put_str(2, reference, buf);
+            }
+            put_optional_str(11, milestone.declaration, buf);
         }
     }
 
@@ -407,6 +440,22 @@ fn milestone_len(milestone: &MilestoneRef<'_>) -> usize {
             .map_or(0, |l| 1 + nested_len(location_len(l)))
         + str_len(5, milestone.source)
         + str_len(6, milestone.event_id)
+        + milestone
+            .recorded_time
+            .map_or(0, |t| 1 + nested_len(time_len(&t)))
+        + milestone.unit.map_or(0, |u| bytes_len(8, u))
+        + milestone
+            .empty_indicator
+            .map_or(0, |e| 1 + encoded_len_varint(e.to_proto() as i64 as u64))
+        + milestone.conveyance.map_or(0, |(mode, reference)| {
+            1 + nested_len(conveyance_len(mode, reference))
+        })
+        + milestone.declaration.map_or(0, |d| bytes_len(11, d))
+}
+
+/// `pb::TransportRef`: the mode (when specified), then the reference (when not empty).
+fn conveyance_len(mode: TransportMode, reference: &str) -> usize {
+    enum_len(1, mode.to_proto()) + str_len(2, reference)
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@
 
 use crate::status_wire::{classifier_of, customs_state_of, transport_stage_of};
 use crate::{
-    Classifier, CustomsState, Direction, DocumentType, Reject, ShipmentMode, TransportStage,
+    Classifier, CustomsState, Direction, DocumentType, EmptyIndicator, Reject, ShipmentMode,
+    TransportMode, TransportStage,
 };
 
 /// A status record's fields, borrowed from its encoding.
@@ -59,6 +60,12 @@ pub struct MilestoneView<'a> {
     pub location: Option<&'a str>,
     pub source: &'a str,
     pub event_id: &'a str,
+    pub recorded_time: Option<i64>,
+    pub unit: Option<&'a str>,
+    pub empty_indicator: Option<EmptyIndicator>,
+    /// The conveyance's mode (when it decodes) and reference.
+    pub conveyance: Option<(Option<TransportMode>, &'a str)>,
+    pub declaration: Option<&'a str>,
 }
 
 impl<'a> StatusView<'a> {
@@ -135,6 +142,8 @@ impl<'a> MilestoneView<'a> {
     fn read(bytes: &'a [u8]) -> Result<Self, Reject> {
         let (mut code, mut event_time, mut classifier) = ("", None, 0);
         let (mut location, mut source, mut event_id) = (None, "", "");
+        let (mut recorded_time, mut unit, mut empty_indicator) = (None, None, None);
+        let (mut conveyance, mut declaration) = (None, None);
         let mut fields = Fields(bytes);
         while let Some((tag, value)) = fields.next_field()? {
             match tag {
@@ -144,6 +153,11 @@ impl<'a> MilestoneView<'a> {
                 4 => location = Some(value.unlocode()?),
                 5 => source = value.text()?,
                 6 => event_id = value.text()?,
+                7 => recorded_time = Some(value.millis()?),
+                8 => unit = Some(value.text()?),
+                9 => empty_indicator = EmptyIndicator::from_proto(value.int32()?),
+                10 => conveyance = Some(read_conveyance(value.bytes()?)?),
+                11 => declaration = Some(value.text()?),
                 _ => {}
             }
         }
@@ -155,8 +169,27 @@ impl<'a> MilestoneView<'a> {
             location,
             source,
             event_id,
+            recorded_time,
+            unit,
+            empty_indicator,
+            conveyance,
+            declaration,
         })
     }
+}
+
+/// A `pb::TransportRef`: its mode (`None` when unknown) and reference.
+fn read_conveyance(bytes: &[u8]) -> Result<(Option<TransportMode>, &str), Reject> {
+    let (mut mode, mut reference) = (0, "");
+    let mut fields = Fields(bytes);
+    while let Some((tag, value)) = fields.next_field()? {
+        match tag {
+            1 => mode = value.int32()?,
+            2 => reference = value.text()?,
+            _ => {}
+        }
+    }
+    Ok((TransportMode::from_proto(mode), reference))
 }
 
 fn malformed(reason: &str) -> Reject {

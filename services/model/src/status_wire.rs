@@ -44,6 +44,14 @@ impl Status {
                     location: milestone.location.as_ref().map(location_to_proto),
                     source: milestone.source.clone(),
                     event_id: milestone.event_id.clone(),
+                    recorded_time: milestone.recorded_time.as_ref().map(time_to_proto),
+                    unit: milestone.unit.clone(),
+                    empty_indicator: milestone.empty_indicator.map(EmptyIndicator::to_proto),
+                    conveyance: milestone.conveyance.as_ref().map(|c| pb::TransportRef {
+                        mode: c.mode.to_proto(),
+                        reference: c.reference.to_string(),
+                    }),
+                    declaration: milestone.declaration.clone(),
                 })
                 .collect(),
             version,
@@ -160,6 +168,23 @@ impl Status {
                 location: milestone.location.map(location_from_proto),
                 source: milestone.source,
                 event_id: milestone.event_id,
+                recorded_time: time("milestones.recordedTime", milestone.recorded_time)?,
+                unit: milestone.unit,
+                empty_indicator: milestone
+                    .empty_indicator
+                    .and_then(EmptyIndicator::from_proto),
+                conveyance: milestone
+                    .conveyance
+                    .map(|c| {
+                        TransportMode::from_proto(c.mode)
+                            .map(|mode| TransportRef {
+                                mode,
+                                reference: c.reference.into(),
+                            })
+                            .ok_or_else(|| Reject::new("milestones.conveyance.mode", "is required"))
+                    })
+                    .transpose()?,
+                declaration: milestone.declaration,
             });
         }
         let status = Status {

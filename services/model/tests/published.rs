@@ -120,15 +120,36 @@ fn milestone() -> impl Strategy<Value = pb::Milestone> {
         location(),
         text(),
         text(),
+        (
+            time(),
+            prop::option::of(text()),
+            prop::option::of(-1i32..4),
+            prop::option::of((-1i32..7, text())),
+            prop::option::of(text()),
+        ),
     )
         .prop_map(
-            |(code, event_time, classifier, location, source, event_id)| pb::Milestone {
+            |(
+                code,
+                event_time,
+                classifier,
+                location,
+                source,
+                event_id,
+                (recorded_time, unit, empty_indicator, conveyance, declaration),
+            )| pb::Milestone {
                 code: code.to_string(),
                 event_time,
                 classifier,
                 location,
                 source,
                 event_id,
+                recorded_time,
+                unit,
+                empty_indicator,
+                conveyance: conveyance
+                    .map(|(mode, reference)| pb::TransportRef { mode, reference }),
+                declaration,
             },
         )
 }

@@ -184,6 +184,25 @@ pub fn derive_ref<'a>(shipment_id: &'a str, events: &[&'a Event]) -> StatusRef<'
             location: e.location.as_deref(),
             source: &e.source,
             event_id: &e.event_id,
+            recorded_time: e.recorded_time,
+            unit: match &e.body {
+                Body::Equipment(b) => Some(b.equipment_reference.as_str()),
+                _ => None,
+            },
+            empty_indicator: match &e.body {
+                Body::Equipment(b) => Some(b.empty_indicator),
+                _ => None,
+            },
+            conveyance: match &e.body {
+                Body::Equipment(b) => b.transport.as_ref().map(|t| (t.mode, t.reference.as_str())),
+                Body::Transport(b) => Some((b.mode, b.reference.as_str())),
+                Body::Air(b) => b.flight.as_deref().map(|f| (TransportMode::Air, f)),
+                Body::Shipment(_) | Body::Customs(_) => None,
+            },
+            declaration: match &e.body {
+                Body::Customs(b) => Some(b.declaration_number.as_str()),
+                _ => None,
+            },
         })
         .collect();
 

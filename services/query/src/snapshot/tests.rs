@@ -85,6 +85,14 @@ fn status(i: usize) -> Status {
                 location: (m % 2 == 0).then(|| place("KZDOS")),
                 source: "rail-tms".into(),
                 event_id: format!("e-{i}-{m}"),
+                recorded_time: (m % 2 == 1).then(|| at(m as i64 + 1)),
+                unit: (m == 0).then(|| "MSCU1234565".into()),
+                empty_indicator: (m == 0).then_some(EmptyIndicator::Laden),
+                conveyance: (m < 2).then(|| TransportRef {
+                    mode: TransportMode::Rail,
+                    reference: "X8001".into(),
+                }),
+                declaration: (m == 2).then(|| "4601202600012345".into()),
             })
             .collect(),
         ..Status::empty(format!("ZZH-{i:09}"))

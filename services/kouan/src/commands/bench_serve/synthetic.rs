@@ -2,12 +2,12 @@
 //! spread over the shippers round-robin.
 
 use super::{shipper_name, SHIPPERS};
-use kouan_model::Milestone;
 use kouan_model::Status;
 use kouan_model::{
     pb, Classifier, CustomsState, Direction, DocumentType, Location, ShipmentMode, Timestamp,
     TransportStage,
 };
+use kouan_model::{EmptyIndicator, Milestone, TransportMode, TransportRef};
 
 const CODES: [&str; 14] = [
     "BOOKED",
@@ -101,6 +101,18 @@ pub(super) fn synthetic(index: usize, version: u64) -> pb::ShipmentStatus {
                 location: Some(location(NODES[(index + i) % NODES.len()])),
                 source: "bench".into(),
                 event_id: format!("{index}-{i}"),
+                recorded_time: Some(hour(i as f64 * 15.0 + 0.25)),
+                unit: (!air).then(|| format!("ZZHU{:07}", index % 10_000_000)),
+                empty_indicator: (!air).then_some(EmptyIndicator::Laden),
+                conveyance: Some(TransportRef {
+                    mode: if air {
+                        TransportMode::Air
+                    } else {
+                        TransportMode::Rail
+                    },
+                    reference: format!("X{:04}", index % 9973).into(),
+                }),
+                declaration: None,
             })
             .collect(),
         ..Status::empty(format!("{}-{index:09}", if air { "784" } else { "ZZH" }))
