@@ -11,6 +11,7 @@
 //! - [`error`]: the JSON error answer `{"error": …}`.
 
 pub mod answers;
+pub mod dcsa;
 pub mod error;
 pub mod handlers;
 pub mod intake;
@@ -56,7 +57,19 @@ pub fn router(state: AppState) -> Router {
             .to_json()
             .expect("the description always serializes"),
     ));
+    let dcsa = Router::new()
+        .route("/dcsa/tnt/v2/events", axum::routing::get(dcsa::events))
+        .route(
+            "/dcsa/tnt/v2/events/{eventID}",
+            axum::routing::get(dcsa::event),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::authenticate,
+        ))
+        .layer(axum::middleware::from_fn(dcsa::dcsa_layer));
     routes
+        .merge(dcsa)
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such route") })
         .layer(axum::middleware::from_fn(middleware::json_errors))
         .layer(axum::middleware::from_fn_with_state(

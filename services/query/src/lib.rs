@@ -10,6 +10,7 @@
 //! - [`record`]: a shipment's latest status record and an alert, with their JSON forms.
 //! - [`position`]: resume tokens — next offsets per topic partition.
 //! - [`store`]: latest records, indexes for lookups and lists, the change log for feeds.
+//! - [`dcsa`]: every shipment's DCSA Track & Trace events, for `/dcsa/tnt` and its subscriptions.
 //! - [`checkpoint`]: the store's records and offsets on local disk, for a fast restart.
 //! - [`snapshot`]: the Arrow tables `shipments`, `milestones`, `alerts` and their DataFusion provider.
 //! - [`sql`]: read-only, bounded SQL with JSON and Arrow IPC answers.
@@ -27,6 +28,7 @@ pub mod api;
 pub mod auth;
 pub mod checkpoint;
 pub mod dashboard;
+pub mod dcsa;
 pub mod destination;
 pub mod error;
 pub mod feed;

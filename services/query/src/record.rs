@@ -75,6 +75,8 @@ pub struct DecodedStatus {
     moving: bool,
     waiting: Option<(String, i64)>,
     wire: Box<[u8]>,
+    /// Its DCSA events, prepared here on every core rather than under the store's lock.
+    pub dcsa: crate::dcsa::ShipmentEvents,
 }
 
 impl DecodedStatus {
@@ -83,7 +85,9 @@ impl DecodedStatus {
     pub fn decode(bytes: Box<[u8]>, origin: Origin) -> Result<Self, QueryError> {
         let published = PublishedStatus::decode(&bytes).map_err(QueryError::from)?;
         let status = published.status;
+        let dcsa = crate::dcsa::ShipmentEvents::of(&status);
         Ok(Self {
+            dcsa,
             shipment_id: Arc::from(status.shipment_id.as_str()),
             moving: status.is_moving(),
             waiting: status
@@ -101,6 +105,7 @@ impl DecodedStatus {
     }
 
     /// The stored record, with the texts many records share taken from `interner`.
+    /// The stored record (its DCSA events go to the DCSA index).
     pub fn into_record(self, interner: &mut Interner) -> StatusRecord {
         StatusRecord {
             shipment_id: self.shipment_id,

@@ -90,6 +90,8 @@ pub struct Store {
     /// Shippers and nodes, one copy each (only the follower's thread takes it).
     interner: parking_lot::Mutex<Interner>,
     heads: heads::Heads,
+    /// The DCSA events of every shipment (its own lock: a DCSA page never holds the store's).
+    dcsa: parking_lot::RwLock<crate::dcsa::DcsaIndex>,
 }
 
 /// Rows of one snapshot refresh: the chunks that changed with their records, and the alerts
@@ -112,7 +114,13 @@ impl Store {
             clock: Default::default(),
             interner: Default::default(),
             heads: Default::default(),
+            dcsa: Default::default(),
         }
+    }
+
+    /// The DCSA events, for reading.
+    pub fn dcsa(&self) -> parking_lot::RwLockReadGuard<'_, crate::dcsa::DcsaIndex> {
+        self.dcsa.read()
     }
 
     /// A status record of `partition` carried the processor's `watermark`.
@@ -225,7 +233,7 @@ impl Store {
         }
         /// A decoded record with its texts interned: what is applied under the store's lock.
         enum Incoming {
-            Status(Arc<StatusRecord>),
+            Status(Arc<StatusRecord>, crate::dcsa::ShipmentEvents),
             Removed(Option<Box<[u8]>>),
             Alert(Arc<AlertRecord>),
         }
@@ -237,8 +245,12 @@ impl Store {
                 self.state.write().position.advance(&origin);
                 return Err(error);
             }
-            DecodedKind::Status(Ok(status)) => {
-                Incoming::Status(Arc::new(status.into_record(&mut self.interner.lock())))
+            DecodedKind::Status(Ok(mut status)) => {
+                let dcsa = std::mem::take(&mut status.dcsa);
+                Incoming::Status(
+                    Arc::new(status.into_record(&mut self.interner.lock())),
+                    dcsa,
+                )
             }
             DecodedKind::Alert(Ok(alert)) => Incoming::Alert(Arc::new(alert)),
             DecodedKind::Removed(key) => Incoming::Removed(key),
@@ -262,9 +274,10 @@ impl Store {
                 state.slots[slot as usize] = None;
                 state.free_slots.push(slot);
                 state.dirty_chunks.insert(slot as usize / CHUNK);
+                self.dcsa.write().remove(key);
                 ChangeKind::Removed(old)
             }
-            Incoming::Status(record) => {
+            Incoming::Status(record, dcsa) => {
                 let slot = match state.shipments.get(&record.shipment_id) {
                     Some((slot, old)) => {
                         if old.version == record.version && old.same_content(&record) {
@@ -288,6 +301,9 @@ impl Store {
                     .shipments
                     .insert(record.shipment_id.clone(), (slot, record.clone()));
                 state.dirty_chunks.insert(slot as usize / CHUNK);
+                self.dcsa
+                    .write()
+                    .replace(&record.shipment_id, record.shipper.clone(), dcsa);
                 ChangeKind::Status(record)
             }
         };

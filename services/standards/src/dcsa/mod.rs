@@ -1,6 +1,7 @@
 //! DCSA Track & Trace 2.2 events (as `GET /v2/events` answers or a subscription callback
 //! delivers them) into events, and back (`docs/standards/dcsa.md`).
 
+pub mod published;
 pub mod write;
 
 use crate::outcome::{Context, MessageOutcome};

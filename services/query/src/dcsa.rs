@@ -1,0 +1,346 @@
+//! The DCSA events of every shipment in the store, in `eventCreatedDateTime` order: what
+//! `/dcsa/tnt/v2/events` pages through and DCSA subscriptions are told of.
+//!
+//! An event belongs to every shipment whose milestones hold it (a train's departure to every
+//! shipment on it; a container's gate-out only to the shipment it carried then), so one caller
+//! sees an event when one of its shipments holds it, and its `documentReferences` name only the
+//! caller's bookings. Each version of an event is its own entry: a later version replaces an
+//! earlier in a shipment when that shipment's record is republished.
+//!
+//! - [`filter`]: the query parameters and subscription filters, and matching.
+//! - [`cursor`]: pages: keyset anchors in the sort order, and the cursors that carry them.
+
+pub mod cursor;
+pub mod filter;
+
+use crate::auth::Caller;
+use cursor::{Anchor, Order};
+use filter::EventFilter;
+use kouan_model::{fnv1a_extend, FNV1A_START};
+use kouan_standards::dcsa::published::{PublishedBody, PublishedEvent};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Bound;
+use std::sync::Arc;
+
+/// An entry's place in the order: `eventCreatedDateTime` (Unix milliseconds), `eventID`, and a
+/// fingerprint of the version (two versions of one event are two entries).
+pub type Key = (i64, Arc<str>, u64);
+
+struct Entry {
+    event: PublishedEvent,
+    members: Vec<Member>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+struct Member {
+    shipment: Arc<str>,
+    shipper: Option<Arc<str>>,
+}
+
+/// A shipment's events, prepared off the store's lock (see
+/// [`crate::record::DecodedStatus`]).
+#[derive(Debug, Default)]
+pub struct ShipmentEvents {
+    pub events: Vec<(Key, PublishedEvent)>,
+}
+
+impl ShipmentEvents {
+    pub fn of(status: &kouan_model::Status) -> Self {
+        let events = kouan_standards::dcsa::published::events_of(status)
+            .into_iter()
+            .map(|event| (key_of(&event), event))
+            .collect();
+        ShipmentEvents { events }
+    }
+}
+
+fn key_of(event: &PublishedEvent) -> Key {
+    let text = event.to_json(&[]).to_string();
+    let fingerprint = fnv1a_extend(FNV1A_START, text.as_bytes());
+    (
+        event.created.unix_millis(),
+        Arc::from(event.event_id.as_str()),
+        fingerprint,
+    )
+}
+
+/// One page of an answer, in the order asked for.
+pub struct Page {
+    pub events: Vec<serde_json::Value>,
+    pub first: Option<Key>,
+    pub last: Option<Key>,
+    /// Whether events lie before the first and after the last (in the order asked for).
+    pub more_before: bool,
+    pub more_after: bool,
+}
+
+#[derive(Default)]
+pub struct DcsaIndex {
+    entries: BTreeMap<Key, Entry>,
+    by_id: HashMap<Arc<str>, Vec<Key>>,
+    by_shipper: HashMap<Arc<str>, BTreeSet<Key>>,
+    by_shipment: HashMap<Arc<str>, BTreeSet<Key>>,
+    by_unit: HashMap<Arc<str>, BTreeSet<Key>>,
+}
+
+impl DcsaIndex {
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Sets the events of `shipment` (its latest record's); returns the keys it did not hold
+    /// before (what subscriptions are told of).
+    pub fn replace(
+        &mut self,
+        shipment: &Arc<str>,
+        shipper: Option<Arc<str>>,
+        events: ShipmentEvents,
+    ) -> Vec<Key> {
+        let member = Member {
+            shipment: shipment.clone(),
+            shipper,
+        };
+        let old = self.by_shipment.remove(shipment).unwrap_or_default();
+        let new: BTreeSet<Key> = events.events.iter().map(|(k, _)| k.clone()).collect();
+        for key in old.difference(&new) {
+            self.leave(key, shipment);
+        }
+        let mut added = Vec::new();
+        for (key, event) in events.events {
+            let held = old.contains(&key);
+            if !self.entries.contains_key(&key) {
+                self.by_id
+                    .entry(key.1.clone())
+                    .or_default()
+                    .push(key.clone());
+                if let PublishedBody::Equipment { unit, .. } = &event.body {
+                    self.by_unit
+                        .entry(Arc::from(unit.as_str()))
+                        .or_default()
+                        .insert(key.clone());
+                }
+                self.entries.insert(
+                    key.clone(),
+                    Entry {
+                        event,
+                        members: Vec::new(),
+                    },
+                );
+            }
+            let entry = self.entries.get_mut(&key).expect("just inserted");
+            if held {
+                // the shipper of a held event may have changed with the booking
+                if let Some(m) = entry.members.iter_mut().find(|m| m.shipment == *shipment) {
+                    if m.shipper != member.shipper {
+                        let previous = std::mem::replace(m, member.clone());
+                        let still = entry.members.iter().any(|m| m.shipper == previous.shipper);
+                        if let (Some(shipper), false) = (previous.shipper, still) {
+                            remove_from(&mut self.by_shipper, &shipper, &key);
+                        }
+                    }
+                }
+            } else {
+                entry.members.push(member.clone());
+                added.push(key.clone());
+            }
+            if let Some(shipper) = &member.shipper {
+                self.by_shipper
+                    .entry(shipper.clone())
+                    .or_default()
+                    .insert(key);
+            }
+        }
+        if !new.is_empty() {
+            self.by_shipment.insert(shipment.clone(), new);
+        }
+        added
+    }
+
+    /// The shipment left the store (a tombstone).
+    pub fn remove(&mut self, shipment: &str) {
+        if let Some(keys) = self.by_shipment.remove(shipment) {
+            for key in &keys {
+                self.leave(key, shipment);
+            }
+        }
+    }
+
+    fn leave(&mut self, key: &Key, shipment: &str) {
+        let Some(entry) = self.entries.get_mut(key) else {
+            return;
+        };
+        let Some(at) = entry.members.iter().position(|m| &*m.shipment == shipment) else {
+            return;
+        };
+        let gone = entry.members.swap_remove(at);
+        if let Some(shipper) = gone.shipper {
+            if !entry
+                .members
+                .iter()
+                .any(|m| m.shipper.as_ref() == Some(&shipper))
+            {
+                remove_from(&mut self.by_shipper, &shipper, key);
+            }
+        }
+        if !entry.members.is_empty() {
+            return;
+        }
+        let entry = self.entries.remove(key).expect("present");
+        if let Some(keys) = self.by_id.get_mut(&key.1) {
+            keys.retain(|k| k != key);
+            if keys.is_empty() {
+                self.by_id.remove(&key.1);
+            }
+        }
+        if let PublishedBody::Equipment { unit, .. } = &entry.event.body {
+            remove_from(&mut self.by_unit, unit, key);
+        }
+    }
+
+    /// The shipments of `entry` the caller sees.
+    fn visible<'a>(entry: &'a Entry, caller: &Caller) -> impl Iterator<Item = &'a Member> + 'a {
+        let caller = caller.clone();
+        entry
+            .members
+            .iter()
+            .filter(move |m| caller.sees(m.shipper.as_deref()))
+    }
+
+    fn render(entry: &Entry, caller: &Caller) -> serde_json::Value {
+        let mut bookings: Vec<&str> = Self::visible(entry, caller).map(|m| &*m.shipment).collect();
+        bookings.sort_unstable();
+        bookings.dedup();
+        entry.event.to_json(&bookings)
+    }
+
+    /// Whether `key`'s entry passes the filter for the caller (and names `shipment`, when the
+    /// filter names one).
+    fn passes(&self, key: &Key, filter: &EventFilter, caller: &Caller) -> Option<&Entry> {
+        let entry = self.entries.get(key)?;
+        let mut seen = Self::visible(entry, caller);
+        let visible = match &filter.shipment {
+            Some(shipment) => seen.any(|m| *m.shipment == **shipment),
+            None => seen.next().is_some(),
+        };
+        (visible && filter.matches(&entry.event, key.0)).then_some(entry)
+    }
+
+    /// The latest version of the event `event_id` the caller sees.
+    pub fn get(&self, event_id: &str, caller: &Caller) -> Option<serde_json::Value> {
+        let keys = self.by_id.get(event_id)?;
+        keys.iter()
+            .filter_map(|key| {
+                let entry = self.entries.get(key)?;
+                Self::visible(entry, caller).next()?;
+                Some((key, entry))
+            })
+            .max_by(|a, b| a.0.cmp(b.0))
+            .map(|(_, entry)| Self::render(entry, caller))
+    }
+
+    /// The events of a key after (or before) `anchor` in `order`, up to `limit`.
+    pub fn page(
+        &self,
+        filter: &EventFilter,
+        caller: &Caller,
+        order: Order,
+        anchor: &Anchor,
+        limit: usize,
+    ) -> Page {
+        // walk the smallest set the filter and the caller allow
+        let source = match (
+            filter
+                .shipment
+                .as_ref()
+                .map(|s| self.by_shipment.get(s.as_str())),
+            filter
+                .equipment
+                .as_ref()
+                .map(|u| self.by_unit.get(u.as_str())),
+            caller.shipper().map(|s| self.by_shipper.get(s)),
+        ) {
+            (Some(set), _, _) | (None, Some(set), _) | (None, None, Some(set)) => Source::Set(set),
+            (None, None, None) => Source::All(&self.entries),
+        };
+        // "forward" walks the order asked for; an ascending walk is the keys' own order
+        let (forward, from) = match anchor {
+            Anchor::After(from) => (true, from.as_ref()),
+            Anchor::Before(from) => (false, from.as_ref()),
+        };
+        let ascending = forward == (order == Order::Ascending);
+        let bound = from.map_or(Bound::Unbounded, Bound::Excluded);
+        let walk: Box<dyn Iterator<Item = &Key>> = if ascending {
+            source.range(bound, Bound::Unbounded)
+        } else {
+            Box::new(source.range(Bound::Unbounded, bound).rev())
+        };
+        let mut found: Vec<(&Key, &Entry)> = walk
+            .filter_map(|key| self.passes(key, filter, caller).map(|e| (key, e)))
+            .take(limit + 1)
+            .collect();
+        let more = found.len() > limit;
+        found.truncate(limit);
+        if !forward {
+            found.reverse();
+        }
+        let (more_before, more_after) = if forward {
+            (from.is_some(), more)
+        } else {
+            (more, from.is_some())
+        };
+        Page {
+            first: found.first().map(|(k, _)| (*k).clone()),
+            last: found.last().map(|(k, _)| (*k).clone()),
+            events: found
+                .iter()
+                .map(|(_, entry)| Self::render(entry, caller))
+                .collect(),
+            more_before,
+            more_after,
+        }
+    }
+
+    /// The entry of `key` rendered for `caller`, when it passes `filter` (a subscription's).
+    pub fn notification(
+        &self,
+        key: &Key,
+        filter: &EventFilter,
+        caller: &Caller,
+    ) -> Option<serde_json::Value> {
+        self.passes(key, filter, caller)
+            .map(|entry| Self::render(entry, caller))
+    }
+}
+
+/// The keys a page walks.
+enum Source<'a> {
+    Set(Option<&'a BTreeSet<Key>>),
+    All(&'a BTreeMap<Key, Entry>),
+}
+
+impl<'a> Source<'a> {
+    fn range(
+        &self,
+        from: Bound<&Key>,
+        to: Bound<&Key>,
+    ) -> Box<dyn DoubleEndedIterator<Item = &'a Key> + 'a> {
+        match self {
+            Source::Set(Some(set)) => Box::new(set.range::<Key, _>((from, to))),
+            Source::Set(None) => Box::new(std::iter::empty()),
+            Source::All(entries) => Box::new(entries.range::<Key, _>((from, to)).map(|(k, _)| k)),
+        }
+    }
+}
+
+fn remove_from(index: &mut HashMap<Arc<str>, BTreeSet<Key>>, name: &str, key: &Key) {
+    if let Some(set) = index.get_mut(name) {
+        set.remove(key);
+        if set.is_empty() {
+            index.remove(name);
+        }
+    }
+}
