@@ -12,6 +12,8 @@
 
 pub mod answers;
 pub mod dcsa;
+pub mod dcsa_description;
+pub mod dcsa_subscriptions;
 pub mod error;
 pub mod handlers;
 pub mod intake;
@@ -51,7 +53,8 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    let (routes, document) = described_routes(Some(&state)).split_for_parts();
+    let (routes, mut document) = described_routes(Some(&state)).split_for_parts();
+    document.merge(standards_description());
     let document = OpenApiDocument(Arc::from(
         document
             .to_json()
@@ -62,6 +65,20 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/dcsa/tnt/v2/events/{eventID}",
             axum::routing::get(dcsa::event),
+        )
+        .route(
+            "/dcsa/tnt/v2/event-subscriptions",
+            axum::routing::get(dcsa_subscriptions::list).post(dcsa_subscriptions::create),
+        )
+        .route(
+            "/dcsa/tnt/v2/event-subscriptions/{subscriptionID}",
+            axum::routing::get(dcsa_subscriptions::get)
+                .put(dcsa_subscriptions::update)
+                .delete(dcsa_subscriptions::delete),
+        )
+        .route(
+            "/dcsa/tnt/v2/event-subscriptions/{subscriptionID}/secret",
+            axum::routing::put(dcsa_subscriptions::set_secret),
         )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -82,7 +99,15 @@ pub fn router(state: AppState) -> Router {
 
 /// The OpenAPI description of every route, as served at `/openapi.json`.
 pub fn description() -> utoipa::openapi::OpenApi {
-    described_routes(None).into_openapi()
+    let mut document = described_routes(None).into_openapi();
+    document.merge(standards_description());
+    document
+}
+
+/// The standards' surfaces, described by hand from their own documents.
+fn standards_description() -> utoipa::openapi::OpenApi {
+    serde_json::from_value(dcsa_description::document())
+        .expect("the DCSA description is an OpenAPI document")
 }
 
 /// Every route with its OpenAPI operation. With a state, the `/v1` routes (and `/metrics` when

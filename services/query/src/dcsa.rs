@@ -9,9 +9,13 @@
 //!
 //! - [`filter`]: the query parameters and subscription filters, and matching.
 //! - [`cursor`]: pages: keyset anchors in the sort order, and the cursors that carry them.
+//! - [`notify`]: what a DCSA subscription is sent.
 
 pub mod cursor;
 pub mod filter;
+pub mod notify;
+
+pub use notify::{filter_of_body, Recent};
 
 use crate::auth::Caller;
 use cursor::{Anchor, Order};

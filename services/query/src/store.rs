@@ -257,6 +257,8 @@ impl Store {
         };
         let mut state = self.state.write();
         state.position.advance(&origin);
+        // the DCSA events the change added to its shipment (subscriptions are told of these)
+        let mut dcsa_added: Option<Arc<[crate::dcsa::Key]>> = None;
         let change = match incoming {
             Incoming::Alert(alert) => {
                 state.alerts.insert(alert.alert_id.clone(), alert.clone());
@@ -301,19 +303,27 @@ impl Store {
                     .shipments
                     .insert(record.shipment_id.clone(), (slot, record.clone()));
                 state.dirty_chunks.insert(slot as usize / CHUNK);
-                self.dcsa
-                    .write()
-                    .replace(&record.shipment_id, record.shipper.clone(), dcsa);
+                let added =
+                    self.dcsa
+                        .write()
+                        .replace(&record.shipment_id, record.shipper.clone(), dcsa);
+                dcsa_added = Some(added.into());
                 ChangeKind::Status(record)
             }
         };
         if logged == Logged::Yes {
-            self.log(&mut state, origin, change);
+            self.log(&mut state, origin, change, dcsa_added);
         }
         Ok(())
     }
 
-    fn log(&self, state: &mut State, origin: Origin, kind: ChangeKind) {
+    fn log(
+        &self,
+        state: &mut State,
+        origin: Origin,
+        kind: ChangeKind,
+        dcsa_added: Option<Arc<[crate::dcsa::Key]>>,
+    ) {
         let seq = state.next_seq;
         state.next_seq += 1;
         let position = state.position.clone();
@@ -323,6 +333,7 @@ impl Store {
             kind,
             position,
             rendered: Rendered::shared(),
+            dcsa_added,
         });
         while state.log.len() > self.feed_window {
             let dropped = state.log.pop_front().expect("non-empty");

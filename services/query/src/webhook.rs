@@ -77,6 +77,10 @@ pub fn progress_key(id: &str) -> String {
     format!("{id}/progress")
 }
 
+fn too_long(field: &str) -> QueryError {
+    QueryError::bad(field, format!("is longer than {MAX_FIELD_BYTES} bytes"))
+}
+
 /// Which partitions of the subscriptions topic this replica's group member holds.
 #[derive(Debug, Clone, Default)]
 struct Assignment {
@@ -184,11 +188,20 @@ impl Webhooks {
                     subscription.cursor = progress.cursor;
                     subscription.paused = progress.paused;
                 }
-                self.known
+                let changed = self
+                    .known
                     .lock()
-                    .entry(key.to_string())
-                    .or_insert(subscription);
-                self.reconcile(key);
+                    .get(key)
+                    .is_some_and(|known| !known.same_terms(&subscription));
+                if changed {
+                    self.replace_known(subscription);
+                } else {
+                    self.known
+                        .lock()
+                        .entry(key.to_string())
+                        .or_insert(subscription);
+                    self.reconcile(key);
+                }
             }
             None => {
                 let was_delivered_here = self.running.lock().contains_key(key);
@@ -272,30 +285,13 @@ impl Webhooks {
         caller: &Caller,
         request: NewSubscription,
     ) -> Result<Subscription, QueryError> {
-        let too_long =
-            |field: &str| QueryError::bad(field, format!("is longer than {MAX_FIELD_BYTES} bytes"));
-        if request.callback_url.len() > MAX_FIELD_BYTES {
-            return Err(too_long("callbackUrl"));
-        }
+        self.check_callback(&request.callback_url).await?;
         if request.secret.len() > MAX_FIELD_BYTES {
             return Err(too_long("secret"));
-        }
-        let url = reqwest::Url::parse(&request.callback_url)
-            .map_err(|e| QueryError::bad("callbackUrl", format!("is not a URL: {e}")))?;
-        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-            return Err(QueryError::bad(
-                "callbackUrl",
-                "must be an http or https URL with a host",
-            ));
         }
         if request.secret.len() < 16 {
             return Err(QueryError::bad("secret", "must be at least 16 characters"));
         }
-        self.limits
-            .destinations
-            .check(&url)
-            .await
-            .map_err(|reason| QueryError::bad("callbackUrl", reason))?;
         request.filters.check()?;
         if let (Some(own), Some(asked)) = (caller.shipper(), &request.filters.shipper) {
             if own != asked {
@@ -305,25 +301,74 @@ impl Webhooks {
                 ));
             }
         }
-        if let Some(shipper) = caller.shipper() {
-            let held = self
-                .known
-                .lock()
-                .values()
-                .filter(|s| s.shipper.as_deref() == Some(shipper))
-                .count();
-            if held >= self.limits.per_shipper {
-                return Err(QueryError::Quota(format!(
-                    "subscriptions: a shipper may hold at most {} (delete one first)",
-                    self.limits.per_shipper
-                )));
-            }
-        }
+        self.check_quota(caller)?;
+        let subscription = self.new_subscription(
+            format!("sub-{:032x}", rand::random::<u128>()),
+            caller,
+            request.callback_url,
+            request.secret,
+        );
         let subscription = Subscription {
-            id: format!("sub-{:032x}", rand::random::<u128>()),
-            callback_url: request.callback_url,
-            secret: request.secret,
             filters: request.filters,
+            ..subscription
+        };
+        self.add(subscription)
+    }
+
+    /// A callback URL a subscription may name: http(s), with a host, a destination the policy
+    /// allows.
+    pub(crate) async fn check_callback(&self, callback_url: &str) -> Result<(), QueryError> {
+        if callback_url.len() > MAX_FIELD_BYTES {
+            return Err(too_long("callbackUrl"));
+        }
+        let url = reqwest::Url::parse(callback_url)
+            .map_err(|e| QueryError::bad("callbackUrl", format!("is not a URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err(QueryError::bad(
+                "callbackUrl",
+                "must be an http or https URL with a host",
+            ));
+        }
+        self.limits
+            .destinations
+            .check(&url)
+            .await
+            .map_err(|reason| QueryError::bad("callbackUrl", reason))
+    }
+
+    /// A shipper holds at most `per_shipper` subscriptions, kouan's and DCSA's together.
+    pub(crate) fn check_quota(&self, caller: &Caller) -> Result<(), QueryError> {
+        let Some(shipper) = caller.shipper() else {
+            return Ok(());
+        };
+        let held = self
+            .known
+            .lock()
+            .values()
+            .filter(|s| s.shipper.as_deref() == Some(shipper))
+            .count();
+        if held >= self.limits.per_shipper {
+            return Err(QueryError::Quota(format!(
+                "subscriptions: a shipper may hold at most {} (delete one first)",
+                self.limits.per_shipper
+            )));
+        }
+        Ok(())
+    }
+
+    /// A subscription of `caller`'s starting at the present, without filters.
+    pub(crate) fn new_subscription(
+        &self,
+        id: String,
+        caller: &Caller,
+        callback_url: String,
+        secret: String,
+    ) -> Subscription {
+        Subscription {
+            id,
+            callback_url,
+            secret,
+            filters: Filters::default(),
             shipper: caller.shipper().map(str::to_string),
             owner: caller.name.to_string(),
             created_at: kouan_model::Timestamp::from_parts(kouan_model::wall_millis() / 1000, 0, 0)
@@ -331,14 +376,53 @@ impl Webhooks {
                 .unwrap_or_default(),
             cursor: self.store.position().encode(),
             paused: None,
-        };
+            dcsa: None,
+        }
+    }
+
+    /// Writes a new subscription and shows it here at once; its deliverer starts when it reads
+    /// the record.
+    pub(crate) fn add(self: &Arc<Self>, subscription: Subscription) -> Result<Subscription, QueryError> {
         self.persist(&subscription)?;
-        // shown here at once; its deliverer starts when it reads the record
         self.known
             .lock()
             .insert(subscription.id.clone(), subscription.clone());
         self.reconcile(&subscription.id);
         Ok(subscription)
+    }
+
+    /// The subscription `id` when `caller` may see it.
+    pub fn get(&self, caller: &Caller, id: &str) -> Option<Subscription> {
+        self.known
+            .lock()
+            .get(id)
+            .filter(|s| caller.is_operator() || s.shipper.as_deref() == caller.shipper())
+            .cloned()
+    }
+
+    /// Writes a changed subscription (its callback, filters or secret; never its progress) and
+    /// restarts its delivery with them, from where it is.
+    pub(crate) fn change(self: &Arc<Self>, subscription: Subscription) -> Result<(), QueryError> {
+        self.persist(&subscription)?;
+        self.replace_known(subscription);
+        Ok(())
+    }
+
+    /// A subscription record replacing a known one: the progress stays, the delivery restarts.
+    fn replace_known(self: &Arc<Self>, mut subscription: Subscription) {
+        let id = subscription.id.clone();
+        {
+            let mut known = self.known.lock();
+            if let Some(old) = known.get(&id) {
+                subscription.cursor = old.cursor.clone();
+                subscription.paused = old.paused.clone();
+            }
+            known.insert(id.clone(), subscription);
+        }
+        if let Some(stop) = self.running.lock().remove(&id) {
+            stop.cancel();
+        }
+        self.reconcile(&id);
     }
 
     /// How many subscriptions exist (`is_empty`: none).
@@ -464,7 +548,7 @@ mod tests {
     fn signature_is_hmac_sha256_hex() {
         // RFC 4231 test case 2
         assert_eq!(
-            signature("Jefe", b"what do ya want for nothing?"),
+            signature(b"Jefe", b"what do ya want for nothing?"),
             "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
     }

@@ -325,7 +325,13 @@ pub async fn list_subscriptions(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Answer {
-    let subscriptions = state.webhooks.list(&caller);
+    // DCSA's subscriptions are listed and managed under /dcsa/tnt/v2
+    let subscriptions: Vec<_> = state
+        .webhooks
+        .list(&caller)
+        .into_iter()
+        .filter(|s| s.dcsa.is_none())
+        .collect();
     let list = SubscriptionList {
         items: subscriptions.iter().map(|s| s.public()).collect(),
     };

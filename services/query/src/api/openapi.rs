@@ -57,6 +57,11 @@ mod tests {
             "/healthz",
             "/",
             "/openapi.json",
+            "/dcsa/tnt/v2/events",
+            "/dcsa/tnt/v2/events/{eventID}",
+            "/dcsa/tnt/v2/event-subscriptions",
+            "/dcsa/tnt/v2/event-subscriptions/{subscriptionID}",
+            "/dcsa/tnt/v2/event-subscriptions/{subscriptionID}/secret",
         ] {
             assert!(paths.contains(&path), "{path} is not described: {paths:?}");
         }

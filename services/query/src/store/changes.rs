@@ -43,6 +43,8 @@ pub(super) struct Change {
     /// The store's position right after this change.
     pub(super) position: Position,
     pub(super) rendered: Rendered,
+    /// A status change: the DCSA events it added to its shipment.
+    pub(super) dcsa_added: Option<Arc<[crate::dcsa::Key]>>,
 }
 
 /// A status change's JSON head ([`StatusRecord::json_head`]), rendered by the first reader that
@@ -64,6 +66,9 @@ pub struct Item {
     pub kind: ChangeKind,
     pub token: String,
     rendered: Rendered,
+    /// A status change: the DCSA events it added to its shipment; `None` when not known (a
+    /// catch-up from the current records).
+    pub dcsa_added: Option<Arc<[crate::dcsa::Key]>>,
 }
 
 impl Item {
@@ -175,6 +180,7 @@ impl Store {
                     kind: change.kind.clone(),
                     token: cursor.seen.encode(),
                     rendered: change.rendered.clone(),
+                    dcsa_added: change.dcsa_added.clone(),
                 });
             }
         }
@@ -221,6 +227,7 @@ impl State {
                 kind,
                 token: seen.encode(),
                 rendered: Rendered::default(),
+                dcsa_added: None,
             });
         }
         *seen = target;

@@ -21,6 +21,16 @@ impl Webhooks {
         ));
         let mut changes = self.store.subscribe();
         let mut persisted = subscription.cursor.clone();
+        // a DCSA subscription is sent the DCSA events its changes add, each version once
+        let dcsa_filter = match subscription.dcsa.as_ref().map(crate::dcsa::filter_of_body) {
+            Some(Ok(filter)) => Some(filter),
+            Some(Err(error)) => {
+                tracing::error!(subscription = subscription.id, %error.message, "a DCSA subscription's filters no longer parse; not delivered");
+                return;
+            }
+            None => None,
+        };
+        let mut recent = crate::dcsa::Recent::default();
         while !stop.is_cancelled() {
             changes.borrow_and_update();
             let batch = self.store.next_batch(&mut cursor, BATCH, &caller);
@@ -47,15 +57,21 @@ impl Webhooks {
                 continue;
             }
             let now = kouan_model::wall_millis();
-            let records: Vec<String> = items
-                .iter()
-                .filter_map(|item| match &item.kind {
-                    ChangeKind::Status(record) if subscription.filters.matches(record) => {
-                        item.status_json(now)
-                    }
-                    _ => None,
-                })
-                .collect();
+            let records: Vec<String> = match &dcsa_filter {
+                Some(filter) => self
+                    .store
+                    .dcsa()
+                    .notifications(&items, filter, &caller, &mut recent),
+                None => items
+                    .iter()
+                    .filter_map(|item| match &item.kind {
+                        ChangeKind::Status(record) if subscription.filters.matches(record) => {
+                            item.status_json(now)
+                        }
+                        _ => None,
+                    })
+                    .collect(),
+            };
             if !records.is_empty() {
                 let body = format!("[{}]", records.join(","));
                 if !self.post(&mut subscription, body, &stop).await {
@@ -83,7 +99,7 @@ impl Webhooks {
         body: String,
         stop: &CancellationToken,
     ) -> bool {
-        let signature = signature(&subscription.secret, body.as_bytes());
+        let signature = signature(&subscription.signing_key(), body.as_bytes());
         let mut pause = self.backoff.0;
         let failing_since = std::time::Instant::now();
         loop {
@@ -124,12 +140,16 @@ impl Webhooks {
         if !matches!(url.host(), Some(url::Host::Domain(_))) {
             self.limits.destinations.check(&url).await?;
         }
-        let response = self
+        let mut request = self
             .client
             .post(url)
             .header("Content-Type", "application/json")
             .header("Notification-Signature", signature)
-            .header("Subscription-ID", &subscription.id)
+            .header("Subscription-ID", &subscription.id);
+        if subscription.dcsa.is_some() {
+            request = request.header("API-Version", crate::api::dcsa::API_VERSION);
+        }
+        let response = request
             .body(body.to_string())
             .send()
             .await

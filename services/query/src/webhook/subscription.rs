@@ -103,6 +103,10 @@ pub struct Subscription {
     /// Set when delivery was paused: the destination failed every attempt for too long.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paused: Option<Paused>,
+    /// A DCSA T&T subscription's filters as its body gave them (`/dcsa/tnt/v2`); absent for
+    /// kouan's own. Its secret is base64, and the key of its signatures is the decoded bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dcsa: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// How far a subscription has been delivered, and whether it is paused: the `ID/progress` record,
@@ -124,6 +128,26 @@ pub struct Paused {
 }
 
 impl Subscription {
+    /// Whether `other` names the same callback, secret and filters.
+    pub(super) fn same_terms(&self, other: &Subscription) -> bool {
+        self.callback_url == other.callback_url
+            && self.secret == other.secret
+            && self.filters == other.filters
+            && self.dcsa == other.dcsa
+    }
+
+    /// The key of its signatures: a DCSA subscription's secret decoded from base64, kouan's
+    /// secret's bytes.
+    pub fn signing_key(&self) -> Vec<u8> {
+        use base64::Engine;
+        match &self.dcsa {
+            Some(_) => base64::engine::general_purpose::STANDARD
+                .decode(&self.secret)
+                .unwrap_or_else(|_| self.secret.as_bytes().to_vec()),
+            None => self.secret.as_bytes().to_vec(),
+        }
+    }
+
     pub(super) fn caller(&self) -> Caller {
         Caller {
             name: Arc::from(self.owner.as_str()),
@@ -153,9 +177,8 @@ impl Subscription {
 }
 
 /// `sha256=<hex>` of the raw body under the subscription's secret.
-pub fn signature(secret: &str, body: &[u8]) -> String {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+pub fn signature(key: &[u8], body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
