@@ -382,7 +382,10 @@ impl Webhooks {
 
     /// Writes a new subscription and shows it here at once; its deliverer starts when it reads
     /// the record.
-    pub(crate) fn add(self: &Arc<Self>, subscription: Subscription) -> Result<Subscription, QueryError> {
+    pub(crate) fn add(
+        self: &Arc<Self>,
+        subscription: Subscription,
+    ) -> Result<Subscription, QueryError> {
         self.persist(&subscription)?;
         self.known
             .lock()

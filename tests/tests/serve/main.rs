@@ -7,6 +7,7 @@
 
 mod analytics;
 mod api;
+mod dcsa;
 mod feed;
 mod fixtures;
 mod hardening;

@@ -63,28 +63,72 @@ fn paging_parameters() -> Vec<Value> {
 fn events_parameters() -> Vec<Value> {
     use crate::dcsa::filter::*;
     let mut parameters = vec![
-        list_parameter("eventType", EVENT_TYPES, "The kinds of event (OR of the values)."),
-        list_parameter("shipmentEventTypeCode", SHIPMENT_CODES, "Shipment events of these codes only."),
-        list_parameter("documentTypeCode", DOCUMENT_TYPES, "Shipment events about these kinds of document only."),
-        text_parameter("carrierBookingReference", 35, "Events of this booking (kouan's shipment id)."),
+        list_parameter(
+            "eventType",
+            EVENT_TYPES,
+            "The kinds of event (OR of the values).",
+        ),
+        list_parameter(
+            "shipmentEventTypeCode",
+            SHIPMENT_CODES,
+            "Shipment events of these codes only.",
+        ),
+        list_parameter(
+            "documentTypeCode",
+            DOCUMENT_TYPES,
+            "Shipment events about these kinds of document only.",
+        ),
+        text_parameter(
+            "carrierBookingReference",
+            35,
+            "Events of this booking (kouan's shipment id).",
+        ),
         json!({"name": "bookingReference", "in": "query", "required": false, "deprecated": true,
                "description": "Deprecated: use carrierBookingReference.", "schema": {"type": "string", "maxLength": 35}}),
         json!({"name": "transportDocumentID", "in": "query", "required": false, "deprecated": true,
                "description": "Deprecated: use transportDocumentReference.", "schema": {"type": "string", "maxLength": 35}}),
-        text_parameter("transportDocumentReference", 20, "Events of this transport document (kouan's shipment id)."),
-        list_parameter("transportEventTypeCode", TRANSPORT_CODES, "Transport events of these codes only."),
+        text_parameter(
+            "transportDocumentReference",
+            20,
+            "Events of this transport document (kouan's shipment id).",
+        ),
+        list_parameter(
+            "transportEventTypeCode",
+            TRANSPORT_CODES,
+            "Transport events of these codes only.",
+        ),
         json!({"name": "scheduleID", "in": "query", "required": false, "deprecated": true,
                "description": "Deprecated by DCSA; kouan's events name no schedule, so it matches nothing.",
                "schema": {"type": "string", "maxLength": 100}}),
         text_parameter("transportCallID", 100, "Events of this transport call."),
-        text_parameter("vesselIMONumber", 7, "Events of this vessel (kouan's events name no vessel: nothing matches)."),
+        text_parameter(
+            "vesselIMONumber",
+            7,
+            "Events of this vessel (kouan's events name no vessel: nothing matches).",
+        ),
         json!({"name": "carrierVoyageNumber", "in": "query", "required": false, "deprecated": true,
                "description": "Deprecated: use exportVoyageNumber.", "schema": {"type": "string", "maxLength": 50}}),
-        text_parameter("exportVoyageNumber", 50, "Events of this voyage, train run or trip."),
-        text_parameter("carrierServiceCode", 5, "Events of this service (kouan's events name no service: nothing matches)."),
+        text_parameter(
+            "exportVoyageNumber",
+            50,
+            "Events of this voyage, train run or trip.",
+        ),
+        text_parameter(
+            "carrierServiceCode",
+            5,
+            "Events of this service (kouan's events name no service: nothing matches).",
+        ),
         text_parameter("UNLocationCode", 5, "Events at this UN/LOCODE."),
-        list_parameter("equipmentEventTypeCode", EQUIPMENT_CODES, "Equipment events of these codes only."),
-        text_parameter("equipmentReference", 15, "Events of this container or wagon."),
+        list_parameter(
+            "equipmentEventTypeCode",
+            EQUIPMENT_CODES,
+            "Equipment events of these codes only.",
+        ),
+        text_parameter(
+            "equipmentReference",
+            15,
+            "Events of this container or wagon.",
+        ),
     ];
     for (suffix, what) in [
         ("", "equal to (as `:eq`)"),
@@ -126,7 +170,13 @@ fn schemas() -> Value {
         for (name, schema) in extra.as_object().expect("an object") {
             properties[name] = schema.clone();
         }
-        let mut all = vec!["eventID", "eventType", "eventCreatedDateTime", "eventDateTime", "eventClassifierCode"];
+        let mut all = vec![
+            "eventID",
+            "eventType",
+            "eventCreatedDateTime",
+            "eventDateTime",
+            "eventClassifierCode",
+        ];
         all.extend_from_slice(required);
         json!({"type": "object", "properties": properties, "required": all})
     };
@@ -208,9 +258,7 @@ fn schemas() -> Value {
 /// The DCSA paths and schemas, as an OpenAPI document to merge into kouan's.
 pub fn document() -> Value {
     let security = json!([{"bearer": []}]);
-    let ok = |description: &str, schema: Value, headers: Value| {
-        json!({"description": description, "headers": headers, "content": {"application/json": {"schema": schema}}})
-    };
+    let ok = |description: &str, schema: Value, headers: Value| json!({"description": description, "headers": headers, "content": {"application/json": {"schema": schema}}});
     let events = json!({"type": "array", "items": {"$ref": "#/components/schemas/DcsaEvent"}});
     let subscription = json!({"$ref": "#/components/schemas/DcsaSubscription"});
     let body = |schema: &str| json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}});

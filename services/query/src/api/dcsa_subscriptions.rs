@@ -80,7 +80,10 @@ fn text_field<'a>(body: &'a Map<String, Value>, name: &str) -> Result<&'a str, D
 /// A base64 secret of at least [`MIN_SECRET_BYTES`] decoded bytes.
 fn check_secret(secret: &str) -> Result<(), DcsaError> {
     if secret.len() > crate::webhook::MAX_FIELD_BYTES {
-        return Err(DcsaError::bad_request("secret", "is longer than 1024 bytes"));
+        return Err(DcsaError::bad_request(
+            "secret",
+            "is longer than 1024 bytes",
+        ));
     }
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(secret)
@@ -100,7 +103,8 @@ fn filters_of(body: &Map<String, Value>) -> Result<Map<String, Value>, DcsaError
     Ok(body
         .iter()
         .filter(|(name, value)| {
-            !matches!(name.as_str(), "callbackUrl" | "secret" | "subscriptionID") && !value.is_null()
+            !matches!(name.as_str(), "callbackUrl" | "secret" | "subscriptionID")
+                && !value.is_null()
         })
         .map(|(name, value)| (name.clone(), value.clone()))
         .collect())
@@ -109,7 +113,10 @@ fn filters_of(body: &Map<String, Value>) -> Result<Map<String, Value>, DcsaError
 /// A subscription as DCSA shows it: its id, callback and filters (never the secret).
 fn shown(subscription: &Subscription) -> Value {
     let mut out = Map::new();
-    out.insert("subscriptionID".into(), Value::from(subscription.id.clone()));
+    out.insert(
+        "subscriptionID".into(),
+        Value::from(subscription.id.clone()),
+    );
     out.insert(
         "callbackUrl".into(),
         Value::from(subscription.callback_url.clone()),
@@ -195,11 +202,13 @@ pub async fn list(
                     .decode(value.as_bytes())
                     .ok()
                     .and_then(|b| String::from_utf8(b).ok())
-                    .ok_or_else(|| DcsaError::bad_request("cursor", "is not a cursor this server gave"))?;
+                    .ok_or_else(|| {
+                        DcsaError::bad_request("cursor", "is not a cursor this server gave")
+                    })?;
                 let (at, rest) = decoded.split_once(';').unwrap_or((&decoded, ""));
-                offset = at
-                    .parse()
-                    .map_err(|_| DcsaError::bad_request("cursor", "is not a cursor this server gave"))?;
+                offset = at.parse().map_err(|_| {
+                    DcsaError::bad_request("cursor", "is not a cursor this server gave")
+                })?;
                 if !rest.is_empty() {
                     sort = Some(rest.to_string());
                 }
@@ -219,8 +228,9 @@ pub async fn list(
         .unwrap_or(("subscriptionID", "ASC"));
     match field {
         "subscriptionID" => subscriptions.sort_by(|a, b| a.id.cmp(&b.id)),
-        "callbackUrl" => subscriptions
-            .sort_by(|a, b| (&a.callback_url, &a.id).cmp(&(&b.callback_url, &b.id))),
+        "callbackUrl" => {
+            subscriptions.sort_by(|a, b| (&a.callback_url, &a.id).cmp(&(&b.callback_url, &b.id)))
+        }
         other => {
             return Err(DcsaError::bad_request(
                 "sort",
@@ -239,11 +249,16 @@ pub async fn list(
         }
     }
     let total = subscriptions.len();
-    let page: Vec<Value> = subscriptions.iter().skip(offset).take(limit).map(shown).collect();
+    let page: Vec<Value> = subscriptions
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(shown)
+        .collect();
     let sort_text = sort.unwrap_or_default();
     let link = |at: usize| {
-        let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(format!("{at};{sort_text}"));
+        let cursor =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{at};{sort_text}"));
         HeaderValue::from_str(&format!("{PATH}?cursor={cursor}&limit={limit}"))
             .expect("URL-safe base64")
     };

@@ -197,9 +197,14 @@ impl EventFilter {
             && equals(&self.voyage, call.map(|c| c.voyage.as_str()))
             && self.vessel_imo.is_none()
             && self.service.is_none()
+            // DCSA filters equipment and transport events by place; shipment events have none
             && equals(
                 &self.unlocode,
-                event.location.as_ref().map(|l| l.unlocode.as_str()),
+                event
+                    .location
+                    .as_ref()
+                    .filter(|_| shipment_code.is_none())
+                    .map(|l| l.unlocode.as_str()),
             )
             && self
                 .created

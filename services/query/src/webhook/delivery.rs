@@ -58,10 +58,11 @@ impl Webhooks {
             }
             let now = kouan_model::wall_millis();
             let records: Vec<String> = match &dcsa_filter {
-                Some(filter) => self
-                    .store
-                    .dcsa()
-                    .notifications(&items, filter, &caller, &mut recent),
+                Some(filter) => {
+                    self.store
+                        .dcsa()
+                        .notifications(&items, filter, &caller, &mut recent)
+                }
                 None => items
                     .iter()
                     .filter_map(|item| match &item.kind {
