@@ -8,6 +8,7 @@
 mod analytics;
 mod api;
 mod dcsa;
+mod dcsa_subscriptions;
 mod feed;
 mod fixtures;
 mod hardening;

@@ -26,6 +26,16 @@ fn schemathesis_finds_every_answer_as_described() {
     let (namespace, topics, publisher, dir) = setup("serve-openapi");
     let world = world();
     publish_world(&publisher, &topics, &world);
+    // rail shipments with equipment, transport and customs milestones: DCSA events to answer
+    for (i, shipper) in ["SHIPPER-0", "SHIPPER-1"].iter().enumerate() {
+        publish_status(
+            &publisher,
+            &topics,
+            &rail_shipment(&format!("RAIL{i}"), shipper, 4),
+            1,
+        );
+    }
+    publisher.flush(std::time::Duration::from_secs(30)).unwrap();
     let auth = write_auth_file(&dir.0);
     // generated callback URLs name hosts at random: only a loopback receiver nobody listens on
     // is allowed, so no generated subscription reaches anything
@@ -67,12 +77,27 @@ fn schemathesis_finds_every_answer_as_described() {
         assert_eq!(status, 201, "{body}");
         let subscription: serde_json::Value = serde_json::from_str(&body).unwrap();
         let subscription = subscription["id"].as_str().unwrap();
+        let (status, body) = post_json(
+            &serve,
+            "/dcsa/tnt/v2/event-subscriptions",
+            &token,
+            serde_json::json!({"callbackUrl": "http://127.0.0.9:9/dcsa", "secret": "MTIzNDU2Nzg5MDEyMzQ1Njc4OTA="}),
+        );
+        assert_eq!(status, 201, "{body}");
+        let dcsa: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let dcsa = dcsa["subscriptionID"].as_str().unwrap();
+        let events = get_json(&serve, "/dcsa/tnt/v2/events?limit=1", &token);
+        let event = events[0]["eventID"]
+            .as_str()
+            .expect("the caller has DCSA events");
         let config = dir.0.join(format!("schemathesis-{who}.toml"));
         std::fs::write(
             &config,
             format!(
                 "[[operations]]\ninclude-path = \"/v1/shipments/{{id}}\"\nparameters = {{ id = \"{shipment}\" }}\n\n\
-                 [[operations]]\ninclude-path-regex = \"^/v1/subscriptions/\"\nparameters = {{ id = \"{subscription}\" }}\n"
+                 [[operations]]\ninclude-path-regex = \"^/v1/subscriptions/\"\nparameters = {{ id = \"{subscription}\" }}\n\n\
+                 [[operations]]\ninclude-path = \"/dcsa/tnt/v2/events/{{eventID}}\"\nparameters = {{ eventID = \"{event}\" }}\n\n\
+                 [[operations]]\ninclude-path-regex = \"^/dcsa/tnt/v2/event-subscriptions/\"\nparameters = {{ subscriptionID = \"{dcsa}\" }}\n"
             ),
         )
         .unwrap();

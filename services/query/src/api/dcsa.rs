@@ -69,7 +69,7 @@ pub async fn dcsa_layer(request: Request, next: Next) -> Response {
         .get("api-version")
         .map(|v| v.to_str().unwrap_or("").trim().to_string());
     let mut response = match asked {
-        Some(asked) if asked.split('.').next() != Some("2") => DcsaError(
+        Some(asked) if !is_major_2(&asked) => DcsaError(
             StatusCode::BAD_REQUEST,
             vec![(
                 "invalidInput".into(),
@@ -131,6 +131,14 @@ pub async fn dcsa_layer(request: Request, next: Next) -> Response {
         HeaderValue::from_static(API_VERSION),
     );
     response
+}
+
+/// `2`, `2.x` or `2.x.y`: the version this API is.
+fn is_major_2(asked: &str) -> bool {
+    let mut parts = asked.split('.');
+    parts.next() == Some("2")
+        && parts.clone().count() <= 2
+        && parts.all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The request's query pairs, each name once (`eventCreatedDateTime`'s forms are names of

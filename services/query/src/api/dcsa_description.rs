@@ -45,8 +45,8 @@ fn error_response() -> Value {
 
 fn api_version_parameter() -> Value {
     json!({"name": "API-Version", "in": "header", "required": false,
-           "description": "The major version asked for; only 2 is served.",
-           "schema": {"type": "string"}})
+           "description": "The major version asked for (a full version is taken too); only 2 is served.",
+           "schema": {"type": "string", "pattern": "^2(\\.[0-9]+){0,2}$"}})
 }
 
 fn paging_parameters() -> Vec<Value> {
