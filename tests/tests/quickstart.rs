@@ -1,6 +1,6 @@
 //! The README's quickstart, as a new user runs it: `kouan up` (its embedded broker), then the
 //! example bookings, one EDIFACT gate-in and one FSU fed with `kouan ingest` to the broker it
-//! printed; the shipments' statuses show them.
+//! printed; the shipments' statuses show them, and the gate-in is a DCSA equipment event.
 
 use kouan_e2e::KillOnDrop;
 use std::io::BufRead;
@@ -115,4 +115,22 @@ fn the_quickstart_feeds_an_edifact_file_and_an_fsu_into_kouan_up() {
             std::thread::sleep(Duration::from_millis(300));
         }
     }
+    // the README's DCSA request: the EDIFACT gate-in as a DCSA equipment event
+    let answer = client
+        .get(format!(
+            "{url}/dcsa/tnt/v2/events?carrierBookingReference=ZZHH2612070001&eventType=EQUIPMENT"
+        ))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let events: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    let gate_in = &events[0];
+    assert_eq!(gate_in["equipmentEventTypeCode"], "GTIN", "{answer}");
+    assert_eq!(gate_in["emptyIndicatorCode"], "LADEN", "{answer}");
+    assert_eq!(
+        gate_in["documentReferences"][0]["documentReferenceValue"],
+        "ZZHH2612070001"
+    );
 }
