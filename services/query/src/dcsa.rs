@@ -7,6 +7,10 @@
 //! caller's bookings. Each version of an event is its own entry: a later version replaces an
 //! earlier in a shipment when that shipment's record is republished.
 //!
+//! The index keeps of each event only what the filters read ([`Facets`]) and the shipments
+//! holding it; an answer renders its events from a holding shipment's record (which the store
+//! keeps anyway), so a million events cost their keys and facets, not a second copy.
+//!
 //! - [`filter`]: the query parameters and subscription filters, and matching.
 //! - [`cursor`]: pages: keyset anchors in the sort order, and the cursors that carry them.
 //! - [`notify`]: what a DCSA subscription is sent.
@@ -31,8 +35,51 @@ use std::sync::Arc;
 pub type Key = (i64, Arc<str>, u64);
 
 struct Entry {
-    event: PublishedEvent,
+    facets: Facets,
     members: Vec<Member>,
+}
+
+/// What the filters read of an event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Facets {
+    pub event_type: &'static str,
+    /// Its shipment, transport or equipment event type code.
+    pub code: &'static str,
+    pub document_type: Option<&'static str>,
+    pub unit: Option<Arc<str>>,
+    /// The transport call: its id and voyage.
+    pub call: Option<(Arc<str>, Arc<str>)>,
+    /// Equipment and transport events: the UN/LOCODE.
+    pub place: Option<Arc<str>>,
+}
+
+impl Facets {
+    fn of(event: &PublishedEvent) -> Self {
+        let call = event
+            .call()
+            .map(|c| (Arc::from(c.id.as_str()), Arc::from(c.voyage.as_str())));
+        let (code, document_type, unit) = match &event.body {
+            PublishedBody::Shipment {
+                code,
+                document_type,
+                ..
+            } => (*code, Some(*document_type), None),
+            PublishedBody::Transport { code, .. } => (*code, None, None),
+            PublishedBody::Equipment { code, unit, .. } => {
+                (*code, None, Some(Arc::from(unit.as_str())))
+            }
+        };
+        Facets {
+            event_type: event.event_type(),
+            code,
+            document_type,
+            unit,
+            call,
+            place: (document_type.is_none())
+                .then(|| event.location.as_ref().map(|l| Arc::from(l.unlocode.as_str())))
+                .flatten(),
+        }
+    }
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -45,21 +92,22 @@ struct Member {
 /// [`crate::record::DecodedStatus`]).
 #[derive(Debug, Default)]
 pub struct ShipmentEvents {
-    pub events: Vec<(Key, PublishedEvent)>,
+    pub events: Vec<(Key, Facets)>,
 }
 
 impl ShipmentEvents {
     pub fn of(status: &kouan_model::Status) -> Self {
         let events = kouan_standards::dcsa::published::events_of(status)
             .into_iter()
-            .map(|event| (key_of(&event), event))
+            .map(|event| (key_of(&event), Facets::of(&event)))
             .collect();
         ShipmentEvents { events }
     }
 }
 
-fn key_of(event: &PublishedEvent) -> Key {
-    let text = event.to_json(&[]).to_string();
+pub fn key_of(event: &PublishedEvent) -> Key {
+    // every field the answer shows, so that two versions of an event never share a key
+    let text = format!("{event:?}");
     let fingerprint = fnv1a_extend(FNV1A_START, text.as_bytes());
     (
         event.created.unix_millis(),
@@ -68,14 +116,22 @@ fn key_of(event: &PublishedEvent) -> Key {
     )
 }
 
-/// One page of an answer, in the order asked for.
+/// One page of an answer, in the order asked for: each event's key, a shipment holding it
+/// (to render it from) and the bookings the caller may see it under.
 pub struct Page {
-    pub events: Vec<serde_json::Value>,
+    pub events: Vec<Found>,
     pub first: Option<Key>,
     pub last: Option<Key>,
     /// Whether events lie before the first and after the last (in the order asked for).
     pub more_before: bool,
     pub more_after: bool,
+}
+
+/// An event an answer names.
+pub struct Found {
+    pub key: Key,
+    pub holder: Arc<str>,
+    pub bookings: Vec<Arc<str>>,
 }
 
 #[derive(Default)]
@@ -114,23 +170,23 @@ impl DcsaIndex {
             self.leave(key, shipment);
         }
         let mut added = Vec::new();
-        for (key, event) in events.events {
+        for (key, facets) in events.events {
             let held = old.contains(&key);
             if !self.entries.contains_key(&key) {
                 self.by_id
                     .entry(key.1.clone())
                     .or_default()
                     .push(key.clone());
-                if let PublishedBody::Equipment { unit, .. } = &event.body {
+                if let Some(unit) = &facets.unit {
                     self.by_unit
-                        .entry(Arc::from(unit.as_str()))
+                        .entry(unit.clone())
                         .or_default()
                         .insert(key.clone());
                 }
                 self.entries.insert(
                     key.clone(),
                     Entry {
-                        event,
+                        facets,
                         members: Vec::new(),
                     },
                 );
@@ -200,7 +256,7 @@ impl DcsaIndex {
                 self.by_id.remove(&key.1);
             }
         }
-        if let PublishedBody::Equipment { unit, .. } = &entry.event.body {
+        if let Some(unit) = &entry.facets.unit {
             remove_from(&mut self.by_unit, unit, key);
         }
     }
@@ -214,11 +270,17 @@ impl DcsaIndex {
             .filter(move |m| caller.sees(m.shipper.as_deref()))
     }
 
-    fn render(entry: &Entry, caller: &Caller) -> serde_json::Value {
-        let mut bookings: Vec<&str> = Self::visible(entry, caller).map(|m| &*m.shipment).collect();
+    fn found(key: &Key, entry: &Entry, caller: &Caller) -> Found {
+        let mut bookings: Vec<Arc<str>> = Self::visible(entry, caller)
+            .map(|m| m.shipment.clone())
+            .collect();
         bookings.sort_unstable();
         bookings.dedup();
-        entry.event.to_json(&bookings)
+        Found {
+            key: key.clone(),
+            holder: entry.members[0].shipment.clone(),
+            bookings,
+        }
     }
 
     /// Whether `key`'s entry passes the filter for the caller (and names `shipment`, when the
@@ -230,11 +292,11 @@ impl DcsaIndex {
             Some(shipment) => seen.any(|m| *m.shipment == **shipment),
             None => seen.next().is_some(),
         };
-        (visible && filter.matches(&entry.event, key.0)).then_some(entry)
+        (visible && filter.matches(&entry.facets, key.0)).then_some(entry)
     }
 
     /// The latest version of the event `event_id` the caller sees.
-    pub fn get(&self, event_id: &str, caller: &Caller) -> Option<serde_json::Value> {
+    pub fn get(&self, event_id: &str, caller: &Caller) -> Option<Found> {
         let keys = self.by_id.get(event_id)?;
         keys.iter()
             .filter_map(|key| {
@@ -243,7 +305,7 @@ impl DcsaIndex {
                 Some((key, entry))
             })
             .max_by(|a, b| a.0.cmp(b.0))
-            .map(|(_, entry)| Self::render(entry, caller))
+            .map(|(key, entry)| Self::found(key, entry, caller))
     }
 
     /// The events of a key after (or before) `anchor` in `order`, up to `limit`.
@@ -276,11 +338,20 @@ impl DcsaIndex {
             Anchor::Before(from) => (false, from.as_ref()),
         };
         let ascending = forward == (order == Order::Ascending);
-        let bound = from.map_or(Bound::Unbounded, Bound::Excluded);
-        let walk: Box<dyn Iterator<Item = &Key>> = if ascending {
-            source.range(bound, Bound::Unbounded)
+        // the walk starts past the anchor, within what `eventCreatedDateTime` allows
+        let (mut lower, mut upper) = filter.created_bounds();
+        let anchor = from.map_or(Bound::Unbounded, |k| Bound::Excluded(k.clone()));
+        if ascending {
+            lower = tighter(lower, anchor, true);
         } else {
-            Box::new(source.range(Bound::Unbounded, bound).rev())
+            upper = tighter(upper, anchor, false);
+        }
+        let walk: Box<dyn Iterator<Item = &Key>> = if is_empty(&lower, &upper) {
+            Box::new(std::iter::empty())
+        } else if ascending {
+            source.range(lower.as_ref(), upper.as_ref())
+        } else {
+            Box::new(source.range(lower.as_ref(), upper.as_ref()).rev())
         };
         let mut found: Vec<(&Key, &Entry)> = walk
             .filter_map(|key| self.passes(key, filter, caller).map(|e| (key, e)))
@@ -301,7 +372,7 @@ impl DcsaIndex {
             last: found.last().map(|(k, _)| (*k).clone()),
             events: found
                 .iter()
-                .map(|(_, entry)| Self::render(entry, caller))
+                .map(|(key, entry)| Self::found(key, entry, caller))
                 .collect(),
             more_before,
             more_after,
@@ -314,9 +385,71 @@ impl DcsaIndex {
         key: &Key,
         filter: &EventFilter,
         caller: &Caller,
-    ) -> Option<serde_json::Value> {
+    ) -> Option<Found> {
         self.passes(key, filter, caller)
-            .map(|entry| Self::render(entry, caller))
+            .map(|entry| Self::found(key, entry, caller))
+    }
+}
+
+/// Whether no key lies between the bounds (a B-tree's range would panic on them).
+fn is_empty(lower: &Bound<Key>, upper: &Bound<Key>) -> bool {
+    match (lower, upper) {
+        (Bound::Included(l), Bound::Included(u)) => l > u,
+        (Bound::Included(l) | Bound::Excluded(l), Bound::Included(u) | Bound::Excluded(u)) => {
+            l >= u
+        }
+        _ => false,
+    }
+}
+
+/// The events found, as DCSA's JSON, each rendered from the record of a shipment holding it
+/// (each record decoded once); an event whose holder changed meanwhile is left out (the walk
+/// after it finds its new version).
+pub fn render(store: &crate::store::Store, found: &[Found]) -> Vec<serde_json::Value> {
+    let mut decoded: HashMap<Arc<str>, Vec<PublishedEvent>> = HashMap::new();
+    found
+        .iter()
+        .filter_map(|found| {
+            let events = decoded.entry(found.holder.clone()).or_insert_with(|| {
+                store
+                    .get(&found.holder)
+                    .map(|record| {
+                        kouan_standards::dcsa::published::events_of(&record.status())
+                    })
+                    .unwrap_or_default()
+            });
+            let event = events.iter().find(|e| {
+                e.created.unix_millis() == found.key.0
+                    && *e.event_id == *found.key.1
+                    && key_of(e) == found.key
+            })?;
+            let bookings: Vec<&str> = found.bookings.iter().map(|b| &**b).collect();
+            Some(event.to_json(&bookings))
+        })
+        .collect()
+}
+
+/// The tighter of two bounds: the greater lower bound (`lower`), else the smaller upper one.
+fn tighter(a: Bound<Key>, b: Bound<Key>, lower: bool) -> Bound<Key> {
+    let key = |bound: &Bound<Key>| match bound {
+        Bound::Included(k) | Bound::Excluded(k) => Some(k.clone()),
+        Bound::Unbounded => None,
+    };
+    match (key(&a), key(&b)) {
+        (None, _) => b,
+        (_, None) => a,
+        (Some(x), Some(y)) => {
+            let a_wins = if x == y {
+                matches!(a, Bound::Excluded(_))
+            } else {
+                (x > y) == lower
+            };
+            if a_wins {
+                a
+            } else {
+                b
+            }
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! 14 milestones each).
 
 use crate::cli::BenchServeArgs;
+mod dcsa;
 mod synthetic;
 
 use kouan_query::record::{Origin, TopicId};
@@ -288,6 +289,19 @@ pub async fn run(args: BenchServeArgs, cancel: CancellationToken) -> anyhow::Res
         "bench serve: GET /v1/shipments/{{id}} x{} from {} clients: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({:.0} requests/s)",
         latencies.count, args.concurrency, latencies.p50, latencies.p99, latencies.max, latencies.per_second
     ));
+
+    // DCSA Track & Trace over every shipment's events
+    let events = store.dcsa().len();
+    dcsa::run(
+        &client,
+        &base,
+        token,
+        (n, events),
+        args.requests.min(5000),
+        args.concurrency,
+        &mut say,
+    )
+    .await?;
 
     // the clearance KPI
     let mut kpi = Vec::new();

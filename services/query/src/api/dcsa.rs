@@ -274,18 +274,18 @@ pub async fn events(
 ) -> Result<Response, DcsaError> {
     let cursor = cursor_of(pairs(query.as_deref())?)?;
     let filter = filter_of(&cursor.params)?;
-    let page =
-        state
-            .store
-            .dcsa()
-            .page(&filter, &caller, cursor.order, &cursor.anchor, cursor.limit);
+    let page = state
+        .store
+        .dcsa()
+        .page(&filter, &caller, cursor.order, &cursor.anchor, cursor.limit);
+    let events = crate::dcsa::render(&state.store, &page.events);
     let mut headers = HeaderMap::new();
     paging_headers(&cursor, &page, &mut headers);
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    Ok((headers, serde_json::Value::Array(page.events).to_string()).into_response())
+    Ok((headers, serde_json::Value::Array(events).to_string()).into_response())
 }
 
 /// `GET /dcsa/tnt/v2/events/{eventID}` (deprecated by DCSA, served as it defines it): the latest
@@ -295,10 +295,9 @@ pub async fn event(
     Extension(caller): Extension<Caller>,
     Path(event_id): Path<String>,
 ) -> Result<Response, DcsaError> {
-    let event = state
-        .store
-        .dcsa()
-        .get(&event_id, &caller)
+    let found = state.store.dcsa().get(&event_id, &caller);
+    let event = found
+        .and_then(|found| crate::dcsa::render(&state.store, &[found]).pop())
         .ok_or_else(|| DcsaError::not_found(&format!("event {event_id}")))?;
     Ok((
         [(

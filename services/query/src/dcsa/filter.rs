@@ -4,7 +4,9 @@
 //! the field and its value matches (so `shipmentEventTypeCode` leaves out every equipment
 //! event, as DCSA's own example says).
 
-use kouan_standards::dcsa::published::{PublishedBody, PublishedEvent};
+use super::{Facets, Key};
+use std::ops::Bound;
+use std::sync::Arc;
 use std::collections::BTreeSet;
 
 /// What a request or subscription filters by; `None` filters nothing.
@@ -164,8 +166,8 @@ impl EventFilter {
         Ok(())
     }
 
-    /// Whether `event` passes every filter.
-    pub fn matches(&self, event: &PublishedEvent, created_millis: i64) -> bool {
+    /// Whether an event of these facets, created at `created_millis`, passes every filter.
+    pub fn matches(&self, facets: &Facets, created_millis: i64) -> bool {
         let has = |set: &Option<BTreeSet<&'static str>>, value: Option<&str>| match set {
             None => true,
             Some(set) => value.is_some_and(|v| set.contains(v)),
@@ -174,48 +176,53 @@ impl EventFilter {
             None => true,
             Some(want) => value == Some(want.as_str()),
         };
-        let (shipment_code, document_type, transport_code, equipment_code, unit) = match &event.body
-        {
-            PublishedBody::Shipment {
-                code,
-                document_type,
-                ..
-            } => (Some(*code), Some(*document_type), None, None, None),
-            PublishedBody::Transport { code, .. } => (None, None, Some(*code), None, None),
-            PublishedBody::Equipment { code, unit, .. } => {
-                (None, None, None, Some(*code), Some(unit.as_str()))
-            }
-        };
-        let call = event.call();
-        has(&self.event_types, Some(event.event_type()))
-            && has(&self.shipment_codes, shipment_code)
-            && has(&self.document_types, document_type)
-            && has(&self.transport_codes, transport_code)
-            && has(&self.equipment_codes, equipment_code)
-            && equals(&self.equipment, unit)
-            && equals(&self.transport_call, call.map(|c| c.id.as_str()))
-            && equals(&self.voyage, call.map(|c| c.voyage.as_str()))
+        let code_of = |kind: &str| (facets.event_type == kind).then_some(facets.code);
+        has(&self.event_types, Some(facets.event_type))
+            && has(&self.shipment_codes, code_of("SHIPMENT"))
+            && has(&self.document_types, facets.document_type)
+            && has(&self.transport_codes, code_of("TRANSPORT"))
+            && has(&self.equipment_codes, code_of("EQUIPMENT"))
+            && equals(&self.equipment, facets.unit.as_deref())
+            && equals(&self.transport_call, facets.call.as_ref().map(|c| &*c.0))
+            && equals(&self.voyage, facets.call.as_ref().map(|c| &*c.1))
             && self.vessel_imo.is_none()
             && self.service.is_none()
             // DCSA filters equipment and transport events by place; shipment events have none
-            && equals(
-                &self.unlocode,
-                event
-                    .location
-                    .as_ref()
-                    .filter(|_| shipment_code.is_none())
-                    .map(|l| l.unlocode.as_str()),
-            )
-            && self
-                .created
-                .iter()
-                .all(|(comparison, at)| match comparison {
-                    Comparison::Gte => created_millis >= *at,
-                    Comparison::Gt => created_millis > *at,
-                    Comparison::Lte => created_millis <= *at,
-                    Comparison::Lt => created_millis < *at,
-                    Comparison::Eq => created_millis == *at,
-                })
+            && equals(&self.unlocode, facets.place.as_deref())
+            && self.created.iter().all(|(comparison, at)| match comparison {
+                Comparison::Gte => created_millis >= *at,
+                Comparison::Gt => created_millis > *at,
+                Comparison::Lte => created_millis <= *at,
+                Comparison::Lt => created_millis < *at,
+                Comparison::Eq => created_millis == *at,
+            })
+    }
+
+    /// The range of keys the `eventCreatedDateTime` comparisons leave (the tightest of each
+    /// side), so that a page starts where they do instead of scanning up to it.
+    pub fn created_bounds(&self) -> (Bound<Key>, Bound<Key>) {
+        let first_at = |millis: i64| -> Key { (millis, Arc::from(""), 0) };
+        let (mut lower, mut upper): (Option<i64>, Option<i64>) = (None, None);
+        for (comparison, at) in &self.created {
+            // as half-open millisecond ranges [lower, upper)
+            let (l, u) = match comparison {
+                Comparison::Gte => (Some(*at), None),
+                Comparison::Gt => (at.checked_add(1), None),
+                Comparison::Lte => (None, at.checked_add(1)),
+                Comparison::Lt => (None, Some(*at)),
+                Comparison::Eq => (Some(*at), at.checked_add(1)),
+            };
+            if let Some(l) = l {
+                lower = Some(lower.map_or(l, |x| x.max(l)));
+            }
+            if let Some(u) = u {
+                upper = Some(upper.map_or(u, |x| x.min(u)));
+            }
+        }
+        (
+            lower.map_or(Bound::Unbounded, |l| Bound::Included(first_at(l))),
+            upper.map_or(Bound::Unbounded, |u| Bound::Excluded(first_at(u))),
+        )
     }
 }
 
@@ -267,5 +274,19 @@ mod tests {
             filter.set(name, "2026-03-01T08:00:00+08:00").unwrap();
             assert_eq!(filter.created, vec![(comparison, 1_772_323_200_000)]);
         }
+    }
+
+    #[test]
+    fn created_bounds_are_the_tightest_and_may_be_empty() {
+        let mut filter = EventFilter::default();
+        filter.set("eventCreatedDateTime:gt", "2026-03-01T08:00:00+08:00").unwrap();
+        filter.set("eventCreatedDateTime:gte", "2026-02-01T08:00:00+08:00").unwrap();
+        filter.set("eventCreatedDateTime:lt", "2026-03-01T08:00:00.001+08:00").unwrap();
+        let (lower, upper) = filter.created_bounds();
+        let at = 1_772_323_200_000;
+        assert_eq!(lower, Bound::Included((at + 1, Arc::from(""), 0)));
+        assert_eq!(upper, Bound::Excluded((at + 1, Arc::from(""), 0)));
+        // nothing lies between them, and a page over them is empty rather than a panic
+        assert!(super::super::is_empty(&lower, &upper));
     }
 }

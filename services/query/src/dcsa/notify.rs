@@ -3,7 +3,7 @@
 //! departure joins every shipment on it, one change each).
 
 use super::filter::{EventFilter, FilterError};
-use super::{DcsaIndex, Key};
+use super::{DcsaIndex, Found, Key};
 use crate::auth::Caller;
 use crate::store::{ChangeKind, Item};
 use std::collections::{HashSet, VecDeque};
@@ -115,15 +115,16 @@ impl DcsaIndex {
             .unwrap_or_default()
     }
 
-    /// The events `items` added that pass `filter` for `caller`, as JSON, in order; a change
-    /// whose additions are not known (a catch-up) offers all its shipment's events.
+    /// The events `items` added that pass `filter` for `caller`, in order (to be rendered with
+    /// [`super::render`]); a change whose additions are not known (a catch-up) offers all its
+    /// shipment's events.
     pub fn notifications(
         &self,
         items: &[Item],
         filter: &EventFilter,
         caller: &Caller,
         recent: &mut Recent,
-    ) -> Vec<String> {
+    ) -> Vec<Found> {
         let mut out = Vec::new();
         for item in items {
             let ChangeKind::Status(record) = &item.kind else {
@@ -136,7 +137,7 @@ impl DcsaIndex {
             for key in keys {
                 if let Some(event) = self.notification(&key, filter, caller) {
                     if recent.first(&key) {
-                        out.push(event.to_string());
+                        out.push(event);
                     }
                 }
             }

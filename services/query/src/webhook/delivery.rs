@@ -59,9 +59,14 @@ impl Webhooks {
             let now = kouan_model::wall_millis();
             let records: Vec<String> = match &dcsa_filter {
                 Some(filter) => {
-                    self.store
-                        .dcsa()
-                        .notifications(&items, filter, &caller, &mut recent)
+                    let found =
+                        self.store
+                            .dcsa()
+                            .notifications(&items, filter, &caller, &mut recent);
+                    crate::dcsa::render(&self.store, &found)
+                        .iter()
+                        .map(|event| event.to_string())
+                        .collect()
                 }
                 None => items
                     .iter()

@@ -25,6 +25,10 @@ const CODES: [&str; 14] = [
     "GTOT",
     "STRP",
 ];
+/// The codes whose milestones name a unit, a conveyance, a declaration.
+const EQUIPMENT: [&str; 5] = ["GTIN", "LOAD", "DISC", "GTOT", "STRP"];
+const MOVED: [&str; 5] = ["LOAD", "DEPARTED", "BORDER_CROSSED", "ARRIVED", "DISC"];
+const CUSTOMS: [&str; 4] = ["SUMMARY_DECLARED", "DECLARED", "ACCEPTED", "RELEASED"];
 const NODES: [&str; 8] = [
     "CNZZP", "CNAKA", "KZDOS", "BYBRE", "PLMAW", "DEHAM", "CNCGO", "LULUX",
 ];
@@ -102,9 +106,10 @@ pub(super) fn synthetic(index: usize, version: u64) -> pb::ShipmentStatus {
                 source: "bench".into(),
                 event_id: format!("{index}-{i}"),
                 recorded_time: Some(hour(i as f64 * 15.0 + 0.25)),
-                unit: (!air).then(|| format!("ZZHU{:07}", index % 10_000_000)),
-                empty_indicator: (!air).then_some(EmptyIndicator::Laden),
-                conveyance: Some(TransportRef {
+                unit: (!air && EQUIPMENT.contains(code))
+                    .then(|| format!("ZZHU{:07}", index % 10_000_000)),
+                empty_indicator: (!air && EQUIPMENT.contains(code)).then_some(EmptyIndicator::Laden),
+                conveyance: MOVED.contains(code).then(|| TransportRef {
                     mode: if air {
                         TransportMode::Air
                     } else {
@@ -112,7 +117,9 @@ pub(super) fn synthetic(index: usize, version: u64) -> pb::ShipmentStatus {
                     },
                     reference: format!("X{:04}", index % 9973).into(),
                 }),
-                declaration: None,
+                declaration: CUSTOMS
+                    .contains(code)
+                    .then(|| format!("4604{index:014}")),
             })
             .collect(),
         ..Status::empty(format!("{}-{index:09}", if air { "784" } else { "ZZH" }))
