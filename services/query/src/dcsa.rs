@@ -32,7 +32,15 @@ use std::sync::Arc;
 
 /// An entry's place in the order: `eventCreatedDateTime` (Unix milliseconds), `eventID`, and a
 /// fingerprint of the version (two versions of one event are two entries).
-pub type Key = (i64, Arc<str>, u64);
+pub type Key = (i64, u128, u64);
+
+/// A UUID's 128 bits (its hex digits without the dashes); `None` for anything else.
+pub fn uuid_bits(text: &str) -> Option<u128> {
+    let hex: String = text.chars().filter(|c| *c != '-').collect();
+    (text.len() == 36 && hex.len() == 32)
+        .then(|| u128::from_str_radix(&hex, 16).ok())
+        .flatten()
+}
 
 struct Entry {
     facets: Facets,
@@ -47,17 +55,18 @@ pub struct Facets {
     pub code: &'static str,
     pub document_type: Option<&'static str>,
     pub unit: Option<Arc<str>>,
-    /// The transport call: its id and voyage.
-    pub call: Option<(Arc<str>, Arc<str>)>,
+    /// The transport call: its id (16 hex digits) and voyage.
+    pub call: Option<(u64, Arc<str>)>,
     /// Equipment and transport events: the UN/LOCODE.
     pub place: Option<Arc<str>>,
 }
 
 impl Facets {
     fn of(event: &PublishedEvent) -> Self {
-        let call = event
-            .call()
-            .map(|c| (Arc::from(c.id.as_str()), Arc::from(c.voyage.as_str())));
+        let call = event.call().map(|c| {
+            let id = u64::from_str_radix(&c.id, 16).expect("a transport call id is hex");
+            (id, Arc::from(c.voyage.as_str()))
+        });
         let (code, document_type, unit) = match &event.body {
             PublishedBody::Shipment {
                 code,
@@ -76,7 +85,12 @@ impl Facets {
             unit,
             call,
             place: (document_type.is_none())
-                .then(|| event.location.as_ref().map(|l| Arc::from(l.unlocode.as_str())))
+                .then(|| {
+                    event
+                        .location
+                        .as_ref()
+                        .map(|l| Arc::from(l.unlocode.as_str()))
+                })
                 .flatten(),
         }
     }
@@ -111,7 +125,7 @@ pub fn key_of(event: &PublishedEvent) -> Key {
     let fingerprint = fnv1a_extend(FNV1A_START, text.as_bytes());
     (
         event.created.unix_millis(),
-        Arc::from(event.event_id.as_str()),
+        uuid_bits(&event.event_id).expect("a DCSA eventID is a UUID"),
         fingerprint,
     )
 }
@@ -137,7 +151,9 @@ pub struct Found {
 #[derive(Default)]
 pub struct DcsaIndex {
     entries: BTreeMap<Key, Entry>,
-    by_id: HashMap<Arc<str>, Vec<Key>>,
+    by_id: HashMap<u128, Vec<Key>>,
+    /// One copy of each unit, voyage and place the facets name.
+    texts: std::collections::HashSet<Arc<str>>,
     by_shipper: HashMap<Arc<str>, BTreeSet<Key>>,
     by_shipment: HashMap<Arc<str>, BTreeSet<Key>>,
     by_unit: HashMap<Arc<str>, BTreeSet<Key>>,
@@ -170,13 +186,25 @@ impl DcsaIndex {
             self.leave(key, shipment);
         }
         let mut added = Vec::new();
-        for (key, facets) in events.events {
+        for (key, mut facets) in events.events {
+            let mut intern = |text: &mut Arc<str>| match self.texts.get(&**text) {
+                Some(known) => *text = known.clone(),
+                None => {
+                    self.texts.insert(text.clone());
+                }
+            };
+            for text in [facets.unit.as_mut(), facets.place.as_mut()]
+                .into_iter()
+                .flatten()
+            {
+                intern(text);
+            }
+            if let Some((_, voyage)) = facets.call.as_mut() {
+                intern(voyage);
+            }
             let held = old.contains(&key);
             if !self.entries.contains_key(&key) {
-                self.by_id
-                    .entry(key.1.clone())
-                    .or_default()
-                    .push(key.clone());
+                self.by_id.entry(key.1).or_default().push(key.clone());
                 if let Some(unit) = &facets.unit {
                     self.by_unit
                         .entry(unit.clone())
@@ -297,7 +325,7 @@ impl DcsaIndex {
 
     /// The latest version of the event `event_id` the caller sees.
     pub fn get(&self, event_id: &str, caller: &Caller) -> Option<Found> {
-        let keys = self.by_id.get(event_id)?;
+        let keys = self.by_id.get(&uuid_bits(event_id)?)?;
         keys.iter()
             .filter_map(|key| {
                 let entry = self.entries.get(key)?;
@@ -380,12 +408,7 @@ impl DcsaIndex {
     }
 
     /// The entry of `key` rendered for `caller`, when it passes `filter` (a subscription's).
-    pub fn notification(
-        &self,
-        key: &Key,
-        filter: &EventFilter,
-        caller: &Caller,
-    ) -> Option<Found> {
+    pub fn notification(&self, key: &Key, filter: &EventFilter, caller: &Caller) -> Option<Found> {
         self.passes(key, filter, caller)
             .map(|entry| Self::found(key, entry, caller))
     }
@@ -413,14 +436,12 @@ pub fn render(store: &crate::store::Store, found: &[Found]) -> Vec<serde_json::V
             let events = decoded.entry(found.holder.clone()).or_insert_with(|| {
                 store
                     .get(&found.holder)
-                    .map(|record| {
-                        kouan_standards::dcsa::published::events_of(&record.status())
-                    })
+                    .map(|record| kouan_standards::dcsa::published::events_of(&record.status()))
                     .unwrap_or_default()
             });
             let event = events.iter().find(|e| {
                 e.created.unix_millis() == found.key.0
-                    && *e.event_id == *found.key.1
+                    && uuid_bits(&e.event_id) == Some(found.key.1)
                     && key_of(e) == found.key
             })?;
             let bookings: Vec<&str> = found.bookings.iter().map(|b| &**b).collect();

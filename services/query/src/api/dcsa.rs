@@ -274,10 +274,11 @@ pub async fn events(
 ) -> Result<Response, DcsaError> {
     let cursor = cursor_of(pairs(query.as_deref())?)?;
     let filter = filter_of(&cursor.params)?;
-    let page = state
-        .store
-        .dcsa()
-        .page(&filter, &caller, cursor.order, &cursor.anchor, cursor.limit);
+    let page =
+        state
+            .store
+            .dcsa()
+            .page(&filter, &caller, cursor.order, &cursor.anchor, cursor.limit);
     let events = crate::dcsa::render(&state.store, &page.events);
     let mut headers = HeaderMap::new();
     paging_headers(&cursor, &page, &mut headers);

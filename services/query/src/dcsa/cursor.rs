@@ -10,7 +10,6 @@
 use super::Key;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Order {
@@ -56,7 +55,7 @@ impl Cursor {
             b: before,
             k: key
                 .as_ref()
-                .map(|(millis, id, fp)| (*millis, id.to_string(), format!("{fp:x}"))),
+                .map(|(millis, id, fp)| (*millis, format!("{id:032x}"), format!("{fp:x}"))),
             l: self.limit,
         };
         let json = serde_json::to_vec(&wire).expect("a cursor always serializes");
@@ -72,9 +71,10 @@ impl Cursor {
         let key = wire
             .k
             .map(|(millis, id, fp)| {
-                u64::from_str_radix(&fp, 16)
-                    .map(|fp| (millis, Arc::<str>::from(id), fp))
-                    .map_err(|_| "is not a cursor this server gave".to_string())
+                match (u128::from_str_radix(&id, 16), u64::from_str_radix(&fp, 16)) {
+                    (Ok(id), Ok(fp)) => Ok((millis, id, fp)),
+                    _ => Err("is not a cursor this server gave".to_string()),
+                }
             })
             .transpose()?;
         Ok(Cursor {
@@ -103,7 +103,7 @@ mod tests {
         let cursor = Cursor {
             params: vec![("eventType".into(), "EQUIPMENT".into())],
             order: Order::Descending,
-            anchor: Anchor::Before(Some((17, Arc::from("e-1"), 0xfeed))),
+            anchor: Anchor::Before(Some((17, 0x1234_5678, 0xfeed))),
             limit: 20,
         };
         assert_eq!(Cursor::decode(&cursor.encode()).unwrap(), cursor);

@@ -5,9 +5,8 @@
 //! event, as DCSA's own example says).
 
 use super::{Facets, Key};
-use std::ops::Bound;
-use std::sync::Arc;
 use std::collections::BTreeSet;
+use std::ops::Bound;
 
 /// What a request or subscription filters by; `None` filters nothing.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -183,7 +182,13 @@ impl EventFilter {
             && has(&self.transport_codes, code_of("TRANSPORT"))
             && has(&self.equipment_codes, code_of("EQUIPMENT"))
             && equals(&self.equipment, facets.unit.as_deref())
-            && equals(&self.transport_call, facets.call.as_ref().map(|c| &*c.0))
+            && self.transport_call.as_ref().is_none_or(|want| {
+                want.len() == 16
+                    && facets
+                        .call
+                        .as_ref()
+                        .is_some_and(|c| u64::from_str_radix(want, 16).ok() == Some(c.0))
+            })
             && equals(&self.voyage, facets.call.as_ref().map(|c| &*c.1))
             && self.vessel_imo.is_none()
             && self.service.is_none()
@@ -201,7 +206,7 @@ impl EventFilter {
     /// The range of keys the `eventCreatedDateTime` comparisons leave (the tightest of each
     /// side), so that a page starts where they do instead of scanning up to it.
     pub fn created_bounds(&self) -> (Bound<Key>, Bound<Key>) {
-        let first_at = |millis: i64| -> Key { (millis, Arc::from(""), 0) };
+        let first_at = |millis: i64| -> Key { (millis, 0, 0) };
         let (mut lower, mut upper): (Option<i64>, Option<i64>) = (None, None);
         for (comparison, at) in &self.created {
             // as half-open millisecond ranges [lower, upper)
@@ -279,13 +284,19 @@ mod tests {
     #[test]
     fn created_bounds_are_the_tightest_and_may_be_empty() {
         let mut filter = EventFilter::default();
-        filter.set("eventCreatedDateTime:gt", "2026-03-01T08:00:00+08:00").unwrap();
-        filter.set("eventCreatedDateTime:gte", "2026-02-01T08:00:00+08:00").unwrap();
-        filter.set("eventCreatedDateTime:lt", "2026-03-01T08:00:00.001+08:00").unwrap();
+        filter
+            .set("eventCreatedDateTime:gt", "2026-03-01T08:00:00+08:00")
+            .unwrap();
+        filter
+            .set("eventCreatedDateTime:gte", "2026-02-01T08:00:00+08:00")
+            .unwrap();
+        filter
+            .set("eventCreatedDateTime:lt", "2026-03-01T08:00:00.001+08:00")
+            .unwrap();
         let (lower, upper) = filter.created_bounds();
         let at = 1_772_323_200_000;
-        assert_eq!(lower, Bound::Included((at + 1, Arc::from(""), 0)));
-        assert_eq!(upper, Bound::Excluded((at + 1, Arc::from(""), 0)));
+        assert_eq!(lower, Bound::Included((at + 1, 0, 0)));
+        assert_eq!(upper, Bound::Excluded((at + 1, 0, 0)));
         // nothing lies between them, and a page over them is empty rather than a panic
         assert!(super::super::is_empty(&lower, &upper));
     }

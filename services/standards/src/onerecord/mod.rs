@@ -6,6 +6,7 @@
 //! processor: an input is one LogisticsEvent, an array of them, or an `api:Collection` of them.
 //! kouan dereferences no link: the waybill and the flight must be embedded in the event.
 
+pub mod published;
 pub mod write;
 
 use crate::air::{self, AirReport};

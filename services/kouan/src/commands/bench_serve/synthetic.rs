@@ -108,7 +108,8 @@ pub(super) fn synthetic(index: usize, version: u64) -> pb::ShipmentStatus {
                 recorded_time: Some(hour(i as f64 * 15.0 + 0.25)),
                 unit: (!air && EQUIPMENT.contains(code))
                     .then(|| format!("ZZHU{:07}", index % 10_000_000)),
-                empty_indicator: (!air && EQUIPMENT.contains(code)).then_some(EmptyIndicator::Laden),
+                empty_indicator: (!air && EQUIPMENT.contains(code))
+                    .then_some(EmptyIndicator::Laden),
                 conveyance: MOVED.contains(code).then(|| TransportRef {
                     mode: if air {
                         TransportMode::Air
@@ -117,9 +118,7 @@ pub(super) fn synthetic(index: usize, version: u64) -> pb::ShipmentStatus {
                     },
                     reference: format!("X{:04}", index % 9973).into(),
                 }),
-                declaration: CUSTOMS
-                    .contains(code)
-                    .then(|| format!("4604{index:014}")),
+                declaration: CUSTOMS.contains(code).then(|| format!("4604{index:014}")),
             })
             .collect(),
         ..Status::empty(format!("{}-{index:09}", if air { "784" } else { "ZZH" }))
