@@ -18,6 +18,9 @@ pub mod error;
 pub mod handlers;
 pub mod intake;
 pub mod middleware;
+pub mod onerecord;
+pub mod onerecord_description;
+pub mod onerecord_subscriptions;
 pub mod openapi;
 pub mod params;
 
@@ -85,8 +88,54 @@ pub fn router(state: AppState) -> Router {
             middleware::authenticate,
         ))
         .layer(axum::middleware::from_fn(dcsa::dcsa_layer));
+    let onerecord = Router::new()
+        .route(
+            "/onerecord",
+            axum::routing::get(onerecord::server_information),
+        )
+        .route(
+            "/onerecord/",
+            axum::routing::get(onerecord::server_information),
+        )
+        .route(
+            "/onerecord/logistics-objects",
+            axum::routing::post(onerecord::read_only),
+        )
+        .route(
+            "/onerecord/logistics-objects/{id}",
+            axum::routing::get(onerecord::logistics_object)
+                .patch(onerecord::read_only)
+                .post(onerecord::read_only),
+        )
+        .route(
+            "/onerecord/logistics-objects/{id}/logistics-events",
+            axum::routing::get(onerecord::logistics_events).post(onerecord::read_only),
+        )
+        .route(
+            "/onerecord/logistics-objects/{id}/logistics-events/{event}",
+            axum::routing::get(onerecord::logistics_event),
+        )
+        .route(
+            "/onerecord/logistics-events",
+            axum::routing::post(onerecord::read_only),
+        )
+        .route(
+            "/onerecord/subscriptions",
+            axum::routing::post(onerecord_subscriptions::subscribe),
+        )
+        .route(
+            "/onerecord/action-requests/{id}",
+            axum::routing::get(onerecord_subscriptions::action_request)
+                .delete(onerecord_subscriptions::revoke),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::authenticate,
+        ))
+        .layer(axum::middleware::from_fn(onerecord::onerecord_layer));
     routes
         .merge(dcsa)
+        .merge(onerecord)
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such route") })
         .layer(axum::middleware::from_fn(middleware::json_errors))
         .layer(axum::middleware::from_fn_with_state(
@@ -106,8 +155,14 @@ pub fn description() -> utoipa::openapi::OpenApi {
 
 /// The standards' surfaces, described by hand from their own documents.
 fn standards_description() -> utoipa::openapi::OpenApi {
-    serde_json::from_value(dcsa_description::document())
-        .expect("the DCSA description is an OpenAPI document")
+    let mut document: utoipa::openapi::OpenApi =
+        serde_json::from_value(dcsa_description::document())
+            .expect("the DCSA description is an OpenAPI document");
+    document.merge(
+        serde_json::from_value(onerecord_description::document())
+            .expect("the ONE Record description is an OpenAPI document"),
+    );
+    document
 }
 
 /// Every route with its OpenAPI operation. With a state, the `/v1` routes (and `/metrics` when

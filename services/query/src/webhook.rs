@@ -35,7 +35,9 @@ mod delivery;
 pub mod ownership;
 mod subscription;
 
-pub use subscription::{signature, Filters, NewSubscription, Paused, Progress, Subscription};
+pub use subscription::{
+    signature, Filters, NewSubscription, OneRecordTopic, Paused, Progress, Subscription,
+};
 
 use crate::auth::Caller;
 use crate::destination::{DestinationPolicy, GuardedResolver};
@@ -377,6 +379,7 @@ impl Webhooks {
             cursor: self.store.position().encode(),
             paused: None,
             dcsa: None,
+            onerecord: None,
         }
     }
 

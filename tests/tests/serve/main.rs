@@ -14,6 +14,7 @@ mod fixtures;
 mod hardening;
 mod intake;
 mod isolation;
+mod onerecord;
 mod openapi;
 mod restart;
 mod webhook_pause;

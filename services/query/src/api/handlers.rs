@@ -330,7 +330,7 @@ pub async fn list_subscriptions(
         .webhooks
         .list(&caller)
         .into_iter()
-        .filter(|s| s.dcsa.is_none())
+        .filter(|s| s.dcsa.is_none() && s.onerecord.is_none())
         .collect();
     let list = SubscriptionList {
         items: subscriptions.iter().map(|s| s.public()).collect(),

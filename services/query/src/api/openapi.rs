@@ -62,6 +62,11 @@ mod tests {
             "/dcsa/tnt/v2/event-subscriptions",
             "/dcsa/tnt/v2/event-subscriptions/{subscriptionID}",
             "/dcsa/tnt/v2/event-subscriptions/{subscriptionID}/secret",
+            "/onerecord/",
+            "/onerecord/logistics-objects/{id}",
+            "/onerecord/logistics-objects/{id}/logistics-events",
+            "/onerecord/subscriptions",
+            "/onerecord/action-requests/{id}",
         ] {
             assert!(paths.contains(&path), "{path} is not described: {paths:?}");
         }

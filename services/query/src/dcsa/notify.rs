@@ -81,17 +81,26 @@ pub const LIST_FILTERS: &[&str] = &[
 /// Event versions a delivery sent lately, so that one joining many shipments is sent once.
 /// Bounded: a version seen again after [`Recent::KEPT`] others is sent again (delivery is at
 /// least once in any case).
-#[derive(Debug, Default)]
-pub struct Recent {
-    seen: HashSet<Key>,
-    order: VecDeque<Key>,
+#[derive(Debug)]
+pub struct Recent<K = Key> {
+    seen: HashSet<K>,
+    order: VecDeque<K>,
 }
 
-impl Recent {
+impl<K> Default for Recent<K> {
+    fn default() -> Self {
+        Recent {
+            seen: HashSet::new(),
+            order: VecDeque::new(),
+        }
+    }
+}
+
+impl<K: Eq + std::hash::Hash + Clone> Recent<K> {
     pub const KEPT: usize = 20_000;
 
     /// True the first time `key` is offered (within the last [`Recent::KEPT`]).
-    fn first(&mut self, key: &Key) -> bool {
+    pub fn first(&mut self, key: &K) -> bool {
         if self.seen.contains(key) {
             return false;
         }

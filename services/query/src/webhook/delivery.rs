@@ -4,6 +4,8 @@
 
 use super::*;
 
+mod onerecord;
+
 use crate::position::Position;
 use crate::store::ChangeKind;
 use std::sync::Arc;
@@ -31,6 +33,7 @@ impl Webhooks {
             None => None,
         };
         let mut recent = crate::dcsa::Recent::default();
+        let mut seen = crate::dcsa::Recent::<String>::default();
         while !stop.is_cancelled() {
             changes.borrow_and_update();
             let batch = self.store.next_batch(&mut cursor, BATCH, &caller);
@@ -57,31 +60,42 @@ impl Webhooks {
                 continue;
             }
             let now = kouan_model::wall_millis();
-            let records: Vec<String> = match &dcsa_filter {
-                Some(filter) => {
-                    let found =
-                        self.store
-                            .dcsa()
-                            .notifications(&items, filter, &caller, &mut recent);
-                    crate::dcsa::render(&self.store, &found)
+            // ONE Record sends one notification per POST; the others a JSON array per batch
+            let bodies: Vec<String> = if let Some(topic) = &subscription.onerecord {
+                onerecord::notifications(&items, topic, &subscription.id, &mut seen)
+            } else {
+                let records: Vec<String> = match &dcsa_filter {
+                    Some(filter) => {
+                        let found =
+                            self.store
+                                .dcsa()
+                                .notifications(&items, filter, &caller, &mut recent);
+                        crate::dcsa::render(&self.store, &found)
+                            .iter()
+                            .map(|event| event.to_string())
+                            .collect()
+                    }
+                    None => items
                         .iter()
-                        .map(|event| event.to_string())
-                        .collect()
+                        .filter_map(|item| match &item.kind {
+                            ChangeKind::Status(record) if subscription.filters.matches(record) => {
+                                item.status_json(now)
+                            }
+                            _ => None,
+                        })
+                        .collect(),
+                };
+                if records.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![format!("[{}]", records.join(","))]
                 }
-                None => items
-                    .iter()
-                    .filter_map(|item| match &item.kind {
-                        ChangeKind::Status(record) if subscription.filters.matches(record) => {
-                            item.status_json(now)
-                        }
-                        _ => None,
-                    })
-                    .collect(),
             };
-            if !records.is_empty() {
-                let body = format!("[{}]", records.join(","));
-                if !self.post(&mut subscription, body, &stop).await {
-                    return;
+            if !bodies.is_empty() {
+                for body in bodies {
+                    if !self.post(&mut subscription, body, &stop).await {
+                        return;
+                    }
                 }
                 subscription.cursor = cursor.token();
                 // accepted: recorded, unless this replica stopped delivering it (deleted, or its
@@ -146,12 +160,15 @@ impl Webhooks {
         if !matches!(url.host(), Some(url::Host::Domain(_))) {
             self.limits.destinations.check(&url).await?;
         }
-        let mut request = self
-            .client
-            .post(url)
-            .header("Content-Type", "application/json")
-            .header("Notification-Signature", signature)
-            .header("Subscription-ID", &subscription.id);
+        let mut request = self.client.post(url);
+        request = match &subscription.onerecord {
+            // ONE Record authenticates its parties, it does not sign notifications
+            Some(_) => request.header("Content-Type", "application/ld+json"),
+            None => request
+                .header("Content-Type", "application/json")
+                .header("Notification-Signature", signature)
+                .header("Subscription-ID", &subscription.id),
+        };
         if subscription.dcsa.is_some() {
             request = request.header("API-Version", crate::api::dcsa::API_VERSION);
         }

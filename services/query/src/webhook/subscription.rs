@@ -107,6 +107,24 @@ pub struct Subscription {
     /// kouan's own. Its secret is base64, and the key of its signatures is the decoded bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dcsa: Option<serde_json::Map<String, serde_json::Value>>,
+    /// A ONE Record subscription (`/onerecord/subscriptions`); absent for the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onerecord: Option<OneRecordTopic>,
+}
+
+/// What a ONE Record subscription follows: one logistics object (`kind` `object`, `topic` its
+/// id) or every object of a type (`kind` `type`, `topic` `Waybill`, `Shipment` or `Piece`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct OneRecordTopic {
+    pub kind: String,
+    pub topic: String,
+    /// The subscriber's Organization IRI.
+    pub subscriber: String,
+    /// `LOGISTICS_EVENT_RECEIVED`, `LOGISTICS_OBJECT_UPDATED`; empty: both.
+    pub event_types: Vec<String>,
+    /// The base IRI the subscription was made at: the notifications' IRIs use it.
+    pub base: String,
 }
 
 /// How far a subscription has been delivered, and whether it is paused: the `ID/progress` record,
@@ -134,6 +152,7 @@ impl Subscription {
             && self.secret == other.secret
             && self.filters == other.filters
             && self.dcsa == other.dcsa
+            && self.onerecord == other.onerecord
     }
 
     /// The key of its signatures: a DCSA subscription's secret decoded from base64, kouan's
