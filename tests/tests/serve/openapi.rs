@@ -90,6 +90,26 @@ fn schemathesis_finds_every_answer_as_described() {
         let event = events[0]["eventID"]
             .as_str()
             .expect("the caller has DCSA events");
+        // a ONE Record subscription of its own, and an air shipment's logistics objects
+        let response = client()
+            .post(format!("{}/onerecord/subscriptions", serve.url))
+            .bearer_auth(&token)
+            .header("Content-Type", "application/ld+json")
+            .body(
+                serde_json::json!({
+                    "@type": "api:Subscription",
+                    "api:hasSubscriber": {"@id": "http://127.0.0.9:9/logistics-objects/org"},
+                    "api:hasTopicType": {"@id": "api:LOGISTICS_OBJECT_TYPE"},
+                    "api:hasTopic": "https://onerecord.iata.org/ns/cargo#Shipment",
+                })
+                .to_string(),
+            )
+            .send()
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 201);
+        let location = response.headers()["location"].to_str().unwrap().to_string();
+        let request = location.rsplit('/').next().unwrap().to_string();
+        let air = format!("shipment-{shipment}");
         let config = dir.0.join(format!("schemathesis-{who}.toml"));
         std::fs::write(
             &config,
@@ -97,7 +117,9 @@ fn schemathesis_finds_every_answer_as_described() {
                 "[[operations]]\ninclude-path = \"/v1/shipments/{{id}}\"\nparameters = {{ id = \"{shipment}\" }}\n\n\
                  [[operations]]\ninclude-path-regex = \"^/v1/subscriptions/\"\nparameters = {{ id = \"{subscription}\" }}\n\n\
                  [[operations]]\ninclude-path = \"/dcsa/tnt/v2/events/{{eventID}}\"\nparameters = {{ eventID = \"{event}\" }}\n\n\
-                 [[operations]]\ninclude-path-regex = \"^/dcsa/tnt/v2/event-subscriptions/\"\nparameters = {{ subscriptionID = \"{dcsa}\" }}\n"
+                 [[operations]]\ninclude-path-regex = \"^/dcsa/tnt/v2/event-subscriptions/\"\nparameters = {{ subscriptionID = \"{dcsa}\" }}\n\n\
+                 [[operations]]\ninclude-path-regex = \"^/onerecord/logistics-objects/\"\nparameters = {{ id = \"{air}\" }}\n\n\
+                 [[operations]]\ninclude-path-regex = \"^/onerecord/action-requests/\"\nparameters = {{ id = \"{request}\" }}\n"
             ),
         )
         .unwrap();
