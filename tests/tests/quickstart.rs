@@ -1,6 +1,7 @@
 //! The README's quickstart, as a new user runs it: `kouan up` (its embedded broker), then the
 //! example bookings, one EDIFACT gate-in and one FSU fed with `kouan ingest` to the broker it
-//! printed; the shipments' statuses show them, and the gate-in is a DCSA equipment event.
+//! printed; the shipments' statuses show them, the gate-in is a DCSA equipment event and the
+//! FSU's status a ONE Record LogisticsEvent.
 
 use kouan_e2e::KillOnDrop;
 use std::io::BufRead;
@@ -133,4 +134,25 @@ fn the_quickstart_feeds_an_edifact_file_and_an_fsu_into_kouan_up() {
         gate_in["documentReferences"][0]["documentReferenceValue"],
         "ZZHH2612070001"
     );
+    // and its ONE Record request: the FSU's RCS as a LogisticsEvent
+    let answer = client
+        .get(format!(
+            "{url}/onerecord/logistics-objects/shipment-784-12345675/logistics-events"
+        ))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let collection: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    let codes: Vec<&str> = collection["api:hasItem"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|e| e["cargo:eventCode"]["cargo:code"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(codes.contains(&"RCS"), "{answer}");
 }

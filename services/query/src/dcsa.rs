@@ -181,7 +181,7 @@ impl DcsaIndex {
             shipper,
         };
         let old = self.by_shipment.remove(shipment).unwrap_or_default();
-        let new: BTreeSet<Key> = events.events.iter().map(|(k, _)| k.clone()).collect();
+        let new: BTreeSet<Key> = events.events.iter().map(|(k, _)| *k).collect();
         for key in old.difference(&new) {
             self.leave(key, shipment);
         }
@@ -204,15 +204,12 @@ impl DcsaIndex {
             }
             let held = old.contains(&key);
             if !self.entries.contains_key(&key) {
-                self.by_id.entry(key.1).or_default().push(key.clone());
+                self.by_id.entry(key.1).or_default().push(key);
                 if let Some(unit) = &facets.unit {
-                    self.by_unit
-                        .entry(unit.clone())
-                        .or_default()
-                        .insert(key.clone());
+                    self.by_unit.entry(unit.clone()).or_default().insert(key);
                 }
                 self.entries.insert(
-                    key.clone(),
+                    key,
                     Entry {
                         facets,
                         members: Vec::new(),
@@ -233,7 +230,7 @@ impl DcsaIndex {
                 }
             } else {
                 entry.members.push(member.clone());
-                added.push(key.clone());
+                added.push(key);
             }
             if let Some(shipper) = &member.shipper {
                 self.by_shipper
@@ -305,7 +302,7 @@ impl DcsaIndex {
         bookings.sort_unstable();
         bookings.dedup();
         Found {
-            key: key.clone(),
+            key: *key,
             holder: entry.members[0].shipment.clone(),
             bookings,
         }
@@ -368,7 +365,7 @@ impl DcsaIndex {
         let ascending = forward == (order == Order::Ascending);
         // the walk starts past the anchor, within what `eventCreatedDateTime` allows
         let (mut lower, mut upper) = filter.created_bounds();
-        let anchor = from.map_or(Bound::Unbounded, |k| Bound::Excluded(k.clone()));
+        let anchor = from.map_or(Bound::Unbounded, |k| Bound::Excluded(*k));
         if ascending {
             lower = tighter(lower, anchor, true);
         } else {
@@ -396,8 +393,8 @@ impl DcsaIndex {
             (more, from.is_some())
         };
         Page {
-            first: found.first().map(|(k, _)| (*k).clone()),
-            last: found.last().map(|(k, _)| (*k).clone()),
+            first: found.first().map(|(k, _)| *(*k)),
+            last: found.last().map(|(k, _)| *(*k)),
             events: found
                 .iter()
                 .map(|(key, entry)| Self::found(key, entry, caller))
@@ -453,7 +450,7 @@ pub fn render(store: &crate::store::Store, found: &[Found]) -> Vec<serde_json::V
 /// The tighter of two bounds: the greater lower bound (`lower`), else the smaller upper one.
 fn tighter(a: Bound<Key>, b: Bound<Key>, lower: bool) -> Bound<Key> {
     let key = |bound: &Bound<Key>| match bound {
-        Bound::Included(k) | Bound::Excluded(k) => Some(k.clone()),
+        Bound::Included(k) | Bound::Excluded(k) => Some(*k),
         Bound::Unbounded => None,
     };
     match (key(&a), key(&b)) {

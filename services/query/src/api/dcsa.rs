@@ -252,12 +252,12 @@ fn paging_headers(cursor: &Cursor, page: &Page, headers: &mut HeaderMap) {
     headers.insert("current-page", link(cursor.clone()));
     if page.more_after {
         if let Some(last) = &page.last {
-            headers.insert("next-page", link(at(Anchor::After(Some(last.clone())))));
+            headers.insert("next-page", link(at(Anchor::After(Some(*last)))));
         }
     }
     if page.more_before {
         if let Some(first) = &page.first {
-            headers.insert("prev-page", link(at(Anchor::Before(Some(first.clone())))));
+            headers.insert("prev-page", link(at(Anchor::Before(Some(*first)))));
         }
         headers.insert("first-page", link(at(Anchor::After(None))));
     }
