@@ -251,6 +251,19 @@ fn dashboard_shows_every_panel_and_a_shipper_only_its_own() {
         shippers.as_u64().unwrap() > 1,
         "an operator sees several shippers"
     );
+    // the help shows a curl for each surface, at this server's address
+    let help = browser.eval("return document.getElementById('help-curls').textContent");
+    let help = help.as_str().unwrap();
+    for path in [
+        "/v1/shipments/",
+        "/dcsa/tnt/v2/events",
+        "/onerecord/logistics-objects/",
+    ] {
+        assert!(
+            help.contains(&format!("{}{path}", url.trim_end_matches('/'))),
+            "{help}"
+        );
+    }
     let shot = browser.screenshot("dashboard-operator.png");
     println!("screenshot: {}", shot.display());
 

@@ -231,8 +231,19 @@ fn onerecord_serves_air_shipments_and_notifies_each_new_event() {
         "api:REQUEST_ACCEPTED"
     );
 
+    // the events after each milestone
     for version in 3..=6 {
         publish(version);
+        let want: Vec<&str> = CODES[..version as usize].to_vec();
+        let started = Instant::now();
+        while codes(&events) != want {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "v{version}: {:?}",
+                codes(&events)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
     let want: Vec<String> = CODES
         .iter()
