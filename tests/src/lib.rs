@@ -13,12 +13,14 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 mod broker;
+mod processes;
 pub mod quality;
 mod records;
 mod service;
 mod statuses;
 
 pub use broker::*;
+pub use processes::*;
 pub use records::*;
 pub use service::*;
 pub use statuses::*;
