@@ -155,8 +155,9 @@ pub struct DcsaIndex {
     /// One copy of each unit, voyage and place the facets name.
     texts: std::collections::HashSet<Arc<str>>,
     by_shipper: HashMap<Arc<str>, BTreeSet<Key>>,
-    by_shipment: HashMap<Arc<str>, BTreeSet<Key>>,
-    by_unit: HashMap<Arc<str>, BTreeSet<Key>>,
+    /// A shipment's and a unit's events are few: sorted runs, not trees.
+    by_shipment: HashMap<Arc<str>, Box<[Key]>>,
+    by_unit: HashMap<Arc<str>, Box<[Key]>>,
 }
 
 impl DcsaIndex {
@@ -181,8 +182,10 @@ impl DcsaIndex {
             shipper,
         };
         let old = self.by_shipment.remove(shipment).unwrap_or_default();
-        let new: BTreeSet<Key> = events.events.iter().map(|(k, _)| *k).collect();
-        for key in old.difference(&new) {
+        let mut new: Vec<Key> = events.events.iter().map(|(k, _)| *k).collect();
+        new.sort_unstable();
+        new.dedup();
+        for key in old.iter().filter(|k| new.binary_search(k).is_err()) {
             self.leave(key, shipment);
         }
         let mut added = Vec::new();
@@ -202,11 +205,16 @@ impl DcsaIndex {
             if let Some((_, voyage)) = facets.call.as_mut() {
                 intern(voyage);
             }
-            let held = old.contains(&key);
+            let held = old.binary_search(&key).is_ok();
             if !self.entries.contains_key(&key) {
                 self.by_id.entry(key.1).or_default().push(key);
                 if let Some(unit) = &facets.unit {
-                    self.by_unit.entry(unit.clone()).or_default().insert(key);
+                    let run = self.by_unit.entry(unit.clone()).or_default();
+                    let mut keys = std::mem::take(run).into_vec();
+                    if let Err(at) = keys.binary_search(&key) {
+                        keys.insert(at, key);
+                    }
+                    *run = keys.into_boxed_slice();
                 }
                 self.entries.insert(
                     key,
@@ -240,7 +248,8 @@ impl DcsaIndex {
             }
         }
         if !new.is_empty() {
-            self.by_shipment.insert(shipment.clone(), new);
+            self.by_shipment
+                .insert(shipment.clone(), new.into_boxed_slice());
         }
         added
     }
@@ -282,7 +291,15 @@ impl DcsaIndex {
             }
         }
         if let Some(unit) = &entry.facets.unit {
-            remove_from(&mut self.by_unit, unit, key);
+            if let Some(run) = self.by_unit.get_mut(&**unit) {
+                let mut keys = std::mem::take(run).into_vec();
+                keys.retain(|k| k != key);
+                if keys.is_empty() {
+                    self.by_unit.remove(&**unit);
+                } else {
+                    *run = keys.into_boxed_slice();
+                }
+            }
         }
     }
 
@@ -354,7 +371,8 @@ impl DcsaIndex {
                 .map(|u| self.by_unit.get(u.as_str())),
             caller.shipper().map(|s| self.by_shipper.get(s)),
         ) {
-            (Some(set), _, _) | (None, Some(set), _) | (None, None, Some(set)) => Source::Set(set),
+            (Some(run), _, _) | (None, Some(run), _) => Source::Run(run.map(|r| &**r)),
+            (None, None, Some(set)) => Source::Set(set),
             (None, None, None) => Source::All(&self.entries),
         };
         // "forward" walks the order asked for; an ascending walk is the keys' own order
@@ -473,6 +491,7 @@ fn tighter(a: Bound<Key>, b: Bound<Key>, lower: bool) -> Bound<Key> {
 
 /// The keys a page walks.
 enum Source<'a> {
+    Run(Option<&'a [Key]>),
     Set(Option<&'a BTreeSet<Key>>),
     All(&'a BTreeMap<Key, Entry>),
 }
@@ -484,8 +503,21 @@ impl<'a> Source<'a> {
         to: Bound<&Key>,
     ) -> Box<dyn DoubleEndedIterator<Item = &'a Key> + 'a> {
         match self {
+            Source::Run(Some(run)) => {
+                let start = match from {
+                    Bound::Included(k) => run.partition_point(|x| x < k),
+                    Bound::Excluded(k) => run.partition_point(|x| x <= k),
+                    Bound::Unbounded => 0,
+                };
+                let end = match to {
+                    Bound::Included(k) => run.partition_point(|x| x <= k),
+                    Bound::Excluded(k) => run.partition_point(|x| x < k),
+                    Bound::Unbounded => run.len(),
+                };
+                Box::new(run[start..end.max(start)].iter())
+            }
+            Source::Run(None) | Source::Set(None) => Box::new(std::iter::empty()),
             Source::Set(Some(set)) => Box::new(set.range::<Key, _>((from, to))),
-            Source::Set(None) => Box::new(std::iter::empty()),
             Source::All(entries) => Box::new(entries.range::<Key, _>((from, to)).map(|(k, _)| k)),
         }
     }

@@ -120,7 +120,7 @@ impl DcsaIndex {
     pub fn keys_of(&self, shipment: &str) -> Vec<Key> {
         self.by_shipment
             .get(shipment)
-            .map(|keys| keys.iter().cloned().collect())
+            .map(|keys| keys.to_vec())
             .unwrap_or_default()
     }
 
