@@ -19,6 +19,12 @@
 //! Decisions: a new subscription starts at the present, not with history; it sees what its
 //! creator may see; only `status` changes are delivered (alerts go to the feed and the API).
 //!
+//! Three kinds of subscription share all of this: kouan's own (`/v1/subscriptions`, status
+//! records), DCSA's (`/dcsa/tnt/v2/event-subscriptions`: the DCSA events each change adds, signed
+//! with the decoded base64 secret, with `API-Version`) and ONE Record's (`/onerecord`: one
+//! `api:Notification` per POST as `application/ld+json`, unsigned — ONE Record authenticates at
+//! the transport).
+//!
 //! Limits ([`WebhookLimits`]): the callback must be a destination [`crate::destination`] allows
 //! (checked at creation and at every connection); the URL, the secret and each filter are at most
 //! [`MAX_FIELD_BYTES`]; a shipper has at most `per_shipper` subscriptions (an operator is not

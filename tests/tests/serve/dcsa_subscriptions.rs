@@ -23,22 +23,15 @@ fn request(
     token: &str,
     body: Option<serde_json::Value>,
 ) -> (u16, serde_json::Value) {
-    let mut request = client()
-        .request(method, format!("{}{path}", serve.url))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request
-            .header("Content-Type", "application/json")
-            .body(body.to_string());
-    }
-    let response = request.send().unwrap();
-    let status = response.status().as_u16();
-    assert_eq!(response.headers()["api-version"], "2.2.0");
-    let text = response.text().unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
-    )
+    let (status, headers, json) = exchange(
+        serve,
+        method,
+        path,
+        token,
+        body.map(|b| ("application/json", b)),
+    );
+    assert_eq!(headers["api-version"], "2.2.0");
+    (status, json)
 }
 
 #[test]

@@ -49,22 +49,12 @@ fn fetch(
     token: &str,
     body: Option<serde_json::Value>,
 ) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
-    let mut request = client()
-        .request(method, format!("{}{path}", serve.url))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request
-            .header("Content-Type", "application/ld+json")
-            .body(body.to_string());
-    }
-    let response = request.send().unwrap();
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let text = response.text().unwrap();
-    (
-        status,
-        headers,
-        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    exchange(
+        serve,
+        method,
+        path,
+        token,
+        body.map(|b| ("application/ld+json", b)),
     )
 }
 

@@ -70,29 +70,47 @@ async fn lookups(
     concurrency: usize,
 ) -> anyhow::Result<Latencies> {
     let per_client = requests / concurrency.max(1);
-    let mut tasks = tokio::task::JoinSet::new();
-    let wall = Instant::now();
-    for c in 0..concurrency.max(1) {
-        let (client, base) = (client.clone(), base.to_string());
-        tasks.spawn(async move {
-            let mut latencies = Vec::with_capacity(per_client);
+    let paths = (0..concurrency.max(1))
+        .map(|c| {
             let mut x = (c as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            for _ in 0..per_client {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                let index = (x % n as u64) as usize;
-                let id = format!(
-                    "{}-{index:09}",
-                    if index.is_multiple_of(3) {
+            (0..per_client)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let index = (x % n as u64) as usize;
+                    let prefix = if index.is_multiple_of(3) {
                         "784"
                     } else {
                         "ZZH"
-                    }
-                );
+                    };
+                    format!("/v1/shipments/{prefix}-{index:09}")
+                })
+                .collect()
+        })
+        .collect();
+    timed(client, base, token, paths, "lookup").await
+}
+
+/// GETs each client's paths in turn, the clients at once; their latencies. An answer that is
+/// not a success is an error naming `what`.
+async fn timed(
+    client: &reqwest::Client,
+    base: &str,
+    token: &'static str,
+    clients: Vec<Vec<String>>,
+    what: &'static str,
+) -> anyhow::Result<Latencies> {
+    let mut tasks = tokio::task::JoinSet::new();
+    let wall = Instant::now();
+    for paths in clients {
+        let (client, base) = (client.clone(), base.to_string());
+        tasks.spawn(async move {
+            let mut latencies = Vec::with_capacity(paths.len());
+            for path in paths {
                 let sent = Instant::now();
-                let request = client.get(format!("{base}/v1/shipments/{id}"));
-                answered(request, token, "lookup").await?.bytes().await?;
+                let request = client.get(format!("{base}{path}"));
+                answered(request, token, what).await?.bytes().await?;
                 latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
             }
             Ok::<_, anyhow::Error>(latencies)

@@ -84,15 +84,7 @@ pub async fn dcsa_layer(request: Request, next: Next) -> Response {
         let errors = match response.extensions().get::<DcsaError>() {
             Some(error) => error.1.clone(),
             None => {
-                let (parts, body) = response.into_parts();
-                let text = axum::body::to_bytes(body, 64 * 1024)
-                    .await
-                    .map(|b| String::from_utf8_lossy(&b).into_owned())
-                    .unwrap_or_default();
-                let message = serde_json::from_str::<serde_json::Value>(&text)
-                    .ok()
-                    .and_then(|v| v["error"].as_str().map(str::to_string))
-                    .unwrap_or(text);
+                let (parts, message) = super::middleware::error_message(response).await;
                 let reason = match parts.status {
                     StatusCode::UNAUTHORIZED => "unauthorized",
                     StatusCode::FORBIDDEN => "forbidden",

@@ -6,7 +6,7 @@
 //! (an operator all); another's is not found.
 
 use super::dcsa::{DcsaError, DEFAULT_LIMIT, MAX_LIMIT};
-use super::AppState;
+use super::{ApiError, AppState};
 use crate::auth::Caller;
 use crate::dcsa::filter_of_body;
 use crate::error::QueryError;
@@ -25,30 +25,17 @@ const PATH: &str = "/dcsa/tnt/v2/event-subscriptions";
 pub const MIN_SECRET_BYTES: usize = 16;
 
 impl From<QueryError> for DcsaError {
+    /// The status and message kouan's own API gives (logged there), with DCSA's reason.
     fn from(error: QueryError) -> Self {
-        let status = match &error {
-            QueryError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            QueryError::Quota(_) => StatusCode::TOO_MANY_REQUESTS,
-            QueryError::Bus(_) => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        let message = match status {
-            StatusCode::SERVICE_UNAVAILABLE => {
-                tracing::error!(%error, "subscription not kept: the broker refused");
-                "the broker is not available; try again".to_string()
-            }
-            StatusCode::INTERNAL_SERVER_ERROR => {
-                tracing::error!(%error, "subscription request failed");
-                error.to_string()
-            }
-            _ => error.to_string(),
-        };
+        let error = ApiError::from(error);
+        let status = error.status();
         let reason = match status {
             StatusCode::BAD_REQUEST => "invalidInput",
             StatusCode::TOO_MANY_REQUESTS => "tooManySubscriptions",
+            StatusCode::SERVICE_UNAVAILABLE => "serviceUnavailable",
             _ => "internalError",
         };
-        DcsaError(status, vec![(reason.into(), message)])
+        DcsaError(status, vec![(reason.into(), error.into_message())])
     }
 }
 

@@ -19,6 +19,15 @@ impl ApiError {
     pub fn not_found(what: &str) -> Self {
         Self::new(StatusCode::NOT_FOUND, format!("{what} not found"))
     }
+
+    pub fn status(&self) -> StatusCode {
+        self.0
+    }
+
+    /// The message, as the answer says it (the standards' surfaces put it in their own body).
+    pub fn into_message(self) -> String {
+        self.1
+    }
 }
 
 impl IntoResponse for ApiError {

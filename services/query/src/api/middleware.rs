@@ -118,6 +118,30 @@ pub async fn operator_only(
     Ok(next.run(request).await)
 }
 
+/// An error answer's message and its parts: the `error` of kouan's JSON body, else the text,
+/// else the status's reason — for the layers that answer errors in a standard's own body.
+pub async fn error_message(response: Response) -> (axum::http::response::Parts, String) {
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_string())
+        .unwrap_or_default();
+    let message = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v["error"].as_str().map(str::to_string))
+        .unwrap_or(text);
+    let message = if message.is_empty() {
+        parts
+            .status
+            .canonical_reason()
+            .unwrap_or("error")
+            .to_lowercase()
+    } else {
+        message
+    };
+    (parts, message)
+}
+
 /// Every error answer in API.md's JSON form: the answers axum writes itself (a body over the
 /// limit: 413, a wrong method: 405, …) are plain text; their text becomes `{"error": …}`.
 pub async fn json_errors(request: Request, next: Next) -> Response {
@@ -133,20 +157,7 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
     if !response.status().is_client_error() && !response.status().is_server_error() || is_json {
         return response;
     }
-    let (parts, body) = response.into_parts();
-    let text = axum::body::to_bytes(body, 64 * 1024)
-        .await
-        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_string())
-        .unwrap_or_default();
-    let message = if text.is_empty() {
-        parts
-            .status
-            .canonical_reason()
-            .unwrap_or("error")
-            .to_lowercase()
-    } else {
-        text
-    };
+    let (parts, message) = error_message(response).await;
     let mut answer = ApiError::new(parts.status, message).into_response();
     // keep what the layers below attached (the caller for the audit line)
     *answer.extensions_mut() = parts.extensions;

@@ -56,21 +56,7 @@ pub async fn onerecord_layer(request: Request, next: Next) -> Response {
     }
     let message = match response.extensions().get::<OneRecordError>() {
         Some(error) => error.1.clone(),
-        None => {
-            let (_, body) = response.into_parts();
-            let text = axum::body::to_bytes(body, 64 * 1024)
-                .await
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-                .unwrap_or_default();
-            serde_json::from_str::<Value>(&text)
-                .ok()
-                .and_then(|v| v["error"].as_str().map(str::to_string))
-                .unwrap_or(if text.is_empty() {
-                    title(status).to_lowercase()
-                } else {
-                    text
-                })
-        }
+        None => super::middleware::error_message(response).await.1,
     };
     let body = json!({
         "@context": {"api": API},

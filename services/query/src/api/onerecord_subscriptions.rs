@@ -6,7 +6,7 @@
 //! destination policy, the per-shipper cap).
 
 use super::onerecord::{base_of, OneRecordError, CONTENT_TYPE};
-use super::AppState;
+use super::{ApiError, AppState};
 use crate::auth::Caller;
 use crate::error::QueryError;
 use crate::webhook::{OneRecordTopic, Subscription};
@@ -22,17 +22,10 @@ use serde_json::{json, Value};
 pub const EVENT_TYPES: &[&str] = &["LOGISTICS_EVENT_RECEIVED", "LOGISTICS_OBJECT_UPDATED"];
 
 impl From<QueryError> for OneRecordError {
+    /// The status and message kouan's own API gives (logged there).
     fn from(error: QueryError) -> Self {
-        let status = match &error {
-            QueryError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            QueryError::Quota(_) => StatusCode::TOO_MANY_REQUESTS,
-            QueryError::Bus(_) => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        if status.is_server_error() {
-            tracing::error!(%error, "ONE Record subscription request failed");
-        }
-        OneRecordError(status, error.to_string())
+        let error = ApiError::from(error);
+        OneRecordError(error.status(), error.into_message())
     }
 }
 

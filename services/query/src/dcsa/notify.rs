@@ -2,7 +2,7 @@
 //! that pass its filters and that its owner may see, each version of an event once (a train's
 //! departure joins every shipment on it, one change each).
 
-use super::filter::{EventFilter, FilterError};
+use super::filter::{EventFilter, FilterError, FILTER_PARAMETERS};
 use super::{DcsaIndex, Found, Key};
 use crate::auth::Caller;
 use crate::store::{ChangeKind, Item};
@@ -18,7 +18,8 @@ pub fn filter_of_body(
         if matches!(name.as_str(), "callbackUrl" | "secret" | "subscriptionID") {
             continue;
         }
-        if !BODY_FILTERS.contains(&name.as_str()) {
+        // the query's filters but the deprecated schedule, which T&T's subscriptions lack
+        if !FILTER_PARAMETERS.contains(&name.as_str()) || name == "scheduleID" {
             return Err(FilterError::new(name, "unknown field"));
         }
         let text = match value {
@@ -48,26 +49,6 @@ pub fn filter_of_body(
     }
     Ok(filter)
 }
-
-/// The filter fields of DCSA's T&T 2.2 subscription body.
-pub const BODY_FILTERS: &[&str] = &[
-    "eventType",
-    "shipmentEventTypeCode",
-    "documentTypeCode",
-    "carrierBookingReference",
-    "bookingReference",
-    "transportDocumentID",
-    "transportDocumentReference",
-    "transportEventTypeCode",
-    "transportCallID",
-    "vesselIMONumber",
-    "carrierVoyageNumber",
-    "exportVoyageNumber",
-    "carrierServiceCode",
-    "UNLocationCode",
-    "equipmentEventTypeCode",
-    "equipmentReference",
-];
 
 /// The body filters that are lists of codes.
 pub const LIST_FILTERS: &[&str] = &[

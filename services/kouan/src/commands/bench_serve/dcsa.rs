@@ -1,48 +1,7 @@
 //! The bench's DCSA Track & Trace phase: pages of `/dcsa/tnt/v2/events` from random places in
 //! the order, filtered pages, and lookups by `eventID`, over every synthetic shipment's events.
 
-use super::{answered, percentile, Latencies};
-use std::time::Instant;
-
-/// GETs every path from `concurrency` clients; their latencies.
-async fn timed(
-    client: &reqwest::Client,
-    base: &str,
-    token: &'static str,
-    paths: Vec<String>,
-    concurrency: usize,
-) -> anyhow::Result<Latencies> {
-    let concurrency = concurrency.max(1);
-    let mut tasks = tokio::task::JoinSet::new();
-    let wall = Instant::now();
-    for c in 0..concurrency {
-        let mine: Vec<String> = paths.iter().skip(c).step_by(concurrency).cloned().collect();
-        let (client, base) = (client.clone(), base.to_string());
-        tasks.spawn(async move {
-            let mut latencies = Vec::with_capacity(mine.len());
-            for path in mine {
-                let sent = Instant::now();
-                let request = client.get(format!("{base}{path}"));
-                answered(request, token, "dcsa").await?.bytes().await?;
-                latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
-            }
-            Ok::<_, anyhow::Error>(latencies)
-        });
-    }
-    let mut latencies = Vec::new();
-    while let Some(done) = tasks.join_next().await {
-        latencies.extend(done??);
-    }
-    let seconds = wall.elapsed().as_secs_f64();
-    latencies.sort_by(f64::total_cmp);
-    Ok(Latencies {
-        count: latencies.len(),
-        p50: percentile(&latencies, 0.5),
-        p99: percentile(&latencies, 0.99),
-        max: latencies[latencies.len() - 1],
-        per_second: latencies.len() as f64 / seconds,
-    })
-}
+use super::timed;
 
 /// A random-looking shipment index of the rail two thirds (air shipments have no DCSA events).
 fn rail_index(x: &mut u64, n: usize) -> usize {
@@ -114,7 +73,17 @@ pub(super) async fn run(
         ),
     ];
     for (what, paths) in kinds {
-        let latencies = timed(client, base, token, paths, concurrency).await?;
+        let clients = (0..concurrency.max(1))
+            .map(|c| {
+                paths
+                    .iter()
+                    .skip(c)
+                    .step_by(concurrency.max(1))
+                    .cloned()
+                    .collect()
+            })
+            .collect();
+        let latencies = timed(client, base, token, clients, "dcsa").await?;
         say(format!(
             "bench serve: {what} x{} from {concurrency} clients over {events} DCSA events: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({:.0} requests/s)",
             latencies.count, latencies.p50, latencies.p99, latencies.max, latencies.per_second
