@@ -1,6 +1,6 @@
 //! The SQL tables over the published records (API.md: `shipments`, `milestones`, `alerts`):
-//! column names and types, in order. The query service builds its Arrow schemas from these, so a
-//! field of the records and its column are named in one place.
+//! column names and types, in order. The query service builds its Arrow schemas from these; the
+//! status record's columns come from its field list ([`crate::status_fields`]).
 
 /// A column's SQL type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,49 +28,92 @@ const fn column(name: &'static str, kind: ColumnType, nullable: bool) -> Column 
     }
 }
 
+use std::sync::LazyLock;
 use ColumnType::*;
 
-/// One row per shipment: the status record's scalar fields (`units` comma-separated,
-/// `last_location` its UN/LOCODE).
-pub const SHIPMENTS: &[Column] = &[
-    column("shipment_id", Text, false),
-    column("document_type", Text, true),
-    column("shipper", Text, true),
-    column("mode", Text, true),
-    column("direction", Text, true),
-    column("origin", Text, true),
-    column("destination", Text, true),
-    column("port_of_entry", Text, true),
-    column("units", Text, false),
-    column("booked_at", Time, true),
-    column("received_at", Time, true),
-    column("departed_at", Time, true),
-    column("arrived_at", Time, true),
-    column("delivered_at", Time, true),
-    column("declared_at", Time, true),
-    column("customs_status", Text, false),
-    column("released_at", Time, true),
-    column("inspected", Boolean, false),
-    column("transport_stage", Text, false),
-    column("advance_declared", Boolean, true),
-    column("clearance_hours", Float, true),
-    column("eta", Time, true),
-    column("last_location", Text, true),
-    column("dwell_since", Time, true),
-    column("version", Unsigned, false),
-    column("updated_at", Time, true),
-];
+/// The columns a field of the status record is read as, by its kind: texts, codes and places
+/// as text (`units` comma-separated, a place its UN/LOCODE), a conveyance as its mode and
+/// reference, `milestones` as a table of its own.
+macro_rules! push_columns {
+    ($columns:ident, $name:ident, milestones) => {};
+    ($columns:ident, $name:ident, conveyance) => {
+        $columns.push(column(concat!(stringify!($name), "_mode"), Text, true));
+        $columns.push(column(stringify!($name), Text, true));
+    };
+    ($columns:ident, $name:ident, $kind:tt) => {
+        let (kind, nullable) = column_of!($kind);
+        $columns.push(column(stringify!($name), kind, nullable));
+    };
+}
 
-/// One row per milestone of every shipment.
-pub const MILESTONES: &[Column] = &[
-    column("shipment_id", Text, false),
-    column("code", Text, false),
-    column("event_time", Time, false),
-    column("classifier", Text, false),
-    column("location", Text, true),
-    column("source", Text, false),
-    column("event_id", Text, false),
-];
+/// A one-column kind's SQL type and whether it may be null.
+macro_rules! column_of {
+    (text) => {
+        (Text, false)
+    };
+    (milestone_code) => {
+        (Text, false)
+    };
+    (texts) => {
+        (Text, false)
+    };
+    ((state $t:ty)) => {
+        (Text, false)
+    };
+    (opt_text) => {
+        (Text, true)
+    };
+    ((code $t:ty)) => {
+        (Text, true)
+    };
+    ((opt_code $t:ty)) => {
+        (Text, true)
+    };
+    (place) => {
+        (Text, true)
+    };
+    (time) => {
+        (Time, true)
+    };
+    (at) => {
+        (Time, false)
+    };
+    (flag) => {
+        (Boolean, false)
+    };
+    (opt_flag) => {
+        (Boolean, true)
+    };
+    (hours) => {
+        (Float, true)
+    };
+}
+
+macro_rules! shipment_columns {
+    ($($(#[doc = $doc:literal])* $name:ident = $tag:literal, $json:literal, $kind:tt $(#[$attr:meta])*;)*) => {{
+        let mut columns = Vec::new();
+        $(push_columns!(columns, $name, $kind);)*
+        columns.push(column("version", Unsigned, false));
+        columns.push(column("updated_at", Time, true));
+        columns
+    }};
+}
+
+macro_rules! milestone_columns {
+    ($($(#[doc = $doc:literal])* $name:ident = $tag:literal, $json:literal, $kind:tt $(#[$attr:meta])*;)*) => {{
+        let mut columns = vec![column("shipment_id", Text, false)];
+        $(push_columns!(columns, $name, $kind);)*
+        columns
+    }};
+}
+
+/// One row per shipment: the status record's fields but its milestones.
+pub static SHIPMENTS: LazyLock<Vec<Column>> =
+    LazyLock::new(|| crate::status_fields!(shipment_columns));
+
+/// One row per milestone of every shipment: its shipment's id, then the milestone's fields.
+pub static MILESTONES: LazyLock<Vec<Column>> =
+    LazyLock::new(|| crate::milestone_fields!(milestone_columns));
 
 /// One row per alert, its latest state.
 pub const ALERTS: &[Column] = &[
@@ -89,3 +132,31 @@ pub const ALERTS: &[Column] = &[
     column("resolved_at", Time, true),
     column("message", Text, false),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// API.md, the contract, names every column of the milestones table, and the shipments
+    /// table holds the record's fields by their names.
+    #[test]
+    fn the_contract_names_the_columns() {
+        let contract = include_str!("../../../docs/contracts/API.md");
+        for column in MILESTONES.iter() {
+            assert!(
+                contract.contains(&format!("`{}`", column.name)),
+                "API.md does not name the milestones column `{}`",
+                column.name
+            );
+        }
+        let names: Vec<&str> = SHIPMENTS.iter().map(|c| c.name).collect();
+        for field in crate::status_fields::STATUS_FIELDS {
+            assert_eq!(
+                names.contains(&field.name),
+                field.name != "milestones",
+                "{}",
+                field.name
+            );
+        }
+    }
+}

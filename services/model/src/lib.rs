@@ -15,6 +15,8 @@
 //! - [`protobuf`]: the wire form, both ways.
 //!
 //! What the pipeline publishes, read by every service after the processor:
+//! - [`status_fields`]: the status record's fields declared once, from which every form below
+//!   and the SQL columns are generated.
 //! - [`status`]: the shipment status record of STATUS.md and the predicates read off it (moving,
 //!   waiting at a node, finished, dwell hours).
 //! - [`status_wire`]: its protobuf form on `kouan.status`, both ways, and its content digest.
@@ -37,6 +39,7 @@ pub mod protobuf;
 pub mod reject;
 pub mod shared;
 pub mod status;
+pub mod status_fields;
 pub mod status_json;
 pub mod status_ref;
 pub mod status_view;

@@ -3,62 +3,86 @@
 //! so that the processor, the alerter, the API and the dashboard agree about the same shipment.
 
 use crate::{
-    AirStatus, Classifier, CustomsState, CustomsStatus, Direction, DocumentType, EmptyIndicator,
-    Location, ShipmentEventType, ShipmentMode, Timestamp, TransportRef, TransportStage,
+    AirStatus, Classifier, CustomsStatus, Direction, Location, ShipmentEventType, Timestamp,
+    TransportRef, TransportStage,
 };
 
 const HOUR_MS: f64 = 3_600_000.0;
 
-/// One shipment's full-process status: a pure function of its events (STATUS.md). `version` and
-/// `updatedAt` are not here: they belong to the emission, not to the derivation.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Status {
-    pub shipment_id: String,
-    pub document_type: Option<DocumentType>,
-    pub shipper: Option<String>,
-    pub mode: Option<ShipmentMode>,
-    pub direction: Option<Direction>,
-    pub origin: Option<String>,
-    pub destination: Option<String>,
-    /// The booking's port of entry, defaulting to its destination.
-    pub port_of_entry: Option<String>,
-    pub units: Vec<String>,
-    pub booked_at: Option<Timestamp>,
-    pub received_at: Option<Timestamp>,
-    pub departed_at: Option<Timestamp>,
-    pub arrived_at: Option<Timestamp>,
-    pub delivered_at: Option<Timestamp>,
-    pub declared_at: Option<Timestamp>,
-    pub customs_status: CustomsState,
-    pub released_at: Option<Timestamp>,
-    pub inspected: bool,
-    pub transport_stage: TransportStage,
-    pub advance_declared: Option<bool>,
-    pub clearance_hours: Option<f64>,
-    pub eta: Option<Timestamp>,
-    pub last_location: Option<Location>,
-    pub dwell_since: Option<Timestamp>,
-    pub milestones: Vec<Milestone>,
+/// The Rust type of a field of [`Status`] or [`Milestone`], by its kind ([`crate::status_fields`]).
+macro_rules! owned {
+    (text) => { String };
+    (opt_text) => { Option<String> };
+    (texts) => { Vec<String> };
+    ((code $t:ty)) => { Option<$t> };
+    ((opt_code $t:ty)) => { Option<$t> };
+    ((state $t:ty)) => { $t };
+    (time) => { Option<Timestamp> };
+    (at) => { Timestamp };
+    (flag) => { bool };
+    (opt_flag) => { Option<bool> };
+    (hours) => { Option<f64> };
+    (place) => { Option<Location> };
+    (milestone_code) => { &'static str };
+    (conveyance) => { Option<TransportRef> };
+    (milestones) => { Vec<Milestone> };
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Milestone {
-    pub code: &'static str,
-    pub event_time: Timestamp,
-    pub classifier: Classifier,
-    pub location: Option<Location>,
-    pub source: String,
-    pub event_id: String,
-    /// The `recordedTime` of the version counted.
-    pub recorded_time: Option<Timestamp>,
-    /// Equipment events: the unit and whether it was empty.
-    pub unit: Option<String>,
-    pub empty_indicator: Option<EmptyIndicator>,
-    /// An equipment event's transport, a transport event's own, an air event's flight.
-    pub conveyance: Option<TransportRef>,
-    /// Customs events: the declaration number.
-    pub declaration: Option<String>,
+/// A field's value in a record that knows nothing yet ([`Status::empty`]).
+macro_rules! nothing {
+    (text) => {
+        String::new()
+    };
+    (texts) => {
+        Vec::new()
+    };
+    (milestones) => {
+        Vec::new()
+    };
+    ((state $t:ty)) => {
+        <$t as crate::status_fields::FromNumber>::from_number(0)
+    };
+    (flag) => {
+        false
+    };
+    ($other:tt) => {
+        None
+    };
 }
+
+macro_rules! declare_status {
+    ($($(#[doc = $doc:literal])* $name:ident = $tag:literal, $json:literal, $kind:tt $(#[$attr:meta])*;)*) => {
+        /// One shipment's full-process status: a pure function of its events (STATUS.md).
+        /// `version` and `updatedAt` are not here: they belong to the emission, not to the
+        /// derivation.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct Status {
+            $($(#[doc = $doc])* pub $name: owned!($kind),)*
+        }
+
+        impl Status {
+            /// A record with nothing known but its id: what derivation starts from, and the
+            /// base that tests and benchmarks fill in with `..Status::empty(id)`.
+            pub fn empty(shipment_id: impl Into<String>) -> Self {
+                let mut status = Status { $($name: nothing!($kind),)* };
+                status.shipment_id = shipment_id.into();
+                status
+            }
+        }
+    };
+}
+crate::status_fields!(declare_status);
+
+macro_rules! declare_milestone {
+    ($($(#[doc = $doc:literal])* $name:ident = $tag:literal, $json:literal, $kind:tt $(#[$attr:meta])*;)*) => {
+        /// One event as it counts in a status.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct Milestone {
+            $($(#[doc = $doc])* pub $name: owned!($kind),)*
+        }
+    };
+}
+crate::milestone_fields!(declare_milestone);
 
 impl Milestone {
     /// An actual milestone at `unlocode`: what hand-made records (tests, benchmarks) are made of.
@@ -109,38 +133,6 @@ pub fn is_movement_code(code: &str) -> bool {
 }
 
 impl Status {
-    /// A record with nothing known but its id: what derivation starts from, and the base that
-    /// tests and benchmarks fill in with `..Status::empty(id)`.
-    pub fn empty(shipment_id: impl Into<String>) -> Self {
-        Status {
-            shipment_id: shipment_id.into(),
-            document_type: None,
-            shipper: None,
-            mode: None,
-            direction: None,
-            origin: None,
-            destination: None,
-            port_of_entry: None,
-            units: Vec::new(),
-            booked_at: None,
-            received_at: None,
-            departed_at: None,
-            arrived_at: None,
-            delivered_at: None,
-            declared_at: None,
-            customs_status: CustomsState::NotDeclared,
-            released_at: None,
-            inspected: false,
-            transport_stage: TransportStage::Booked,
-            advance_declared: None,
-            clearance_hours: None,
-            eta: None,
-            last_location: None,
-            dwell_since: None,
-            milestones: Vec::new(),
-        }
-    }
-
     /// Delivered or cancelled: it waits nowhere any more and no alert applies.
     pub fn is_finished(&self) -> bool {
         matches!(

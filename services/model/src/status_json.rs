@@ -1,9 +1,8 @@
 //! The status record's JSON form: STATUS.md's names, every field present (absent values are
 //! explicit nulls, as are hours that are not finite numbers).
 
-use crate::status::Status;
-use crate::{Classifier, CustomsState, Direction, DocumentType, Location, ShipmentMode};
-use crate::{EmptyIndicator, Timestamp, TransportRef, TransportStage};
+use crate::status::{Milestone, Status};
+use crate::{Location, Timestamp, TransportRef};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -25,137 +24,229 @@ impl Status {
     }
 }
 
-/// STATUS.md's JSON names; absent values are explicit nulls so every record has every field.
-/// Its OpenAPI schema is the status record of the HTTP API.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = Status)]
-pub struct StatusJson<'a> {
-    shipment_id: &'a str,
-    #[schema(required = true)]
-    document_type: Option<DocumentType>,
-    #[schema(required = true)]
-    shipper: Option<&'a str>,
-    #[schema(required = true)]
-    mode: Option<ShipmentMode>,
-    #[schema(required = true)]
-    direction: Option<Direction>,
-    #[schema(required = true)]
-    origin: Option<&'a str>,
-    #[schema(required = true)]
-    destination: Option<&'a str>,
-    #[schema(required = true)]
-    port_of_entry: Option<&'a str>,
-    units: &'a [String],
-    #[schema(required = true)]
-    booked_at: Option<&'a Timestamp>,
-    #[schema(required = true)]
-    received_at: Option<&'a Timestamp>,
-    #[schema(required = true)]
-    departed_at: Option<&'a Timestamp>,
-    #[schema(required = true)]
-    arrived_at: Option<&'a Timestamp>,
-    #[schema(required = true)]
-    delivered_at: Option<&'a Timestamp>,
-    #[schema(required = true)]
-    declared_at: Option<&'a Timestamp>,
-    customs_status: CustomsState,
-    #[schema(required = true)]
-    released_at: Option<&'a Timestamp>,
-    inspected: bool,
-    transport_stage: TransportStage,
-    #[schema(required = true)]
-    advance_declared: Option<bool>,
-    #[schema(required = true)]
-    clearance_hours: Option<f64>,
-    #[schema(required = true)]
-    eta: Option<&'a Timestamp>,
-    #[schema(required = true)]
-    last_location: Option<&'a Location>,
-    #[schema(required = true)]
-    dwell_since: Option<&'a Timestamp>,
-    milestones: Vec<MilestoneJson<'a>>,
-    version: u64,
-    #[schema(required = true)]
-    updated_at: Option<&'a Timestamp>,
-}
-
-/// One entry of `milestones`.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = Milestone)]
-pub struct MilestoneJson<'a> {
-    /// The event body's type or status code, e.g. `LOAD`, `DEP`, `RELEASED`.
-    code: &'static str,
-    event_time: &'a Timestamp,
-    classifier: Classifier,
-    #[schema(required = true)]
-    location: Option<&'a Location>,
-    source: &'a str,
-    event_id: &'a str,
-    /// When the source recorded the version counted; absent when it gave no time.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    recorded_time: Option<&'a Timestamp>,
-    /// Equipment events: the container or wagon.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    unit: Option<&'a str>,
-    /// Equipment events: whether the unit was empty.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    empty_indicator: Option<EmptyIndicator>,
-    /// An equipment event's transport, a transport event's own, an air event's flight.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    conveyance: Option<&'a TransportRef>,
-    /// Customs events: the declaration number.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    declaration: Option<&'a str>,
-}
-
-impl<'a> StatusJson<'a> {
-    fn of(status: &'a Status, version: u64, updated_at: Option<&'a Timestamp>) -> Self {
-        Self {
-            shipment_id: &status.shipment_id,
-            document_type: status.document_type,
-            shipper: status.shipper.as_deref(),
-            mode: status.mode,
-            direction: status.direction,
-            origin: status.origin.as_deref(),
-            destination: status.destination.as_deref(),
-            port_of_entry: status.port_of_entry.as_deref(),
-            units: &status.units,
-            booked_at: status.booked_at.as_ref(),
-            received_at: status.received_at.as_ref(),
-            departed_at: status.departed_at.as_ref(),
-            arrived_at: status.arrived_at.as_ref(),
-            delivered_at: status.delivered_at.as_ref(),
-            declared_at: status.declared_at.as_ref(),
-            customs_status: status.customs_status,
-            released_at: status.released_at.as_ref(),
-            inspected: status.inspected,
-            transport_stage: status.transport_stage,
-            advance_declared: status.advance_declared,
-            clearance_hours: status.clearance_hours,
-            eta: status.eta.as_ref(),
-            last_location: status.last_location.as_ref(),
-            dwell_since: status.dwell_since.as_ref(),
-            milestones: status
-                .milestones
-                .iter()
-                .map(|m| MilestoneJson {
-                    code: m.code,
-                    event_time: &m.event_time,
-                    classifier: m.classifier,
-                    location: m.location.as_ref(),
-                    source: &m.source,
-                    event_id: &m.event_id,
-                    recorded_time: m.recorded_time.as_ref(),
-                    unit: m.unit.as_deref(),
-                    empty_indicator: m.empty_indicator,
-                    conveyance: m.conveyance.as_ref(),
-                    declaration: m.declaration.as_deref(),
-                })
-                .collect(),
-            version,
-            updated_at,
+/// A JSON form's struct, `[head] { fields }`, with each listed field of its kind's type: the
+/// derives read the types as written, so the kinds are turned into types here, field by field.
+macro_rules! json_struct {
+    ([$($head:tt)*] { $($done:tt)* } [$($tail:tt)*]) => {
+        $($head)* { $($done)* $($tail)* }
+    };
+    (
+        [$($head:tt)*] { $($done:tt)* } [$($tail:tt)*]
+        $(#[doc = $doc:literal])* $name:ident = $tag:literal, $json:literal, text $(#[$attr:meta])*;
+        $($rest:tt)*
+    ) => {
+        json_struct! {
+            [$($head)*] { $($done)* $(#[doc = $doc])* $(#[$attr])* $name: &'a str, } [$($tail)*] $($rest)*
         }
-    }
+    };
+    (
+        [$($head:tt)*] { $($done:tt)* } [$($tail:tt)*]
+        $(#[doc = $doc:literal])* $name:ident = $tag:literal, $json:literal, milestone_code $(#[$attr:meta])*;
+        $($rest:tt)*
+    ) => {
+        json_struct! {
+            [$($head)*] { $($done)* $(#[doc = $doc])* $(#[$attr])* $name: &'static str, } [$($tail)*] $($rest)*
+        }
+    };
+    (
+        [$($head:tt)*] { $($done:tt)* } [$($tail:tt)*]
+        $(#[doc = $doc:literal])* $name:ident = $tag:literal, $json:literal, opt_text $(#[$attr:meta])*;
+        $($rest:tt)*
+    ) => {
+        json_struct! {
+            [$($head)*] { $($done)* $(#[doc = $doc])* $(#[$attr])* $name: Option<&'a str>, } [$($tail)*] $($rest)*
+        }
+    };
+    (
+        [$($head:tt)*] { $($done:tt)* } [$($tail:tt)*]
+        $(#[doc = $doc:literal])* $name:ident = $tag:literal, $json:literal, texts $(#[$attr:meta])*;
+        $($rest:tt)*
+    ) => {
+        json_struct! {
+            [$($head)*] { $($done)* $(#[doc = $doc])* $(#[$attr])* $name: &'a [String], } [$($tail)*] $($rest)*
+        }
+    };
+    (
+        [$($head:tt)*] { $($done:tt)* } [$($tail:tt)*]
+        $(#[doc = $doc:literal])* $name:ident = $tag:literal, $json:literal, (code $t:ty) $(#[$attr:meta])*;
+        $($rest:tt)*
+    ) => {
+        json_struct! {
+            [$($head)*] { $($done)* $(#[doc = $doc])* $(#[$attr])* $name: Option<$t>, } [$($tail)*] $($rest)*
+        }
+    };
+    (
+        [$($head:tt)*] { $($done:tt)* } [$($tail:tt)*]
+        $(#[doc = $doc:literal])* $name:ident = $tag:literal, $json:literal, (opt_code $t:ty) $(#[$attr:meta])*;
+        $($rest:tt)*
+    ) => {
+        json_struct! {
+            [$($head)*] { $($done)* $(#[doc = $doc])* $(#[$attr])* $name: Option<$t>, } [$($tail)*] $($rest)*
+        }
+    };
+    (
+        [$($head:tt)*] { $($done:tt)* } [$($tail:tt)*]
+        $(#[doc = $doc:literal])* $name:ident = $tag:literal, $json:literal, (state $t:ty) $(#[$attr:meta])*;
+        $($rest:tt)*
+    ) => {
+        json_struct! {
+            [$($head)*] { $($done)* $(#[doc = $doc])* $(#[$attr])* $name: $t, } [$($tail)*] $($rest)*
+        }
+    };
+    (
+        [$($head:tt)*] { $($done:tt)* } [$($tail:tt)*]
+        $(#[doc = $doc:literal])* $name:ident = $tag:literal, $json:literal, time $(#[$attr:meta])*;
+        $($rest:tt)*
+    ) => {
+        json_struct! {
+            [$($head)*] { $($done)* $(#[doc = $doc])* $(#[$attr])* $name: Option<&'a Timestamp>, } [$($tail)*] $($rest)*
+        }
+    };
+    (
+        [$($head:tt)*] { $($done:tt)* } [$($tail:tt)*]
+        $(#[doc = $doc:literal])* $name:ident = $tag:literal, $json:literal, at $(#[$attr:meta])*;
+        $($rest:tt)*
+    ) => {
+        json_struct! {
+            [$($head)*] { $($done)* $(#[doc = $doc])* $(#[$attr])* $name: &'a Timestamp, } [$($tail)*] $($rest)*
+        }
+    };
+    (
+        [$($head:tt)*] { $($done:tt)* } [$($tail:tt)*]
+        $(#[doc = $doc:literal])* $name:ident = $tag:literal, $json:literal, flag $(#[$attr:meta])*;
+        $($rest:tt)*
+    ) => {
+        json_struct! {
+            [$($head)*] { $($done)* $(#[doc = $doc])* $(#[$attr])* $name: bool, } [$($tail)*] $($rest)*
+        }
+    };
+    (
+        [$($head:tt)*] { $($done:tt)* } [$($tail:tt)*]
+        $(#[doc = $doc:literal])* $name:ident = $tag:literal, $json:literal, opt_flag $(#[$attr:meta])*;
+        $($rest:tt)*
+    ) => {
+        json_struct! {
+            [$($head)*] { $($done)* $(#[doc = $doc])* $(#[$attr])* $name: Option<bool>, } [$($tail)*] $($rest)*
+        }
+    };
+    (
+        [$($head:tt)*] { $($done:tt)* } [$($tail:tt)*]
+        $(#[doc = $doc:literal])* $name:ident = $tag:literal, $json:literal, hours $(#[$attr:meta])*;
+        $($rest:tt)*
+    ) => {
+        json_struct! {
+            [$($head)*] { $($done)* $(#[doc = $doc])* $(#[$attr])* $name: Option<f64>, } [$($tail)*] $($rest)*
+        }
+    };
+    (
+        [$($head:tt)*] { $($done:tt)* } [$($tail:tt)*]
+        $(#[doc = $doc:literal])* $name:ident = $tag:literal, $json:literal, place $(#[$attr:meta])*;
+        $($rest:tt)*
+    ) => {
+        json_struct! {
+            [$($head)*] { $($done)* $(#[doc = $doc])* $(#[$attr])* $name: Option<&'a Location>, } [$($tail)*] $($rest)*
+        }
+    };
+    (
+        [$($head:tt)*] { $($done:tt)* } [$($tail:tt)*]
+        $(#[doc = $doc:literal])* $name:ident = $tag:literal, $json:literal, conveyance $(#[$attr:meta])*;
+        $($rest:tt)*
+    ) => {
+        json_struct! {
+            [$($head)*] { $($done)* $(#[doc = $doc])* $(#[$attr])* $name: Option<&'a TransportRef>, } [$($tail)*] $($rest)*
+        }
+    };
+    (
+        [$($head:tt)*] { $($done:tt)* } [$($tail:tt)*]
+        $(#[doc = $doc:literal])* $name:ident = $tag:literal, $json:literal, milestones $(#[$attr:meta])*;
+        $($rest:tt)*
+    ) => {
+        json_struct! {
+            [$($head)*] { $($done)* $(#[doc = $doc])* $(#[$attr])* $name: Vec<MilestoneJson<'a>>, } [$($tail)*] $($rest)*
+        }
+    };
 }
+
+/// A field of an owned record as its JSON form holds it.
+macro_rules! json_value {
+    (text, $x:expr) => {
+        $x.as_str()
+    };
+    (opt_text, $x:expr) => {
+        $x.as_deref()
+    };
+    (texts, $x:expr) => {
+        &$x
+    };
+    (time, $x:expr) => {
+        $x.as_ref()
+    };
+    (at, $x:expr) => {
+        &$x
+    };
+    (place, $x:expr) => {
+        $x.as_ref()
+    };
+    (conveyance, $x:expr) => {
+        $x.as_ref()
+    };
+    (milestones, $x:expr) => {
+        $x.iter().map(MilestoneJson::of).collect()
+    };
+    ($copied:tt, $x:expr) => {
+        $x
+    };
+}
+
+macro_rules! declare_status_json {
+    ($($(#[doc = $doc:literal])* $name:ident = $tag:literal, $json:literal, $kind:tt $(#[$attr:meta])*;)*) => {
+        json_struct! {
+            [
+                /// STATUS.md's JSON names; absent values are explicit nulls so every record has
+                /// every field. Its OpenAPI schema is the status record of the HTTP API.
+                #[derive(Serialize, ToSchema)]
+                #[serde(rename_all = "camelCase")]
+                #[schema(as = Status)]
+                pub struct StatusJson<'a>
+            ]
+            {}
+            [
+                version: u64,
+                #[schema(required = true)]
+                updated_at: Option<&'a Timestamp>,
+            ]
+            $($(#[doc = $doc])* $name = $tag, $json, $kind $(#[$attr])*;)*
+        }
+
+        impl<'a> StatusJson<'a> {
+            fn of(status: &'a Status, version: u64, updated_at: Option<&'a Timestamp>) -> Self {
+                Self { $($name: json_value!($kind, status.$name),)* version, updated_at }
+            }
+        }
+    };
+}
+crate::status_fields!(declare_status_json);
+
+macro_rules! declare_milestone_json {
+    ($($(#[doc = $doc:literal])* $name:ident = $tag:literal, $json:literal, $kind:tt $(#[$attr:meta])*;)*) => {
+        json_struct! {
+            [
+                /// One entry of `milestones`.
+                #[derive(Serialize, ToSchema)]
+                #[serde(rename_all = "camelCase")]
+                #[schema(as = Milestone)]
+                pub struct MilestoneJson<'a>
+            ]
+            {}
+            []
+            $($(#[doc = $doc])* $name = $tag, $json, $kind $(#[$attr])*;)*
+        }
+
+        impl<'a> MilestoneJson<'a> {
+            fn of(milestone: &'a Milestone) -> Self {
+                Self { $($name: json_value!($kind, milestone.$name),)* }
+            }
+        }
+    };
+}
+crate::milestone_fields!(declare_milestone_json);

@@ -14,155 +14,279 @@ use crate::*;
 use prost::bytes::BufMut;
 use prost::encoding::{encoded_len_varint, key_len, WireType};
 
-/// [`Status`] with its text borrowed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StatusRef<'a> {
-    pub shipment_id: &'a str,
-    pub document_type: Option<DocumentType>,
-    pub shipper: Option<&'a str>,
-    pub mode: Option<ShipmentMode>,
-    pub direction: Option<Direction>,
-    pub origin: Option<&'a str>,
-    pub destination: Option<&'a str>,
-    pub port_of_entry: Option<&'a str>,
-    pub units: &'a [String],
-    pub booked_at: Option<Timestamp>,
-    pub received_at: Option<Timestamp>,
-    pub departed_at: Option<Timestamp>,
-    pub arrived_at: Option<Timestamp>,
-    pub delivered_at: Option<Timestamp>,
-    pub declared_at: Option<Timestamp>,
-    pub customs_status: CustomsState,
-    pub released_at: Option<Timestamp>,
-    pub inspected: bool,
-    pub transport_stage: TransportStage,
-    pub advance_declared: Option<bool>,
-    pub clearance_hours: Option<f64>,
-    pub eta: Option<Timestamp>,
-    pub last_location: Option<&'a Location>,
-    pub dwell_since: Option<Timestamp>,
-    pub milestones: Vec<MilestoneRef<'a>>,
+/// The borrowed type of a field of [`StatusRef`] or [`MilestoneRef`], by its kind.
+macro_rules! borrowed {
+    (text) => { &'a str };
+    (opt_text) => { Option<&'a str> };
+    (texts) => { &'a [String] };
+    ((code $t:ty)) => { Option<$t> };
+    ((opt_code $t:ty)) => { Option<$t> };
+    ((state $t:ty)) => { $t };
+    (time) => { Option<Timestamp> };
+    (at) => { Timestamp };
+    (flag) => { bool };
+    (opt_flag) => { Option<bool> };
+    (hours) => { Option<f64> };
+    (place) => { Option<&'a Location> };
+    (milestone_code) => { &'static str };
+    (conveyance) => { Option<(TransportMode, &'a str)> };
+    (milestones) => { Vec<MilestoneRef<'a>> };
 }
 
-/// [`Milestone`] with its text borrowed.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct MilestoneRef<'a> {
-    pub code: &'static str,
-    pub event_time: Timestamp,
-    pub classifier: Classifier,
-    pub location: Option<&'a Location>,
-    pub source: &'a str,
-    pub event_id: &'a str,
-    pub recorded_time: Option<Timestamp>,
-    pub unit: Option<&'a str>,
-    pub empty_indicator: Option<EmptyIndicator>,
-    pub conveyance: Option<(TransportMode, &'a str)>,
-    pub declaration: Option<&'a str>,
+/// A field of an owned record, borrowed.
+macro_rules! borrow {
+    (text, $x:expr) => {
+        $x.as_str()
+    };
+    (opt_text, $x:expr) => {
+        $x.as_deref()
+    };
+    (texts, $x:expr) => {
+        &$x
+    };
+    (place, $x:expr) => {
+        $x.as_ref()
+    };
+    (conveyance, $x:expr) => {
+        $x.as_ref().map(|c| (c.mode, c.reference.as_str()))
+    };
+    (milestones, $x:expr) => {
+        $x.iter().map(Milestone::as_ref).collect()
+    };
+    ($copied:tt, $x:expr) => {
+        $x
+    };
 }
 
-impl Status {
-    /// This record, borrowed.
-    pub fn as_ref(&self) -> StatusRef<'_> {
-        StatusRef {
-            shipment_id: &self.shipment_id,
-            document_type: self.document_type,
-            shipper: self.shipper.as_deref(),
-            mode: self.mode,
-            direction: self.direction,
-            origin: self.origin.as_deref(),
-            destination: self.destination.as_deref(),
-            port_of_entry: self.port_of_entry.as_deref(),
-            units: &self.units,
-            booked_at: self.booked_at,
-            received_at: self.received_at,
-            departed_at: self.departed_at,
-            arrived_at: self.arrived_at,
-            delivered_at: self.delivered_at,
-            declared_at: self.declared_at,
-            customs_status: self.customs_status,
-            released_at: self.released_at,
-            inspected: self.inspected,
-            transport_stage: self.transport_stage,
-            advance_declared: self.advance_declared,
-            clearance_hours: self.clearance_hours,
-            eta: self.eta,
-            last_location: self.last_location.as_ref(),
-            dwell_since: self.dwell_since,
-            milestones: self
-                .milestones
-                .iter()
-                .map(|m| MilestoneRef {
-                    code: m.code,
-                    event_time: m.event_time,
-                    classifier: m.classifier,
-                    location: m.location.as_ref(),
-                    source: &m.source,
-                    event_id: &m.event_id,
-                    recorded_time: m.recorded_time,
-                    unit: m.unit.as_deref(),
-                    empty_indicator: m.empty_indicator,
-                    conveyance: m
-                        .conveyance
-                        .as_ref()
-                        .map(|c| (c.mode, c.reference.as_str())),
-                    declaration: m.declaration.as_deref(),
-                })
-                .collect(),
+/// A borrowed field, owned.
+macro_rules! own {
+    (text, $x:expr) => {
+        $x.to_string()
+    };
+    (opt_text, $x:expr) => {
+        $x.map(str::to_string)
+    };
+    (texts, $x:expr) => {
+        $x.to_vec()
+    };
+    (place, $x:expr) => {
+        $x.cloned()
+    };
+    (conveyance, $x:expr) => {
+        $x.map(|(mode, reference)| TransportRef {
+            mode,
+            reference: reference.into(),
+        })
+    };
+    (milestones, $x:expr) => {
+        $x.iter().map(MilestoneRef::to_owned).collect()
+    };
+    ($copied:tt, $x:expr) => {
+        $x
+    };
+}
+
+/// Writes a field as prost does: proto3 scalars only when not their default, `optional` ones
+/// and messages whenever present, repeated ones element by element.
+macro_rules! put {
+    (text, $tag:literal, $x:expr, $buf:ident) => {
+        put_str($tag, $x, $buf)
+    };
+    (milestone_code, $tag:literal, $x:expr, $buf:ident) => {
+        put_str($tag, $x, $buf)
+    };
+    (opt_text, $tag:literal, $x:expr, $buf:ident) => {
+        put_optional_str($tag, $x, $buf)
+    };
+    (texts, $tag:literal, $x:expr, $buf:ident) => {
+        for text in $x {
+            put_bytes($tag, text.as_bytes(), $buf);
         }
-    }
+    };
+    ((code $t:ty), $tag:literal, $x:expr, $buf:ident) => {
+        put_enum($tag, $x.map_or(0, <$t>::to_proto), $buf)
+    };
+    ((opt_code $t:ty), $tag:literal, $x:expr, $buf:ident) => {
+        if let Some(value) = $x {
+            put_varint($tag, value.to_proto() as i64 as u64, $buf);
+        }
+    };
+    ((state $t:ty), $tag:literal, $x:expr, $buf:ident) => {
+        put_enum($tag, $x.to_proto(), $buf)
+    };
+    (time, $tag:literal, $x:expr, $buf:ident) => {
+        put_time($tag, $x.as_ref(), $buf)
+    };
+    (at, $tag:literal, $x:expr, $buf:ident) => {
+        put_time($tag, Some(&$x), $buf)
+    };
+    (flag, $tag:literal, $x:expr, $buf:ident) => {
+        if $x {
+            put_varint($tag, 1, $buf);
+        }
+    };
+    (opt_flag, $tag:literal, $x:expr, $buf:ident) => {
+        if let Some(value) = $x {
+            put_varint($tag, u64::from(value), $buf);
+        }
+    };
+    (hours, $tag:literal, $x:expr, $buf:ident) => {
+        if let Some(value) = $x {
+            encode_key($tag, WireType::SixtyFourBit, $buf);
+            $buf.put_f64_le(value);
+        }
+    };
+    (place, $tag:literal, $x:expr, $buf:ident) => {
+        put_location($tag, $x, $buf)
+    };
+    (conveyance, $tag:literal, $x:expr, $buf:ident) => {
+        if let Some((mode, reference)) = $x {
+            encode_key($tag, WireType::LengthDelimited, $buf);
+            encode_varint(conveyance_len(mode, reference) as u64, $buf);
+            put_enum(1, mode.to_proto(), $buf);
+            put_str(2, reference, $buf);
+        }
+    };
+    (milestones, $tag:literal, $x:expr, $buf:ident) => {
+        for milestone in $x.iter() {
+            encode_key($tag, WireType::LengthDelimited, $buf);
+            encode_varint(milestone.encoded_len() as u64, $buf);
+            milestone.encode($buf);
+        }
+    };
 }
+
+/// The length [`put!`] writes.
+macro_rules! len {
+    (text, $tag:literal, $x:expr) => {
+        str_len($tag, $x)
+    };
+    (milestone_code, $tag:literal, $x:expr) => {
+        str_len($tag, $x)
+    };
+    (opt_text, $tag:literal, $x:expr) => {
+        $x.map_or(0, |text| bytes_len($tag, text))
+    };
+    (texts, $tag:literal, $x:expr) => {
+        $x.iter().map(|text| bytes_len($tag, text)).sum::<usize>()
+    };
+    ((code $t:ty), $tag:literal, $x:expr) => {
+        enum_len($tag, $x.map_or(0, <$t>::to_proto))
+    };
+    ((opt_code $t:ty), $tag:literal, $x:expr) => {
+        $x.map_or(0, |value| {
+            key_len($tag) + encoded_len_varint(value.to_proto() as i64 as u64)
+        })
+    };
+    ((state $t:ty), $tag:literal, $x:expr) => {
+        enum_len($tag, $x.to_proto())
+    };
+    (time, $tag:literal, $x:expr) => {
+        $x.as_ref()
+            .map_or(0, |time| key_len($tag) + nested_len(time_len(time)))
+    };
+    (at, $tag:literal, $x:expr) => {
+        key_len($tag) + nested_len(time_len(&$x))
+    };
+    (flag, $tag:literal, $x:expr) => {
+        if $x {
+            key_len($tag) + 1
+        } else {
+            0
+        }
+    };
+    (opt_flag, $tag:literal, $x:expr) => {
+        $x.map_or(0, |_| key_len($tag) + 1)
+    };
+    (hours, $tag:literal, $x:expr) => {
+        $x.map_or(0, |_| key_len($tag) + 8)
+    };
+    (place, $tag:literal, $x:expr) => {
+        $x.map_or(0, |place| key_len($tag) + nested_len(location_len(place)))
+    };
+    (conveyance, $tag:literal, $x:expr) => {
+        $x.map_or(0, |(mode, reference)| {
+            key_len($tag) + nested_len(conveyance_len(mode, reference))
+        })
+    };
+    (milestones, $tag:literal, $x:expr) => {
+        $x.iter()
+            .map(|milestone| key_len($tag) + nested_len(milestone.encoded_len()))
+            .sum::<usize>()
+    };
+}
+
+macro_rules! declare_status_ref {
+    ($($(#[doc = $doc:literal])* $name:ident = $tag:literal, $json:literal, $kind:tt $(#[$attr:meta])*;)*) => {
+        /// [`Status`] with its text borrowed.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct StatusRef<'a> {
+            $($(#[doc = $doc])* pub $name: borrowed!($kind),)*
+        }
+
+        impl Status {
+            /// This record, borrowed.
+            pub fn as_ref(&self) -> StatusRef<'_> {
+                StatusRef { $($name: borrow!($kind, self.$name),)* }
+            }
+        }
+
+        impl StatusRef<'_> {
+            /// The owned record.
+            pub fn to_owned(&self) -> Status {
+                Status { $($name: own!($kind, self.$name),)* }
+            }
+
+            /// Every field of `pb::ShipmentStatus` but `version` and `updated_at`, in field
+            /// order, as prost writes them.
+            fn encode_content(&self, buf: &mut Vec<u8>) {
+                $(put!($kind, $tag, self.$name, buf);)*
+            }
+
+            /// The length [`StatusRef::encode_content`] writes, so that its buffer is allocated
+            /// once.
+            fn content_len(&self) -> usize {
+                0 $(+ len!($kind, $tag, self.$name))*
+            }
+        }
+    };
+}
+crate::status_fields!(declare_status_ref);
+
+macro_rules! declare_milestone_ref {
+    ($($(#[doc = $doc:literal])* $name:ident = $tag:literal, $json:literal, $kind:tt $(#[$attr:meta])*;)*) => {
+        /// [`Milestone`] with its text borrowed.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct MilestoneRef<'a> {
+            $($(#[doc = $doc])* pub $name: borrowed!($kind),)*
+        }
+
+        impl Milestone {
+            /// This milestone, borrowed.
+            pub fn as_ref(&self) -> MilestoneRef<'_> {
+                MilestoneRef { $($name: borrow!($kind, self.$name),)* }
+            }
+        }
+
+        impl MilestoneRef<'_> {
+            /// The owned milestone.
+            pub fn to_owned(&self) -> Milestone {
+                Milestone { $($name: own!($kind, self.$name),)* }
+            }
+
+            fn encode(&self, buf: &mut Vec<u8>) {
+                $(put!($kind, $tag, self.$name, buf);)*
+            }
+
+            fn encoded_len(&self) -> usize {
+                0 $(+ len!($kind, $tag, self.$name))*
+            }
+        }
+    };
+}
+crate::milestone_fields!(declare_milestone_ref);
 
 impl StatusRef<'_> {
-    /// The owned record.
-    pub fn to_owned(&self) -> Status {
-        Status {
-            shipment_id: self.shipment_id.to_string(),
-            document_type: self.document_type,
-            shipper: self.shipper.map(str::to_string),
-            mode: self.mode,
-            direction: self.direction,
-            origin: self.origin.map(str::to_string),
-            destination: self.destination.map(str::to_string),
-            port_of_entry: self.port_of_entry.map(str::to_string),
-            units: self.units.to_vec(),
-            booked_at: self.booked_at,
-            received_at: self.received_at,
-            departed_at: self.departed_at,
-            arrived_at: self.arrived_at,
-            delivered_at: self.delivered_at,
-            declared_at: self.declared_at,
-            customs_status: self.customs_status,
-            released_at: self.released_at,
-            inspected: self.inspected,
-            transport_stage: self.transport_stage,
-            advance_declared: self.advance_declared,
-            clearance_hours: self.clearance_hours,
-            eta: self.eta,
-            last_location: self.last_location.cloned(),
-            dwell_since: self.dwell_since,
-            milestones: self
-                .milestones
-                .iter()
-                .map(|m| Milestone {
-                    code: m.code,
-                    event_time: m.event_time,
-                    classifier: m.classifier,
-                    location: m.location.cloned(),
-                    source: m.source.to_string(),
-                    event_id: m.event_id.to_string(),
-                    recorded_time: m.recorded_time,
-                    unit: m.unit.map(str::to_string),
-                    empty_indicator: m.empty_indicator,
-                    conveyance: m.conveyance.map(|(mode, reference)| TransportRef {
-                        mode,
-                        reference: reference.into(),
-                    }),
-                    declaration: m.declaration.map(str::to_string),
-                })
-                .collect(),
-        }
-    }
-
     /// The record's content encoded, with its digest: the same as [`Status::encoded`] gives for
     /// [`StatusRef::to_owned`], without building it.
     pub fn encoded(&self) -> EncodedStatus {
@@ -175,112 +299,6 @@ impl StatusRef<'_> {
         let digest = content_digest(&content);
         content.truncate(len);
         EncodedStatus::from_content(content, digest)
-    }
-
-    /// Every field of `pb::ShipmentStatus` but `version` and `updated_at`, in field order, as
-    /// prost writes them: proto3 scalars only when not their default, `optional` ones and
-    /// messages whenever present, repeated ones element by element.
-    fn encode_content(&self, buf: &mut Vec<u8>) {
-        put_str(1, self.shipment_id, buf);
-        put_enum(2, self.document_type.map_or(0, DocumentType::to_proto), buf);
-        put_optional_str(3, self.shipper, buf);
-        put_enum(4, self.mode.map_or(0, ShipmentMode::to_proto), buf);
-        put_enum(5, self.direction.map_or(0, Direction::to_proto), buf);
-        put_optional_str(6, self.origin, buf);
-        put_optional_str(7, self.destination, buf);
-        put_optional_str(8, self.port_of_entry, buf);
-        for unit in self.units {
-            put_bytes(9, unit.as_bytes(), buf);
-        }
-        put_time(10, self.booked_at.as_ref(), buf);
-        put_time(11, self.received_at.as_ref(), buf);
-        put_time(12, self.departed_at.as_ref(), buf);
-        put_time(13, self.arrived_at.as_ref(), buf);
-        put_time(14, self.delivered_at.as_ref(), buf);
-        put_time(15, self.declared_at.as_ref(), buf);
-        put_enum(16, self.customs_status.to_proto(), buf);
-        put_time(17, self.released_at.as_ref(), buf);
-        if self.inspected {
-            put_varint(18, 1, buf);
-        }
-        put_enum(19, self.transport_stage.to_proto(), buf);
-        if let Some(advance) = self.advance_declared {
-            put_varint(20, u64::from(advance), buf);
-        }
-        if let Some(hours) = self.clearance_hours {
-            encode_key(21, WireType::SixtyFourBit, buf);
-            buf.put_f64_le(hours);
-        }
-        put_time(22, self.eta.as_ref(), buf);
-        put_location(23, self.last_location, buf);
-        put_time(24, self.dwell_since.as_ref(), buf);
-        for milestone in &self.milestones {
-            encode_key(25, WireType::LengthDelimited, buf);
-            encode_varint(milestone_len(milestone) as u64, buf);
-            put_str(1, milestone.code, buf);
-            put_time(2, Some(&milestone.event_time), buf);
-            put_enum(3, milestone.classifier.to_proto(), buf);
-            put_location(4, milestone.location, buf);
-            put_str(5, milestone.source, buf);
-            put_str(6, milestone.event_id, buf);
-            put_time(7, milestone.recorded_time.as_ref(), buf);
-            put_optional_str(8, milestone.unit, buf);
-            if let Some(empty) = milestone.empty_indicator {
-                put_varint(9, empty.to_proto() as i64 as u64, buf);
-            }
-            if let Some((mode, reference)) = milestone.conveyance {
-                encode_key(10, WireType::LengthDelimited, buf);
-                encode_varint(conveyance_len(mode, reference) as u64, buf);
-                put_enum(1, mode.to_proto(), buf);
-                put_str(2, reference, buf);
-            }
-            put_optional_str(11, milestone.declaration, buf);
-        }
-    }
-
-    /// The length [`StatusRef::encode_content`] writes, so that its buffer is allocated once.
-    fn content_len(&self) -> usize {
-        let optional_str = |tag, text: Option<&str>| text.map_or(0, |text| bytes_len(tag, text));
-        str_len(1, self.shipment_id)
-            + enum_len(2, self.document_type.map_or(0, DocumentType::to_proto))
-            + optional_str(3, self.shipper)
-            + enum_len(4, self.mode.map_or(0, ShipmentMode::to_proto))
-            + enum_len(5, self.direction.map_or(0, Direction::to_proto))
-            + optional_str(6, self.origin)
-            + optional_str(7, self.destination)
-            + optional_str(8, self.port_of_entry)
-            + self.units.iter().map(|u| bytes_len(9, u)).sum::<usize>()
-            + [
-                self.booked_at,
-                self.received_at,
-                self.departed_at,
-                self.arrived_at,
-                self.delivered_at,
-                self.declared_at,
-                self.released_at,
-                self.eta,
-                self.dwell_since,
-            ]
-            .iter()
-            // every time field's tag is below 16: one byte of key
-            .map(|time| {
-                time.as_ref()
-                    .map_or(0, |time| 1 + nested_len(time_len(time)))
-            })
-            .sum::<usize>()
-            + enum_len(16, self.customs_status.to_proto())
-            + if self.inspected { key_len(18) + 1 } else { 0 }
-            + enum_len(19, self.transport_stage.to_proto())
-            + self.advance_declared.map_or(0, |_| key_len(20) + 1)
-            + self.clearance_hours.map_or(0, |_| key_len(21) + 8)
-            + self
-                .last_location
-                .map_or(0, |l| key_len(23) + nested_len(location_len(l)))
-            + self
-                .milestones
-                .iter()
-                .map(|m| key_len(25) + nested_len(milestone_len(m)))
-                .sum::<usize>()
     }
 }
 
@@ -428,29 +446,6 @@ fn put_location(tag: u32, location: Option<&Location>, buf: &mut Vec<u8>) {
     put_str(1, &location.unlocode, buf);
     put_optional_str(2, location.facility.as_deref(), buf);
     put_optional_str(3, location.name.as_deref(), buf);
-}
-
-fn milestone_len(milestone: &MilestoneRef<'_>) -> usize {
-    str_len(1, milestone.code)
-        + 1
-        + nested_len(time_len(&milestone.event_time))
-        + enum_len(3, milestone.classifier.to_proto())
-        + milestone
-            .location
-            .map_or(0, |l| 1 + nested_len(location_len(l)))
-        + str_len(5, milestone.source)
-        + str_len(6, milestone.event_id)
-        + milestone
-            .recorded_time
-            .map_or(0, |t| 1 + nested_len(time_len(&t)))
-        + milestone.unit.map_or(0, |u| bytes_len(8, u))
-        + milestone
-            .empty_indicator
-            .map_or(0, |e| 1 + encoded_len_varint(e.to_proto() as i64 as u64))
-        + milestone.conveyance.map_or(0, |(mode, reference)| {
-            1 + nested_len(conveyance_len(mode, reference))
-        })
-        + milestone.declaration.map_or(0, |d| bytes_len(11, d))
 }
 
 /// `pb::TransportRef`: the mode (when specified), then the reference (when not empty).

@@ -11,172 +11,171 @@
 //! [`Status::from_proto`](crate::Status::from_proto) reads them. A unit test holds it to
 //! `PublishedStatus::decode` field by field.
 
-use crate::status_wire::{classifier_of, customs_state_of, transport_stage_of};
-use crate::{
-    Classifier, CustomsState, Direction, DocumentType, EmptyIndicator, Reject, ShipmentMode,
-    TransportMode, TransportStage,
-};
+use crate::status_fields::FromNumber;
+use crate::{Reject, TransportMode};
 
-/// A status record's fields, borrowed from its encoding.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StatusView<'a> {
-    pub shipment_id: &'a str,
-    pub document_type: Option<DocumentType>,
-    pub shipper: Option<&'a str>,
-    pub mode: Option<ShipmentMode>,
-    pub direction: Option<Direction>,
-    pub origin: Option<&'a str>,
-    pub destination: Option<&'a str>,
-    pub port_of_entry: Option<&'a str>,
-    pub units: Vec<&'a str>,
-    pub booked_at: Option<i64>,
-    pub received_at: Option<i64>,
-    pub departed_at: Option<i64>,
-    pub arrived_at: Option<i64>,
-    pub delivered_at: Option<i64>,
-    pub declared_at: Option<i64>,
-    pub customs_status: CustomsState,
-    pub released_at: Option<i64>,
-    pub inspected: bool,
-    pub transport_stage: TransportStage,
-    pub advance_declared: Option<bool>,
-    pub clearance_hours: Option<f64>,
-    pub eta: Option<i64>,
-    /// The UN/LOCODE of the last location.
-    pub last_location: Option<&'a str>,
-    pub dwell_since: Option<i64>,
-    pub milestones: Vec<MilestoneView<'a>>,
-    pub version: u64,
-    pub updated_at: Option<i64>,
+/// The type of a field of [`StatusView`] or [`MilestoneView`], by its kind: texts borrowed,
+/// instants as Unix milliseconds, places as their UN/LOCODE.
+macro_rules! viewed {
+    (text) => { &'a str };
+    (milestone_code) => { &'a str };
+    (opt_text) => { Option<&'a str> };
+    (texts) => { Vec<&'a str> };
+    ((code $t:ty)) => { Option<$t> };
+    ((opt_code $t:ty)) => { Option<$t> };
+    ((state $t:ty)) => { $t };
+    (time) => { Option<i64> };
+    (at) => { i64 };
+    (flag) => { bool };
+    (opt_flag) => { Option<bool> };
+    (hours) => { Option<f64> };
+    (place) => { Option<&'a str> };
+    (conveyance) => { Option<(Option<TransportMode>, &'a str)> };
+    (milestones) => { Vec<MilestoneView<'a>> };
 }
 
-/// One milestone of a [`StatusView`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct MilestoneView<'a> {
-    pub code: &'a str,
-    pub event_time: i64,
-    pub classifier: Classifier,
-    /// The UN/LOCODE of its location.
-    pub location: Option<&'a str>,
-    pub source: &'a str,
-    pub event_id: &'a str,
-    pub recorded_time: Option<i64>,
-    pub unit: Option<&'a str>,
-    pub empty_indicator: Option<EmptyIndicator>,
-    /// The conveyance's mode (when it decodes) and reference.
-    pub conveyance: Option<(Option<TransportMode>, &'a str)>,
-    pub declaration: Option<&'a str>,
+/// A field's value before the wire names it.
+macro_rules! unread {
+    (text) => {
+        ""
+    };
+    (milestone_code) => {
+        ""
+    };
+    (texts) => {
+        Vec::new()
+    };
+    (milestones) => {
+        Vec::new()
+    };
+    ((state $t:ty)) => {
+        <$t as FromNumber>::from_number(0)
+    };
+    (flag) => {
+        false
+    };
+    ($other:tt) => {
+        None
+    };
 }
 
-impl<'a> StatusView<'a> {
-    /// Reads a `kouan.status` value; malformed bytes are an error (never a panic), but nothing
-    /// beyond the wire is checked (see the module's docs).
-    pub fn read(bytes: &'a [u8]) -> Result<Self, Reject> {
-        let mut view = StatusView {
-            shipment_id: "",
-            document_type: None,
-            shipper: None,
-            mode: None,
-            direction: None,
-            origin: None,
-            destination: None,
-            port_of_entry: None,
-            units: Vec::new(),
-            booked_at: None,
-            received_at: None,
-            departed_at: None,
-            arrived_at: None,
-            delivered_at: None,
-            declared_at: None,
-            customs_status: customs_state_of(0),
-            released_at: None,
-            inspected: false,
-            transport_stage: transport_stage_of(0),
-            advance_declared: None,
-            clearance_hours: None,
-            eta: None,
-            last_location: None,
-            dwell_since: None,
-            milestones: Vec::new(),
-            version: 0,
-            updated_at: None,
-        };
-        let mut fields = Fields(bytes);
-        while let Some((tag, value)) = fields.next_field()? {
-            match tag {
-                1 => view.shipment_id = value.text()?,
-                2 => view.document_type = DocumentType::from_proto(value.int32()?),
-                3 => view.shipper = Some(value.text()?),
-                4 => view.mode = ShipmentMode::from_proto(value.int32()?),
-                5 => view.direction = Direction::from_proto(value.int32()?),
-                6 => view.origin = Some(value.text()?),
-                7 => view.destination = Some(value.text()?),
-                8 => view.port_of_entry = Some(value.text()?),
-                9 => view.units.push(value.text()?),
-                10 => view.booked_at = Some(value.millis()?),
-                11 => view.received_at = Some(value.millis()?),
-                12 => view.departed_at = Some(value.millis()?),
-                13 => view.arrived_at = Some(value.millis()?),
-                14 => view.delivered_at = Some(value.millis()?),
-                15 => view.declared_at = Some(value.millis()?),
-                16 => view.customs_status = customs_state_of(value.int32()?),
-                17 => view.released_at = Some(value.millis()?),
-                18 => view.inspected = value.varint()? != 0,
-                19 => view.transport_stage = transport_stage_of(value.int32()?),
-                20 => view.advance_declared = Some(value.varint()? != 0),
-                21 => view.clearance_hours = Some(value.double()?),
-                22 => view.eta = Some(value.millis()?),
-                23 => view.last_location = Some(value.unlocode()?),
-                24 => view.dwell_since = Some(value.millis()?),
-                25 => view.milestones.push(MilestoneView::read(value.bytes()?)?),
-                26 => view.version = value.varint()?,
-                27 => view.updated_at = Some(value.millis()?),
-                _ => {}
+/// Reads a field's value off the wire into its slot: the last value wins, repeated ones append.
+macro_rules! read {
+    (text, $slot:ident, $value:ident) => {
+        $slot = $value.text()?
+    };
+    (milestone_code, $slot:ident, $value:ident) => {
+        $slot = $value.text()?
+    };
+    (opt_text, $slot:ident, $value:ident) => {
+        $slot = Some($value.text()?)
+    };
+    (texts, $slot:ident, $value:ident) => {
+        $slot.push($value.text()?)
+    };
+    ((code $t:ty), $slot:ident, $value:ident) => {
+        $slot = <$t>::from_proto($value.int32()?)
+    };
+    ((opt_code $t:ty), $slot:ident, $value:ident) => {
+        $slot = <$t>::from_proto($value.int32()?)
+    };
+    ((state $t:ty), $slot:ident, $value:ident) => {
+        $slot = <$t as FromNumber>::from_number($value.int32()?)
+    };
+    (time, $slot:ident, $value:ident) => {
+        $slot = Some($value.millis()?)
+    };
+    (at, $slot:ident, $value:ident) => {
+        $slot = Some($value.millis()?)
+    };
+    (flag, $slot:ident, $value:ident) => {
+        $slot = $value.varint()? != 0
+    };
+    (opt_flag, $slot:ident, $value:ident) => {
+        $slot = Some($value.varint()? != 0)
+    };
+    (hours, $slot:ident, $value:ident) => {
+        $slot = Some($value.double()?)
+    };
+    (place, $slot:ident, $value:ident) => {
+        $slot = Some($value.unlocode()?)
+    };
+    (conveyance, $slot:ident, $value:ident) => {
+        $slot = Some(read_conveyance($value.bytes()?)?)
+    };
+    (milestones, $slot:ident, $value:ident) => {
+        $slot.push(MilestoneView::read($value.bytes()?)?)
+    };
+}
+
+/// A slot's value once every field is read: a required one must have been there.
+macro_rules! required {
+    (at, $path:expr, $slot:ident) => {
+        $slot.ok_or_else(|| Reject::new($path, "is required"))?
+    };
+    ($other:tt, $path:expr, $slot:ident) => {
+        $slot
+    };
+}
+
+macro_rules! declare_status_view {
+    ($($(#[doc = $doc:literal])* $name:ident = $tag:literal, $json:literal, $kind:tt $(#[$attr:meta])*;)*) => {
+        /// A status record's fields, borrowed from its encoding.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct StatusView<'a> {
+            $(pub $name: viewed!($kind),)*
+            pub version: u64,
+            pub updated_at: Option<i64>,
+        }
+
+        impl<'a> StatusView<'a> {
+            /// Reads a `kouan.status` value; malformed bytes are an error (never a panic), but
+            /// nothing beyond the wire is checked (see the module's docs).
+            pub fn read(bytes: &'a [u8]) -> Result<Self, Reject> {
+                $(let mut $name: viewed!($kind) = unread!($kind);)*
+                let (mut version, mut updated_at) = (0, None);
+                let mut fields = Fields(bytes);
+                while let Some((tag, value)) = fields.next_field()? {
+                    match tag {
+                        $($tag => read!($kind, $name, value),)*
+                        26 => version = value.varint()?,
+                        27 => updated_at = Some(value.millis()?),
+                        _ => {}
+                    }
+                }
+                Ok(StatusView { $($name,)* version, updated_at })
             }
         }
-        Ok(view)
-    }
+    };
 }
+crate::status_fields!(declare_status_view);
 
-impl<'a> MilestoneView<'a> {
-    fn read(bytes: &'a [u8]) -> Result<Self, Reject> {
-        let (mut code, mut event_time, mut classifier) = ("", None, 0);
-        let (mut location, mut source, mut event_id) = (None, "", "");
-        let (mut recorded_time, mut unit, mut empty_indicator) = (None, None, None);
-        let (mut conveyance, mut declaration) = (None, None);
-        let mut fields = Fields(bytes);
-        while let Some((tag, value)) = fields.next_field()? {
-            match tag {
-                1 => code = value.text()?,
-                2 => event_time = Some(value.millis()?),
-                3 => classifier = value.int32()?,
-                4 => location = Some(value.unlocode()?),
-                5 => source = value.text()?,
-                6 => event_id = value.text()?,
-                7 => recorded_time = Some(value.millis()?),
-                8 => unit = Some(value.text()?),
-                9 => empty_indicator = EmptyIndicator::from_proto(value.int32()?),
-                10 => conveyance = Some(read_conveyance(value.bytes()?)?),
-                11 => declaration = Some(value.text()?),
-                _ => {}
+macro_rules! declare_milestone_view {
+    ($($(#[doc = $doc:literal])* $name:ident = $tag:literal, $json:literal, $kind:tt $(#[$attr:meta])*;)*) => {
+        /// One milestone of a [`StatusView`].
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct MilestoneView<'a> {
+            $(pub $name: viewed!($kind),)*
+        }
+
+        impl<'a> MilestoneView<'a> {
+            fn read(bytes: &'a [u8]) -> Result<Self, Reject> {
+                $(let mut $name = unread!($kind);)*
+                let mut fields = Fields(bytes);
+                while let Some((tag, value)) = fields.next_field()? {
+                    match tag {
+                        $($tag => read!($kind, $name, value),)*
+                        _ => {}
+                    }
+                }
+                Ok(MilestoneView {
+                    $($name: required!($kind, concat!("milestones.", $json), $name),)*
+                })
             }
         }
-        Ok(MilestoneView {
-            code,
-            event_time: event_time
-                .ok_or_else(|| Reject::new("milestones.eventTime", "is required"))?,
-            classifier: classifier_of(classifier),
-            location,
-            source,
-            event_id,
-            recorded_time,
-            unit,
-            empty_indicator,
-            conveyance,
-            declaration,
-        })
-    }
+    };
 }
+crate::milestone_fields!(declare_milestone_view);
 
 /// A `pb::TransportRef`: its mode (`None` when unknown) and reference.
 fn read_conveyance(bytes: &[u8]) -> Result<(Option<TransportMode>, &str), Reject> {

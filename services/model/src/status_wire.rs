@@ -3,62 +3,147 @@
 
 use crate::protobuf::{location_from_proto, location_to_proto, time_from_proto, time_to_proto};
 use crate::status::{Milestone, Status};
+use crate::status_fields::FromNumber;
 use crate::*;
 
-impl Status {
-    /// The record published on `kouan.status`.
-    pub fn to_proto(&self, version: u64, updated_at: &Timestamp) -> pb::ShipmentStatus {
-        let time = |time: &Option<Timestamp>| time.as_ref().map(time_to_proto);
-        pb::ShipmentStatus {
-            shipment_id: self.shipment_id.clone(),
-            document_type: self.document_type.map_or(0, DocumentType::to_proto),
-            shipper: self.shipper.clone(),
-            mode: self.mode.map_or(0, ShipmentMode::to_proto),
-            direction: self.direction.map_or(0, Direction::to_proto),
-            origin: self.origin.clone(),
-            destination: self.destination.clone(),
-            port_of_entry: self.port_of_entry.clone(),
-            units: self.units.clone(),
-            booked_at: time(&self.booked_at),
-            received_at: time(&self.received_at),
-            departed_at: time(&self.departed_at),
-            arrived_at: time(&self.arrived_at),
-            delivered_at: time(&self.delivered_at),
-            declared_at: time(&self.declared_at),
-            customs_status: self.customs_status.to_proto(),
-            released_at: time(&self.released_at),
-            inspected: self.inspected,
-            transport_stage: self.transport_stage.to_proto(),
-            advance_declared: self.advance_declared,
-            clearance_hours: self.clearance_hours,
-            eta: time(&self.eta),
-            last_location: self.last_location.as_ref().map(location_to_proto),
-            dwell_since: time(&self.dwell_since),
-            milestones: self
-                .milestones
-                .iter()
-                .map(|milestone| pb::Milestone {
-                    code: milestone.code.to_string(),
-                    event_time: Some(time_to_proto(&milestone.event_time)),
-                    classifier: milestone.classifier.to_proto(),
-                    location: milestone.location.as_ref().map(location_to_proto),
-                    source: milestone.source.clone(),
-                    event_id: milestone.event_id.clone(),
-                    recorded_time: milestone.recorded_time.as_ref().map(time_to_proto),
-                    unit: milestone.unit.clone(),
-                    empty_indicator: milestone.empty_indicator.map(EmptyIndicator::to_proto),
-                    conveyance: milestone.conveyance.as_ref().map(|c| pb::TransportRef {
-                        mode: c.mode.to_proto(),
-                        reference: c.reference.to_string(),
-                    }),
-                    declaration: milestone.declaration.clone(),
-                })
-                .collect(),
-            version,
-            updated_at: Some(time_to_proto(updated_at)),
-        }
-    }
+/// A field of an owned record as the generated `pb` type holds it.
+macro_rules! to_pb {
+    (text, $x:expr) => {
+        $x.clone()
+    };
+    (opt_text, $x:expr) => {
+        $x.clone()
+    };
+    (texts, $x:expr) => {
+        $x.clone()
+    };
+    ((code $t:ty), $x:expr) => {
+        $x.map_or(0, <$t>::to_proto)
+    };
+    ((opt_code $t:ty), $x:expr) => {
+        $x.map(<$t>::to_proto)
+    };
+    ((state $t:ty), $x:expr) => {
+        $x.to_proto()
+    };
+    (time, $x:expr) => {
+        $x.as_ref().map(time_to_proto)
+    };
+    (at, $x:expr) => {
+        Some(time_to_proto(&$x))
+    };
+    (place, $x:expr) => {
+        $x.as_ref().map(location_to_proto)
+    };
+    (milestone_code, $x:expr) => {
+        $x.to_string()
+    };
+    (conveyance, $x:expr) => {
+        $x.as_ref().map(|c| pb::TransportRef {
+            mode: c.mode.to_proto(),
+            reference: c.reference.to_string(),
+        })
+    };
+    (milestones, $x:expr) => {
+        $x.iter().map(Milestone::to_proto).collect()
+    };
+    ($copied:tt, $x:expr) => {
+        $x
+    };
+}
 
+/// A field of a generated `pb` record as the owned record holds it; `$path` names it in a
+/// rejection.
+macro_rules! from_pb {
+    ((code $t:ty), $path:expr, $x:expr) => {
+        <$t>::from_proto($x)
+    };
+    ((opt_code $t:ty), $path:expr, $x:expr) => {
+        $x.and_then(<$t>::from_proto)
+    };
+    ((state $t:ty), $path:expr, $x:expr) => {
+        <$t as FromNumber>::from_number($x)
+    };
+    (time, $path:expr, $x:expr) => {
+        $x.map(|t| time_from_proto($path, &t)).transpose()?
+    };
+    (at, $path:expr, $x:expr) => {
+        time_from_proto($path, &$x.ok_or_else(|| Reject::new($path, "is required"))?)?
+    };
+    (place, $path:expr, $x:expr) => {
+        $x.map(location_from_proto)
+    };
+    (milestone_code, $path:expr, $x:expr) => {
+        KNOWN_CODES
+            .get($x.as_str())
+            .copied()
+            .ok_or_else(|| Reject::new($path, format!("unknown code `{}`", $x)))?
+    };
+    (conveyance, $path:expr, $x:expr) => {
+        $x.map(|c| {
+            TransportMode::from_proto(c.mode)
+                .map(|mode| TransportRef {
+                    mode,
+                    reference: c.reference.into(),
+                })
+                .ok_or_else(|| Reject::new(concat!($path, ".mode"), "is required"))
+        })
+        .transpose()?
+    };
+    (milestones, $path:expr, $x:expr) => {
+        $x.into_iter()
+            .map(Milestone::from_proto)
+            .collect::<Result<_, _>>()?
+    };
+    ($moved:tt, $path:expr, $x:expr) => {
+        $x
+    };
+}
+
+macro_rules! status_to_and_from_pb {
+    ($($(#[doc = $doc:literal])* $name:ident = $tag:literal, $json:literal, $kind:tt $(#[$attr:meta])*;)*) => {
+        impl Status {
+            /// The record published on `kouan.status`.
+            pub fn to_proto(&self, version: u64, updated_at: &Timestamp) -> pb::ShipmentStatus {
+                pb::ShipmentStatus {
+                    $($name: to_pb!($kind, self.$name),)*
+                    version,
+                    updated_at: Some(time_to_proto(updated_at)),
+                }
+            }
+
+            /// Reads a record back from `kouan.status` (the alerter and the store consume
+            /// them); never panics. Milestone codes must be codes of the contract.
+            pub fn from_proto(record: pb::ShipmentStatus) -> Result<(Status, u64), Reject> {
+                if record.shipment_id.is_empty() {
+                    return Err(Reject::missing("shipmentId"));
+                }
+                let status = Status { $($name: from_pb!($kind, $json, record.$name),)* };
+                Ok((status, record.version))
+            }
+        }
+    };
+}
+crate::status_fields!(status_to_and_from_pb);
+
+macro_rules! milestone_to_and_from_pb {
+    ($($(#[doc = $doc:literal])* $name:ident = $tag:literal, $json:literal, $kind:tt $(#[$attr:meta])*;)*) => {
+        impl Milestone {
+            fn to_proto(&self) -> pb::Milestone {
+                pb::Milestone { $($name: to_pb!($kind, self.$name),)* }
+            }
+
+            fn from_proto(milestone: pb::Milestone) -> Result<Milestone, Reject> {
+                Ok(Milestone {
+                    $($name: from_pb!($kind, concat!("milestones.", $json), milestone.$name),)*
+                })
+            }
+        }
+    };
+}
+crate::milestone_fields!(milestone_to_and_from_pb);
+
+impl Status {
     /// The record to publish and the digest of its derived content (everything but `version`
     /// and `updatedAt`), from one conversion: the digest tells whether a recomputed record
     /// differs from the one last published.
@@ -140,98 +225,6 @@ pub fn digest_of_record(mut record: pb::ShipmentStatus) -> u64 {
 /// core. Only compared within one build's processes — a checkpoint of another's is not used.
 pub fn content_digest(bytes: &[u8]) -> u64 {
     twox_hash::XxHash3_64::oneshot(bytes)
-}
-
-impl Status {
-    /// Reads a record back from `kouan.status` (the alerter and the store consume them); never panics.
-    /// Milestone codes must be codes of the contract.
-    pub fn from_proto(record: pb::ShipmentStatus) -> Result<(Status, u64), Reject> {
-        if record.shipment_id.is_empty() {
-            return Err(Reject::missing("shipmentId"));
-        }
-        let time = |field: &str, time: Option<pb::Time>| {
-            time.map(|t| time_from_proto(field, &t)).transpose()
-        };
-        let code_of = |code: &str| KNOWN_CODES.get(code).copied();
-        let mut milestones = Vec::with_capacity(record.milestones.len());
-        for milestone in record.milestones {
-            milestones.push(Milestone {
-                code: code_of(&milestone.code).ok_or_else(|| {
-                    Reject::new(
-                        "milestones.code",
-                        format!("unknown code `{}`", milestone.code),
-                    )
-                })?,
-                event_time: time("milestones.eventTime", milestone.event_time)?
-                    .ok_or_else(|| Reject::new("milestones.eventTime", "is required"))?,
-                classifier: classifier_of(milestone.classifier),
-                location: milestone.location.map(location_from_proto),
-                source: milestone.source,
-                event_id: milestone.event_id,
-                recorded_time: time("milestones.recordedTime", milestone.recorded_time)?,
-                unit: milestone.unit,
-                empty_indicator: milestone
-                    .empty_indicator
-                    .and_then(EmptyIndicator::from_proto),
-                conveyance: milestone
-                    .conveyance
-                    .map(|c| {
-                        TransportMode::from_proto(c.mode)
-                            .map(|mode| TransportRef {
-                                mode,
-                                reference: c.reference.into(),
-                            })
-                            .ok_or_else(|| Reject::new("milestones.conveyance.mode", "is required"))
-                    })
-                    .transpose()?,
-                declaration: milestone.declaration,
-            });
-        }
-        let status = Status {
-            shipment_id: record.shipment_id,
-            document_type: DocumentType::from_proto(record.document_type),
-            shipper: record.shipper,
-            mode: ShipmentMode::from_proto(record.mode),
-            direction: Direction::from_proto(record.direction),
-            origin: record.origin,
-            destination: record.destination,
-            port_of_entry: record.port_of_entry,
-            units: record.units,
-            booked_at: time("bookedAt", record.booked_at)?,
-            received_at: time("receivedAt", record.received_at)?,
-            departed_at: time("departedAt", record.departed_at)?,
-            arrived_at: time("arrivedAt", record.arrived_at)?,
-            delivered_at: time("deliveredAt", record.delivered_at)?,
-            declared_at: time("declaredAt", record.declared_at)?,
-            customs_status: customs_state_of(record.customs_status),
-            released_at: time("releasedAt", record.released_at)?,
-            inspected: record.inspected,
-            transport_stage: transport_stage_of(record.transport_stage),
-            advance_declared: record.advance_declared,
-            clearance_hours: record.clearance_hours,
-            eta: time("eta", record.eta)?,
-            last_location: record.last_location.map(location_from_proto),
-            dwell_since: time("dwellSince", record.dwell_since)?,
-            milestones,
-        };
-        Ok((status, record.version))
-    }
-}
-
-/// A record's customs state from its protobuf number: unspecified or unknown numbers read as
-/// not declared.
-pub(crate) fn customs_state_of(number: i32) -> CustomsState {
-    CustomsState::from_proto(number).unwrap_or(CustomsState::NotDeclared)
-}
-
-/// A record's transport stage from its protobuf number: unspecified or unknown read as booked.
-pub(crate) fn transport_stage_of(number: i32) -> TransportStage {
-    TransportStage::from_proto(number).unwrap_or(TransportStage::Booked)
-}
-
-/// A milestone's classifier from its protobuf number: unspecified or unknown read as actual.
-pub(crate) fn classifier_of(number: i32) -> Classifier {
-    Classifier::from_proto(number).unwrap_or(Classifier::Act)
 }
 
 /// Every milestone code of the contract (each kind's), looked up once per milestone read.

@@ -8,8 +8,7 @@ use crate::store::{DirtyRows, Store};
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use datafusion::arrow::array::{
-    Array, ArrayRef, BooleanBuilder, Float64Builder, RecordBatch, StringBuilder,
-    TimestampMillisecondBuilder, UInt64Builder,
+    Array, ArrayRef, Float64Builder, RecordBatch, StringBuilder, TimestampMillisecondBuilder,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::catalog::{Session, TableProvider};
@@ -20,7 +19,6 @@ use datafusion::error::Result as DfResult;
 use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::ExecutionPlan;
 use kouan_model::columns::{self, Column, ColumnType};
-use kouan_model::StatusView;
 use rayon::prelude::*;
 use std::sync::{Arc, LazyLock};
 
@@ -74,8 +72,8 @@ fn schema_of(columns: &[Column]) -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
-static SHIPMENTS: LazyLock<SchemaRef> = LazyLock::new(|| schema_of(columns::SHIPMENTS));
-static MILESTONES: LazyLock<SchemaRef> = LazyLock::new(|| schema_of(columns::MILESTONES));
+static SHIPMENTS: LazyLock<SchemaRef> = LazyLock::new(|| schema_of(&columns::SHIPMENTS));
+static MILESTONES: LazyLock<SchemaRef> = LazyLock::new(|| schema_of(&columns::MILESTONES));
 static ALERTS: LazyLock<SchemaRef> = LazyLock::new(|| schema_of(columns::ALERTS));
 
 /// A finished column without the spare capacity its builder grew (up to half of it): snapshots
@@ -94,164 +92,6 @@ fn texts(items: usize, bytes: usize) -> StringBuilder {
 
 fn times(items: usize) -> TimestampMillisecondBuilder {
     TimestampMillisecondBuilder::with_capacity(items).with_timezone("UTC")
-}
-
-/// Text bytes of each text column of a chunk, shipments' then milestones'.
-#[derive(Default)]
-struct TextBytes {
-    shipments: [usize; 12],
-    milestones: [usize; 6],
-}
-
-impl TextBytes {
-    fn of(views: &[StatusView<'_>]) -> Self {
-        let mut sizes = TextBytes::default();
-        let len = |text: Option<&str>| text.map_or(0, str::len);
-        for st in views {
-            let units = st.units.iter().map(|u| u.len() + 1).sum::<usize>();
-            for (size, text) in sizes.shipments.iter_mut().zip([
-                Some(st.shipment_id),
-                st.document_type.map(|d| d.code()),
-                st.shipper,
-                st.mode.map(|v| v.code()),
-                st.direction.map(|v| v.code()),
-                st.origin,
-                st.destination,
-                st.port_of_entry,
-                None,
-                Some(st.customs_status.code()),
-                Some(st.transport_stage.code()),
-                st.last_location,
-            ]) {
-                *size += len(text);
-            }
-            sizes.shipments[8] += units;
-            for milestone in &st.milestones {
-                for (size, text) in sizes.milestones.iter_mut().zip([
-                    Some(st.shipment_id),
-                    Some(milestone.code),
-                    Some(milestone.classifier.code()),
-                    milestone.location,
-                    Some(milestone.source),
-                    Some(milestone.event_id),
-                ]) {
-                    *size += len(text);
-                }
-            }
-        }
-        sizes
-    }
-}
-
-/// The `shipments` and `milestones` rows of one chunk.
-pub fn chunk_batches(records: &[Arc<StatusRecord>]) -> (RecordBatch, RecordBatch) {
-    // read off the stored bytes: no record is built, no text copied but into the columns
-    let views: Vec<StatusView<'_>> = records.iter().map(|record| record.view()).collect();
-    let rows = views.len();
-    let milestone_rows = views.iter().map(|st| st.milestones.len()).sum();
-    let TextBytes {
-        shipments: bytes,
-        milestones: milestone_bytes,
-    } = TextBytes::of(&views);
-    let mut s: Vec<StringBuilder> = bytes[..9].iter().map(|b| texts(rows, *b)).collect();
-    let mut t: Vec<TimestampMillisecondBuilder> = (0..6).map(|_| times(rows)).collect();
-    let mut customs = texts(rows, bytes[9]);
-    let mut released = times(rows);
-    let mut inspected = BooleanBuilder::with_capacity(rows);
-    let mut stage = texts(rows, bytes[10]);
-    let mut advance = BooleanBuilder::with_capacity(rows);
-    let mut clearance = Float64Builder::with_capacity(rows);
-    let mut eta = times(rows);
-    let mut last_location = texts(rows, bytes[11]);
-    let mut dwell_since = times(rows);
-    let mut version = UInt64Builder::with_capacity(rows);
-    let mut updated_at = times(rows);
-
-    let mut m: Vec<StringBuilder> = milestone_bytes
-        .iter()
-        .map(|b| texts(milestone_rows, *b))
-        .collect();
-    let mut m_time = times(milestone_rows);
-
-    let mut units = String::new();
-    for st in &views {
-        s[0].append_value(st.shipment_id);
-        s[1].append_option(st.document_type.map(|d| d.code()));
-        s[2].append_option(st.shipper);
-        s[3].append_option(st.mode.map(|v| v.code()));
-        s[4].append_option(st.direction.map(|v| v.code()));
-        s[5].append_option(st.origin);
-        s[6].append_option(st.destination);
-        s[7].append_option(st.port_of_entry);
-        units.clear();
-        for (i, unit) in st.units.iter().enumerate() {
-            if i > 0 {
-                units.push(',');
-            }
-            units.push_str(unit);
-        }
-        s[8].append_value(&units);
-        for (builder, value) in t.iter_mut().zip([
-            st.booked_at,
-            st.received_at,
-            st.departed_at,
-            st.arrived_at,
-            st.delivered_at,
-            st.declared_at,
-        ]) {
-            builder.append_option(value);
-        }
-        customs.append_value(st.customs_status.code());
-        released.append_option(st.released_at);
-        inspected.append_value(st.inspected);
-        stage.append_value(st.transport_stage.code());
-        advance.append_option(st.advance_declared);
-        clearance.append_option(st.clearance_hours);
-        eta.append_option(st.eta);
-        last_location.append_option(st.last_location);
-        dwell_since.append_option(st.dwell_since);
-        version.append_value(st.version);
-        updated_at.append_option(st.updated_at);
-
-        for milestone in &st.milestones {
-            m[0].append_value(st.shipment_id);
-            m[1].append_value(milestone.code);
-            m[2].append_value(milestone.classifier.code());
-            m[3].append_option(milestone.location);
-            m[4].append_value(milestone.source);
-            m[5].append_value(milestone.event_id);
-            m_time.append_value(milestone.event_time);
-        }
-    }
-
-    let mut columns: Vec<ArrayRef> = Vec::with_capacity(26);
-    let mut s = s.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef);
-    let mut t = t.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef);
-    columns.extend(s.by_ref().take(9));
-    columns.extend(t.by_ref().take(6));
-    columns.push(Arc::new(customs.finish()));
-    columns.push(Arc::new(released.finish()));
-    columns.push(Arc::new(inspected.finish()));
-    columns.push(Arc::new(stage.finish()));
-    columns.push(Arc::new(advance.finish()));
-    columns.push(Arc::new(clearance.finish()));
-    columns.push(Arc::new(eta.finish()));
-    columns.push(Arc::new(last_location.finish()));
-    columns.push(Arc::new(dwell_since.finish()));
-    columns.push(Arc::new(version.finish()));
-    columns.push(Arc::new(updated_at.finish()));
-    let shipments =
-        RecordBatch::try_new(SHIPMENTS.clone(), columns).expect("columns match the schema");
-
-    // milestones' columns in the table's order: shipment_id, code, event_time, classifier, ...
-    let mut m = m.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef);
-    let mut mcolumns: Vec<ArrayRef> = Vec::with_capacity(7);
-    mcolumns.extend(m.by_ref().take(2));
-    mcolumns.push(Arc::new(m_time.finish()));
-    mcolumns.extend(m);
-    let milestones =
-        RecordBatch::try_new(MILESTONES.clone(), mcolumns).expect("columns match the schema");
-    (shipments, milestones)
 }
 
 /// The `alerts` table.
@@ -403,6 +243,9 @@ impl TableProvider for SnapshotTable {
         Ok(DataSourceExec::from_data_source(source))
     }
 }
+
+mod rows;
+pub use rows::chunk_batches;
 
 #[cfg(test)]
 mod tests;
