@@ -148,7 +148,7 @@ pub fn run(
             match (message.payload(), message.key()) {
                 (None, Some(key)) => {
                     if let Ok(shipment_id) = std::str::from_utf8(key) {
-                        updates.extend(alerter.forget(shipment_id, now));
+                        updates.extend(alerter.shipment_deleted(shipment_id, now));
                     }
                 }
                 _ => {

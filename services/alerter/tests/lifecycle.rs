@@ -242,7 +242,7 @@ fn a_deleted_shipment_resolves_its_alerts_and_is_let_go_of() {
     );
     assert_eq!(alerter.tick(T0 + 8 * DAY).len(), 1);
     let _ = alerter.take_dirty();
-    let resolved = alerter.forget("ZZHH0000000001", T0 + 8 * DAY + HOUR);
+    let resolved = alerter.shipment_deleted("ZZHH0000000001", T0 + 8 * DAY + HOUR);
     assert_eq!(resolved.len(), 1, "{resolved:?}");
     assert_eq!(resolved[0].state, AlertState::Resolved);
     assert_eq!(alerter.firing().count(), 0);

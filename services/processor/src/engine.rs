@@ -245,7 +245,7 @@ impl Engine {
             if !held.is_none_or(|held| supersedes(&event, held)) {
                 return;
             }
-            self.park.discard(&subject);
+            self.park.drop_block(&subject);
             self.restore_unparked(parked);
         }
         // the counted version may be spilled (never a retracted one: those stay in memory)
@@ -257,7 +257,7 @@ impl Engine {
             if !supersedes(&event, &held) {
                 return;
             }
-            self.spill.discard(&held);
+            self.spill.drop_event(&held);
             spilled_previous = Some(held);
         }
         let Offer::Changed {

@@ -37,7 +37,7 @@
 //! - [`runner`]: `kouan process` — the router beside the shipment stage, which updates the owned
 //!   shipments and publishes their changes, one transaction per cycle.
 //! - [`tenure`]: the shipment stage between two restores: restore, consume, apply, publish,
-//!   retire, report.
+//!   apply retention, report.
 //! - [`stats`]: counters for logs, metrics and the benchmark.
 //! - [`replay`]: the stage's work on records without Kafka, for the benchmarks.
 

@@ -146,19 +146,19 @@ impl Park {
     /// Takes a shipment out of the park, returning its events.
     pub fn take(&mut self, shipment_id: &str) -> Option<Vec<Event>> {
         let events = self.events(shipment_id)?;
-        self.discard(shipment_id);
+        self.drop_block(shipment_id);
         Some(events)
     }
 
     /// Takes a shipment out of the park, returning its block undecoded.
     pub fn take_block(&mut self, shipment_id: &str) -> Option<Vec<u8>> {
         let block = self.file.read(self.blocks.get(shipment_id)?.at);
-        self.discard(shipment_id);
+        self.drop_block(shipment_id);
         Some(block)
     }
 
     /// Lets go of a parked shipment without reading it.
-    pub fn discard(&mut self, shipment_id: &str) {
+    pub fn drop_block(&mut self, shipment_id: &str) {
         if let Some(block) = self.blocks.remove(shipment_id) {
             self.file.free(block.at);
             if self.file.worth_compacting() {

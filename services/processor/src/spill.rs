@@ -126,12 +126,12 @@ impl Spill {
     /// Takes (`source`, `event_id`) out of the spill, returning it.
     pub fn take(&mut self, source: &str, event_id: &str) -> Option<Event> {
         let event = self.get(source, event_id)?;
-        self.discard(&event);
+        self.drop_event(&event);
         Some(event)
     }
 
     /// Lets go of the spilled `event` (as [`Spill::get`] read it), without reading it again.
-    pub fn discard(&mut self, event: &Event) {
+    pub fn drop_event(&mut self, event: &Event) {
         let identity = identity(&event.source, &event.event_id);
         let Some(place) = self.places.remove(&identity) else {
             return;

@@ -14,12 +14,15 @@
 //! - [`checkpointing`]: the local checkpoint ([`crate::checkpoint`]) — loading one that is
 //!   usable, and taking one between transactions.
 //! - [`rebalances`]: the group's assignments followed — partitions restored and let go of.
+//! - [`in_step`]: what was read held until its event time is in step, and the partitions paused
+//!   while they buffer too much.
 //! - [`ends`]: when an input partition has been read to its end, and the offsets committed.
 //! - [`upkeep`]: retention sweeps, latency and lag reports.
 
 mod apply;
 mod checkpointing;
 mod ends;
+mod in_step;
 mod rebalances;
 mod upkeep;
 
@@ -224,7 +227,7 @@ impl<'a> Tenure<'a> {
         })?;
         // let go in memory only, as a restore always did: tombstoning them is their home
         // owner's when it forgets the shipment live
-        engine.settle_unreachable();
+        engine.drop_unreachable();
         for resumable in resumable.values_mut() {
             resumable
                 .published
@@ -309,7 +312,7 @@ impl<'a> Tenure<'a> {
                 shared: shared_ended,
             };
             self.note_lane_ends(&ends);
-            let released = self.release(wall);
+            let released = self.ready(wall);
             self.bound_buffers(wall);
             let quiet = released.is_empty() && self.affected.is_empty();
             self.stats
@@ -317,7 +320,7 @@ impl<'a> Tenure<'a> {
                 .store(quiet && self.in_step.buffered() == 0, Ordering::Relaxed);
             if quiet {
                 self.note_ends(ends);
-                self.retire_if_due()?;
+                self.apply_retention_if_due()?;
                 self.engine.spill_unneeded();
                 self.report();
                 self.checkpoint_if_due();
@@ -345,83 +348,6 @@ impl<'a> Tenure<'a> {
         // a clean stop, after the last commit: the state is exactly that of the offsets
         self.checkpoint_now();
         Ok(())
-    }
-
-    /// Buffers what was read, each record at the event time it reports (a record that reports
-    /// none goes with its partition's neighbours). A by-shipment record of a partition revoked
-    /// while the batch was read is dropped: its new owner reads it again.
-    fn hold(&mut self, batch: Vec<OwnedMessage>, shared: Vec<OwnedMessage>, wall: i64) {
-        for message in batch {
-            let partition = message.partition();
-            if !self.owned.contains(&partition) {
-                continue;
-            }
-            let event = message.payload().map(|bytes| self.engine.decode(bytes));
-            let reported = restore::event_reported(&message, &event);
-            self.in_step.push(
-                (Input::ByShipment, partition),
-                reported,
-                Held { message, event },
-                wall,
-            );
-        }
-        for message in shared {
-            let event = restore::decode_shared_event(&mut self.engine, &message);
-            let reported = restore::event_reported(&message, &event);
-            self.in_step.push(
-                (Input::Shared, message.partition()),
-                reported,
-                Held { message, event },
-                wall,
-            );
-        }
-    }
-
-    /// The records that may be applied now, in event-time order, at most a cycle's worth.
-    fn release(&mut self, wall: i64) -> Vec<(Input, Held)> {
-        let mut released = Vec::new();
-        while released.len() < CYCLE_RECORDS {
-            let Some(((input, partition), message)) = self.in_step.next(wall) else {
-                break;
-            };
-            if input == Input::ByShipment && !self.owned.contains(&partition) {
-                continue;
-            }
-            released.push((input, message));
-        }
-        released
-    }
-
-    /// Pauses the partitions that buffered too much and resumes the drained ones.
-    fn bound_buffers(&mut self, wall: i64) {
-        let plan = self.in_step.plan(wall);
-        let by_shipment = self.config.topics.by_shipment();
-        let shared = self.config.topics.shared();
-        let lists = |partitions: &[(Input, i32)]| {
-            let mut owned = TopicPartitionList::new();
-            let mut table = TopicPartitionList::new();
-            for (input, partition) in partitions {
-                match input {
-                    Input::ByShipment => owned.add_partition(&by_shipment, *partition),
-                    Input::Shared => table.add_partition(&shared, *partition),
-                };
-            }
-            (owned, table)
-        };
-        for (partitions, pause) in [(&plan.pause, true), (&plan.resume, false)] {
-            let (owned, table) = lists(partitions);
-            for (result, input) in [
-                (pause_or_resume(&self.group, &owned, pause), "by-shipment"),
-                (
-                    pause_or_resume(self.shared.reader(), &table, pause),
-                    "shared",
-                ),
-            ] {
-                if let Err(error) = result {
-                    tracing::warn!(%error, input, pause, "pausing or resuming partitions");
-                }
-            }
-        }
     }
 
     /// Leaves the group cleanly (a cancelled or failed tenure), flushing nothing uncommitted.
@@ -461,7 +387,7 @@ impl<'a> Tenure<'a> {
         self.note_ends(ends);
         self.confirm_ends();
         self.publish_affected()?;
-        self.retire()?;
+        self.apply_retention()?;
         self.positions()
     }
 }
@@ -481,19 +407,6 @@ fn read_from(
     }
     Follower::partitions_at(brokers, name, topic, starts, cancel)?.catch_up(cancel, each)?;
     Ok(())
-}
-
-/// Pauses (or resumes) `partitions`, if there are any.
-fn pause_or_resume<C: rdkafka::consumer::ConsumerContext>(
-    consumer: &BaseConsumer<C>,
-    partitions: &TopicPartitionList,
-    pause: bool,
-) -> rdkafka::error::KafkaResult<()> {
-    match (partitions.count(), pause) {
-        (0, _) => Ok(()),
-        (_, true) => consumer.pause(partitions),
-        (_, false) => consumer.resume(partitions),
-    }
 }
 
 fn now() -> Timestamp {

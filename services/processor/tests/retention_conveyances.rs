@@ -92,7 +92,7 @@ fn a_restore_judges_what_a_forgotten_shipment_leaves_once_every_link_is_read() {
     );
     engine.link(&live, &[], &[flight.to_string()], None);
     let dropped: Vec<String> = engine
-        .settle_unreachable()
+        .drop_unreachable()
         .iter()
         .map(|event| event.event_id.to_string())
         .collect();

@@ -46,7 +46,7 @@ impl Engine {
         self.forgotten.insert(shipment_id.into());
         self.reach.remove(shipment_id);
         self.link_floors.remove(shipment_id);
-        self.let_go_of_retractions(shipment_id, &mut dropped);
+        self.drop_retractions(shipment_id, &mut dropped);
         for event in self.direct.remove(shipment_id).unwrap_or_default() {
             self.versions.remove(&event.source, &event.event_id);
             dropped.push(event);
@@ -100,7 +100,7 @@ impl Engine {
     /// another instance); the links stay, as for every shipment owned elsewhere.
     pub fn release(&mut self, shipment_id: &str) {
         self.reach.remove(shipment_id);
-        self.let_go_of_retractions(shipment_id, &mut Vec::new());
+        self.drop_retractions(shipment_id, &mut Vec::new());
         if let Some(units) = self
             .shipment_units
             .get(shipment_id)
@@ -111,7 +111,7 @@ impl Engine {
         for event in self.direct.remove(shipment_id).unwrap_or_default() {
             self.versions.remove(&event.source, &event.event_id);
         }
-        self.park.discard(shipment_id);
+        self.park.drop_block(shipment_id);
     }
 
     /// Whether `shipment_id` was forgotten under the retention rule.
@@ -119,7 +119,7 @@ impl Engine {
         self.forgotten.contains(shipment_id)
     }
 
-    /// From now until [`Engine::settle_unreachable`], [`Engine::forget`] lets go of a forgotten
+    /// From now until [`Engine::drop_unreachable`], [`Engine::forget`] lets go of a forgotten
     /// shipment's own events only. A restore reads the shared table's partitions one after
     /// another: a `forgotten` record can come before the links of another shipment on the same
     /// flight or container, written to another partition, and judging reach then dropped that
@@ -133,7 +133,7 @@ impl Engine {
     /// Ends [`Engine::defer_unreachable`]: lets go of the events of the units and flights that
     /// forgotten shipments left and that no shipment reaches now every link is read. Returns
     /// them.
-    pub fn settle_unreachable(&mut self) -> Vec<Arc<Event>> {
+    pub fn drop_unreachable(&mut self) -> Vec<Arc<Event>> {
         let mut dropped = Vec::new();
         let Some(orphans) = self.deferred.take() else {
             return dropped;
@@ -152,7 +152,7 @@ impl Engine {
 
     /// Lets go of the events of a unit no shipment reaches, and of the conveyances only it was on.
     /// Lets go of the retracted winners held under `home` (a shipment, unit or conveyance).
-    pub(super) fn let_go_of_retractions(&mut self, home: &str, dropped: &mut Vec<Arc<Event>>) {
+    pub(super) fn drop_retractions(&mut self, home: &str, dropped: &mut Vec<Arc<Event>>) {
         for event in self.retractions.remove(home).unwrap_or_default() {
             let winner = self.versions.get(&event);
             if winner.is_some_and(|winner| Arc::ptr_eq(winner, &event)) {
@@ -163,7 +163,7 @@ impl Engine {
     }
 
     pub(super) fn drop_unit(&mut self, unit: &str, dropped: &mut Vec<Arc<Event>>) {
-        self.let_go_of_retractions(unit, dropped);
+        self.drop_retractions(unit, dropped);
         for event in self.unit_events.remove(unit).unwrap_or_default() {
             self.versions.remove(&event.source, &event.event_id);
             dropped.push(event);
@@ -197,7 +197,7 @@ impl Engine {
         {
             return;
         }
-        self.let_go_of_retractions(conveyance, dropped);
+        self.drop_retractions(conveyance, dropped);
         for event in self
             .conveyance_events
             .remove(conveyance)

@@ -83,7 +83,7 @@ impl Engine {
                 }
             }
             if dropped.len() > dropped_before {
-                self.forget_unnamed_conveyances(&unit, &mut dropped);
+                self.drop_unnamed_conveyances(&unit, &mut dropped);
             }
             if self
                 .unit_events
@@ -116,7 +116,7 @@ impl Engine {
 
     /// Unrelates `unit` from the conveyances none of its events (held or spilled, read back)
     /// names any more, dropping a conveyance's events once no unit and no flight reaches it.
-    pub(super) fn forget_unnamed_conveyances(&mut self, unit: &str, dropped: &mut Vec<Arc<Event>>) {
+    pub(super) fn drop_unnamed_conveyances(&mut self, unit: &str, dropped: &mut Vec<Arc<Event>>) {
         let Some(related) = self.unit_conveyances.get(unit) else {
             return;
         };

@@ -6,7 +6,7 @@ use crate::engine::Forgotten;
 
 impl Tenure<'_> {
     /// Forgets the owned shipments due under the retention rule (inside the open transaction).
-    pub(super) fn retire(&mut self) -> Result<(), ProcessError> {
+    pub(super) fn apply_retention(&mut self) -> Result<(), ProcessError> {
         let shipments = self.layout.shipments;
         let owned = self.owned.clone();
         let mut forgotten: Vec<(String, Forgotten)> = Vec::new();
@@ -38,13 +38,13 @@ impl Tenure<'_> {
     }
 
     /// Retention when nothing else happens: a transaction only when something is due.
-    pub(super) fn retire_if_due(&mut self) -> Result<(), ProcessError> {
+    pub(super) fn apply_retention_if_due(&mut self) -> Result<(), ProcessError> {
         let watermark = self.engine.watermark_millis();
         if !self.retention.due(watermark) && !self.retention.trim_due(watermark) {
             return Ok(());
         }
         self.producer.begin()?;
-        match self.retire() {
+        match self.apply_retention() {
             Ok(()) => self.commit(&self.positions()?)?,
             Err(error) => {
                 let _ = self.producer.abort();

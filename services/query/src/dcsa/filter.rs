@@ -298,6 +298,6 @@ mod tests {
         assert_eq!(lower, Bound::Included((at + 1, 0, 0)));
         assert_eq!(upper, Bound::Excluded((at + 1, 0, 0)));
         // nothing lies between them, and a page over them is empty rather than a panic
-        assert!(super::super::is_empty(&lower, &upper));
+        assert!(super::super::read::is_empty(&lower, &upper));
     }
 }
