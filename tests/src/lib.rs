@@ -6,6 +6,7 @@
 //!   that must stop and restart its broker starts one of its own ([`KafkaBroker`]).
 //! - The binary is `target/<profile>/kouan` (or `KOUAN_BIN`); `scripts/test` builds it first.
 //! - [`quality`]: alert precision and recall against the simulator's ground truth.
+//! - [`curls`]: the `curl` commands the documents show, to send to a running kouan.
 //! - Each test works in a namespace of its own, so tests sharing the broker never see each
 //!   other's records.
 
@@ -13,6 +14,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 mod broker;
+pub mod curls;
 mod processes;
 pub mod quality;
 mod records;

@@ -1,30 +1,11 @@
 //! The documentation as a reader uses it: every link between the repository's documents leads to
 //! a file that exists, nothing points outside the repository, and every `kouan` command and flag
-//! the README and `docs/` show exists (`kouan … --help` lists it).
+//! the README and `docs/` show exists (`kouan … --help` lists it). Every `curl` they show is sent
+//! to a running `kouan up` by the quickstart's test (`quickstart.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// The README, the CHANGELOG and every Markdown file under `docs/`.
-fn documents() -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else if path.extension().is_some_and(|e| e == "md") {
-                out.push(path);
-            }
-        }
-    }
-    let mut documents = vec![root().join("README.md"), root().join("CHANGELOG.md")];
-    walk(&root().join("docs"), &mut documents);
-    documents
-}
+use kouan_e2e::curls::documents;
 
 /// The targets of a document's Markdown links `[text](target)`.
 fn links(text: &str) -> Vec<String> {

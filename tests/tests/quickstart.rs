@@ -34,6 +34,12 @@ fn the_quickstart_feeds_an_edifact_file_and_an_fsu_into_kouan_up() {
             "50",
             "--listen",
             "127.0.0.1:0",
+            // for the intake's curl (docs/standards/intake.md): the examples' times carry no offset
+            "--source-zones",
+            &example("zones.txt"),
+            // for the DCSA subscription's curl (docs/standards/dcsa-out.md)
+            "--webhook-allow",
+            "127.0.0.1",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -52,9 +58,9 @@ fn the_quickstart_feeds_an_edifact_file_and_an_fsu_into_kouan_up() {
             }
         }
     });
-    let (mut broker, mut url, mut token) = (None, None, None);
+    let (mut broker, mut url, mut token, mut producer) = (None, None, None, None);
     let deadline = Instant::now() + Duration::from_secs(120);
-    while broker.is_none() || url.is_none() || token.is_none() {
+    while broker.is_none() || url.is_none() || token.is_none() || producer.is_none() {
         let line = said
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
             .expect("kouan up printed its broker, its URL and a shipper's token");
@@ -67,8 +73,12 @@ fn the_quickstart_feeds_an_edifact_file_and_an_fsu_into_kouan_up() {
         if line.trim_end().ends_with("shipper henan-elec") {
             token = line.split_whitespace().next().map(String::from);
         }
+        if line.trim_end().ends_with("producer ZZYARD CGOFMCZ") {
+            producer = line.split_whitespace().next().map(String::from);
+        }
     }
     let (broker, url, token) = (broker.unwrap(), url.unwrap(), token.unwrap());
+    let producer = producer.unwrap();
 
     let zones = example("zones.txt");
     for args in [
@@ -155,4 +165,60 @@ fn the_quickstart_feeds_an_edifact_file_and_an_fsu_into_kouan_up() {
         })
         .unwrap_or_default();
     assert!(codes.contains(&"RCS"), "{answer}");
+
+    every_curl_of_the_documents_answers_as_shown(&client, &url, &token, &producer);
+}
+
+/// Every `curl` of the README and `docs/`, sent as the shell would send it to this `kouan up`
+/// (its address for `127.0.0.1:8080`, the `henan-elec` shipper's token for `$HENAN_ELEC_TOKEN`
+/// and `$TOKEN`, its producer's for `$PRODUCER_TOKEN`): each answers 2xx with JSON, and the
+/// answer a document shows after one is the answer.
+fn every_curl_of_the_documents_answers_as_shown(
+    client: &reqwest::blocking::Client,
+    url: &str,
+    token: &str,
+    producer: &str,
+) {
+    let vars = std::collections::HashMap::from([
+        ("HENAN_ELEC_TOKEN", token.to_string()),
+        ("TOKEN", token.to_string()),
+        ("PRODUCER_TOKEN", producer.to_string()),
+    ]);
+    let mut sent = 0;
+    for document in kouan_e2e::curls::documents() {
+        let text = std::fs::read_to_string(&document).unwrap();
+        let name = document.strip_prefix(kouan_e2e::curls::root()).unwrap();
+        let curls = kouan_e2e::curls::curls_in(&name.display().to_string(), &text, &vars)
+            .unwrap_or_else(|error| panic!("{error}"));
+        for curl in curls {
+            let target = curl.url.replace("http://127.0.0.1:8080", url);
+            let method = reqwest::Method::from_bytes(curl.method.as_bytes()).unwrap();
+            let mut request = client.request(method, &target);
+            for (name, value) in &curl.headers {
+                request = request.header(name, value);
+            }
+            request = match &curl.body {
+                Some(kouan_e2e::curls::Body::Text(text)) => request.body(text.clone()),
+                Some(kouan_e2e::curls::Body::File(path)) => {
+                    request.body(std::fs::read(kouan_e2e::curls::root().join(path)).unwrap())
+                }
+                None => request,
+            };
+            let response = request.send().unwrap();
+            let status = response.status();
+            let answer = response.text().unwrap();
+            assert!(status.is_success(), "{}: {status} {answer}", curl.place);
+            let json: serde_json::Value = serde_json::from_str(&answer)
+                .unwrap_or_else(|e| panic!("{}: not JSON ({e}): {answer}", curl.place));
+            if let Some(shown) = &curl.shown {
+                assert_eq!(
+                    &json, shown,
+                    "{}: the answer is not the one shown",
+                    curl.place
+                );
+            }
+            sent += 1;
+        }
+    }
+    assert!(sent >= 8, "only {sent} curls found in the documents");
 }

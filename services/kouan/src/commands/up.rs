@@ -265,12 +265,14 @@ pub async fn run(args: UpArgs, topics: Topics, cancel: CancellationToken) -> any
     }
 }
 
-/// An operator token and one per simulated shipper, random for this run.
+/// An operator token, one per simulated shipper, and a producer's for the sources of the
+/// examples (`examples/`: the yard's EDIFACT and the airline's FSU), random for this run.
 fn demo_auth() -> (kouan_query::Auth, Vec<(String, String)>) {
     let mut tokens = vec![(random_token("op"), "operator".to_string())];
     for shipper in kouan_emitter::simulator::network::SHIPPERS {
         tokens.push((random_token("sh"), format!("shipper {shipper}")));
     }
+    tokens.push((random_token("pr"), "producer ZZYARD CGOFMCZ".to_string()));
     let text: String = tokens
         .iter()
         .map(|(token, role)| format!("{token} {role}\n"))
