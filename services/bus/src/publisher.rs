@@ -196,10 +196,9 @@ impl Publisher {
             // a transaction begun right after the last commit often finds the coordinator
             // still writing that commit's markers, and its AddOffsetsToTxn is refused with
             // CONCURRENT_TRANSACTIONS: librdkafka retries it after `retry.backoff.ms` (100 ms
-            // by default, ±20%) — its AddPartitionsToTxn it retries after 20 ms whatever this
-            // says. Seen in 5% of the router's and the stage's transactions at 20,000 events/s
-            // (librdkafka's `eos` debug log), each a tenth of a second more for every status
-            // change of that cycle. Backoffs still double on every retry of one request, up to
+            // by default) — its AddPartitionsToTxn it retries after 20 ms whatever this says —
+            // and every status change of that cycle waits for it (how often: benchmarks.md).
+            // Backoffs still double on every retry of one request, up to
             // `retry.backoff.max.ms` (1 s).
             .set("retry.backoff.ms", "10");
         let publisher = Self::from_config(config)?;
@@ -273,15 +272,12 @@ impl Publisher {
     /// records of the transaction rather than in a consumer group.
     pub fn commit_records(&self) -> Result<(), BusError> {
         // rust-rdkafka's `commit_transaction` flushes first, polling in steps of up to 100 ms
-        // for an event this producer's own polling thread takes first: every commit with a
-        // record still in flight took ~100 ms (measured: 92 ms on average at 20,000 events/s).
-        // Waiting for the reports here left that flush nothing to wait for most of the time —
-        // but a report is counted in its callback, before librdkafka lets go of its message, and
-        // a flush that still saw the message then waited the whole 100 ms: 14–28% of the
-        // commits at 20,000 events/s (a timing probe: sending the offsets 1–73 ms, settling
-        // 0–33 ms, committing 100–103 ms). librdkafka's own commit flushes too, polling in steps
-        // of 10 ms beside the polling thread, so it is called directly (after: mean commits
-        // 17 ms in the router and 12 ms in the stage, none over 100 ms).
+        // for an event this producer's own polling thread takes first, so a commit with a
+        // record still in flight waited up to 100 ms. Waiting for the reports here leaves that
+        // flush nothing to wait for most of the time — but a report is counted in its callback,
+        // before librdkafka lets go of its message, and a flush that still saw the message
+        // waited the whole step. librdkafka's own commit flushes too, polling in steps of 10 ms
+        // beside the polling thread, so it is called directly (the figures: benchmarks.md).
         self.settle(timing::TRANSACTION)?;
         let timeout_ms = timing::TRANSACTION.as_millis().min(i32::MAX as u128) as i32;
         // SAFETY: the handle is this producer's, alive while `self.producer` is; the returned

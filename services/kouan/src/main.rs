@@ -19,14 +19,14 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 
 /// Events are many small allocations (ids, codes, lines); mimalloc handles them markedly faster
 /// than the system allocator. The wrapper counts live heap bytes for the memory benchmarks, and
-/// only for them: one counter shared by every thread cost 7% of `kouan ingest`'s CPU, most of it
-/// the counter's cache line moving between cores.
+/// only for them: one counter shared by every thread was a visible share of `kouan ingest`'s
+/// CPU, most of it the counter's cache line moving between cores.
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
 
 /// The live heap count in shards, a thread adding to its own: with one counter the threads
-/// decoding a store rebuild in parallel spent a third of their time on its cache line (perf:
-/// 39% of the samples in the allocator's entry points). The count is the shards' sum.
+/// decoding a store rebuild in parallel spent much of their time on its cache line. The count is
+/// the shards' sum.
 static LIVE_HEAP_BYTES: [Shard; SHARDS] = [const { Shard(AtomicI64::new(0)) }; SHARDS];
 const SHARDS: usize = 16;
 static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
@@ -92,10 +92,9 @@ const MI_PURGE_DELAY_DEFAULT: std::ffi::c_long = 10;
 /// Keeps freed memory committed for reuse instead of giving it back to the OS 10 ms after it is
 /// freed (mimalloc's default), unless `MIMALLOC_PURGE_DELAY` says otherwise. A store rebuild
 /// (and every decode-heavy path) frees short-lived strings by the million: with the default,
-/// perf showed 37% of the rebuild in the kernel zeroing pages faulted in again, and the
-/// rebuild of a million records took 12-15 s instead of 7 (`kouan bench serve`). The resident
-/// size stays at its high-water mark, which the live state dominates (the same bench's peak
-/// RSS was 6.54 GB with the default and 6.69 GB without purging).
+/// the kernel spent much of the rebuild zeroing pages faulted in again (`kouan bench serve`,
+/// benchmarks.md). The resident size stays at its high-water mark, which the live state
+/// dominates.
 fn keep_freed_memory() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
         return;
@@ -117,8 +116,8 @@ pub fn start_counting_heap() {
     COUNTING_HEAP.store(true, Ordering::Relaxed);
 }
 
-/// Turns the live heap count off again: counting costs every allocation an atomic add (some 5%
-/// of the processor core's CPU), which a CPU measurement must not include.
+/// Turns the live heap count off again: counting costs every allocation an atomic add, which a
+/// CPU measurement must not include.
 pub fn stop_counting_heap() {
     COUNTING_HEAP.store(false, Ordering::Relaxed);
 }

@@ -1,7 +1,7 @@
 //! An event's protobuf form (`kouan.v1.Event`) written straight from the [`Event`], byte for byte
 //! what prost writes from [`crate::protobuf::to_proto`]'s message, without building that message:
 //! prost's way copies every string of the event into a message first (some ten allocations an
-//! event), which made the processor's parking of finished shipments cost 0.8 µs an event. Held
+//! event), which made the processor's parking of finished shipments costly. Held
 //! to prost's bytes by a test over the optional fields' corners here, and over the simulator's
 //! events in the processor's tests.
 //!

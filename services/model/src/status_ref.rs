@@ -311,7 +311,7 @@ fn zero_updated_at() -> &'static [u8] {
 }
 
 /// A varint as prost writes it; most here (keys, lengths, enums) are one byte, written without
-/// prost's general loop (a twelfth of deriving and encoding went to it).
+/// prost's general loop, a visible share of deriving and encoding.
 fn encode_varint(value: u64, buf: &mut Vec<u8>) {
     if value < 0x80 {
         buf.push(value as u8);

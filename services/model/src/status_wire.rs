@@ -221,8 +221,8 @@ pub fn digest_of_record(mut record: pb::ShipmentStatus) -> u64 {
 
 /// The digest of a status record's derived content: the record encoded with `version` 0 and
 /// `updatedAt` the epoch. XXH3 (64 bits; a fixed algorithm, the same in every build): the
-/// processor digests every record it derives, and FNV-1a's byte at a time took a tenth of its
-/// core. Only compared within one build's processes — a checkpoint of another's is not used.
+/// processor digests every record it derives, and FNV-1a's byte at a time was a large share of
+/// its core. Only compared within one build's processes — a checkpoint of another's is not used.
 pub fn content_digest(bytes: &[u8]) -> u64 {
     twox_hash::XxHash3_64::oneshot(bytes)
 }

@@ -75,8 +75,6 @@ pub use reference::reference;
 /// 220k derivations). Live, a cycle holds what arrived during the previous one — a few hundred to
 /// a few thousand records — so the cap changes nothing there. Not 100,000: a replay publishes a
 /// record per shipment per cycle, and the alerts judged from so few records of a replay through
-/// Kafka lost precision once in nine runs (0.869 against 0.926 live, false dwells at the rail
-/// borders; `alert_quality`), never in eight runs at 50,000. Not 20,000 since the restart from a
-/// checkpoint fell to ~1 s: 20,000 was kept while it was 1.4–1.7 s, over 10% of the shorter first
-/// pass (README, "Measured"). A cycle of 50,000 records buffers some 15 MB of them.
+/// Kafka lost precision (`alert_quality`). Not 20,000: it derives each shipment more often while
+/// catching up, which the faster restart no longer pays for (the runs: benchmarks.md).
 pub const CYCLE_RECORDS: usize = 50_000;

@@ -2,11 +2,10 @@
 //! instead of in memory.
 //!
 //! A shipment delivered or cancelled is remembered for the retention period (30 days by
-//! default) so that a late correction still reaches it, but it rarely changes again: at the end
-//! of the bench's million events 70% of the shipments held were finished, holding 84% of the
-//! direct events. [`crate::engine::Engine`] writes a finished shipment's direct events here as
-//! one block right after a derivation finds it finished, while they are in the processor's cache
-//! (parked a day later, cold, they took ~0.45 µs an event to encode; warm, 0.09), and keeps
+//! default) so that a late correction still reaches it, but it rarely changes again, and most of
+//! the shipments held are finished. [`crate::engine::Engine`] writes a finished shipment's direct
+//! events here as one block right after a derivation finds it finished, while they are in the
+//! processor's cache (cold, a day later, encoding them waited on memory), and keeps
 //! 50–60 bytes for it in memory (its id, where the block lies, and the earliest of its events'
 //! times, which the container rules read without the events). Deriving it again (a container or conveyance event
 //! reached it) reads the block. A new event of its own is added to the block ([`Park::add_new`]:

@@ -18,8 +18,8 @@ pub struct Retention {
     finished: BinaryHeap<Reverse<(i64, Id)>>,
     /// The finish of each finished shipment as its latest derivation gave it, since the last
     /// change of ownership ([`Retention::doubt_noted`]): a due entry that matches it is forgotten
-    /// without deriving the shipment once more (that confirmation, ~37,000 derivations, was
-    /// ~3% of the core's time over the bench's million events). Not in a checkpoint: a restored entry is confirmed by
+    /// without deriving the shipment once more (a derivation per finished shipment).
+    /// Not in a checkpoint: a restored entry is confirmed by
     /// deriving, as is one of a shipment derived without a note since.
     noted: HashMap<Id, i64>,
     /// The watermark at the last trim of the container history.
@@ -28,8 +28,8 @@ pub struct Retention {
 
 /// How often the container history is trimmed ([`Engine::trim_history`]), as a share of the
 /// retention period (of event time): a pass looks at every unit with history older than the
-/// horizon (a daily pass cost 11% of the core over the bench's million events, a quarter of 30
-/// days ~2%), and what it lets go of was older than the horizon by up to this much.
+/// horizon (daily passes were a large share of the core's time), and what it lets go of was
+/// older than the horizon by up to this much.
 const TRIM_EVERY_SHARE: i64 = 4;
 
 impl Retention {

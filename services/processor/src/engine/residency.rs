@@ -218,7 +218,7 @@ impl Engine {
     /// Only an engine that derives some of the shipments spills (see [`Engine::set_owner`]):
     /// with two instances each holds about half the container history instead of all of it,
     /// while an instance owning every shipment needs nearly all of it (only the history before
-    /// every current window, some 6% in the bench's mix, which is not worth the look at the
+    /// every current window, a small share in the bench's mix, which is not worth the look at the
     /// spill every derivation then takes).
     pub fn spill_unneeded(&mut self) {
         if self.deferred.is_some() || !self.splits() {
