@@ -5,10 +5,12 @@
 //! - [`ingest`]: NDJSON file replay (`kouan ingest`), streaming in constant memory.
 //! - [`messages`]: the standards' messages once parsed, published.
 //! - [`pull`]: a carrier's DCSA Track & Trace events, polled with a cursor kept in Kafka.
+//! - [`replay`]: dead letters offered to the pipeline again (`kouan replay-dead-letters`).
 //! - [`simulator`]: the deterministic Zhengzhou-hub scenario (`kouan simulate`).
 
 pub mod ingest;
 pub mod messages;
 pub mod pull;
+pub mod replay;
 pub mod simulator;
 pub mod sink;

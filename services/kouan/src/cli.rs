@@ -66,6 +66,9 @@ pub enum Command {
     Alert(AlertArgs),
     /// The status store and query service: HTTP API, SQL, live feed, webhooks, dashboard.
     Serve(ServeArgs),
+    /// Publishes again the events of dead letters (by default the late events of conveyances
+    /// nothing reached), once `--retention` has been raised to take them.
+    ReplayDeadLetters(crate::commands::replay::ReplayArgs),
     /// Operator SQL console: runs QUERY, or an interactive prompt without it.
     Sql(SqlArgs),
     /// Benchmarks that print numbers.

@@ -46,6 +46,20 @@ impl Collector for PipelineCollector {
                 None,
                 MetricType::Counter,
             )?)?;
+            {
+                let mut family = encoder.encode_descriptor(
+                    "processor_late_events",
+                    "late events dead-lettered by the processor: of forgotten shipments, of conveyances nothing reached before the horizon",
+                    None,
+                    MetricType::Counter,
+                )?;
+                for (reason, count) in [
+                    ("forgotten_shipment", &process.late_forgotten),
+                    ("unreached_conveyance", &process.late_unreached),
+                ] {
+                    counter(count).encode(family.encode_family(&[("reason", reason)])?)?;
+                }
+            }
             counter(&process.lost).encode(encoder.encode_descriptor(
                 "processor_events_lost",
                 "event records retention deleted before the router read them",

@@ -59,7 +59,7 @@ pub fn parse_key(key: &[u8]) -> Option<Key<'_>> {
 
 /// A shipment's links as its owner knows them, for the instances that do not own it: which
 /// containers (from its bookings) and flights (from its AWB's events) it can reach, or that it
-/// was forgotten under the retention rule (so later events naming it are ignored everywhere).
+/// was forgotten under the retention rule (so later events naming it are not applied anywhere).
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct Links {
     #[prost(string, repeated, tag = "1")]
@@ -75,6 +75,10 @@ pub struct Links {
     /// history until its owner writes its links again.
     #[prost(int64, optional, tag = "4")]
     pub since_millis: Option<i64>,
+    /// A forgotten shipment's finish (Unix ms), which the dead letters of its late events name.
+    /// Absent in records written before kouan kept it.
+    #[prost(int64, optional, tag = "5")]
+    pub finished_millis: Option<i64>,
 }
 
 #[cfg(test)]
@@ -113,6 +117,7 @@ mod tests {
             flights: vec![],
             forgotten: false,
             since_millis: Some(1_763_568_000_000),
+            finished_millis: None,
         };
         assert_eq!(
             Links::decode(links.encode_to_vec().as_slice()).unwrap(),

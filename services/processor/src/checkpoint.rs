@@ -148,16 +148,12 @@ fn put_body(out: &mut dyn Write, c: &Checkpoint) -> std::io::Result<()> {
     put_relation(out, &engine.shipment_units)?;
     put_relation(out, &engine.unit_conveyances)?;
     put_relation(out, &engine.shipment_flights)?;
-    for pairs in [&engine.reach, &engine.link_floors] {
+    for pairs in [&engine.reach, &engine.link_floors, &engine.forgotten] {
         put_count(out, pairs.len())?;
         for (id, millis) in pairs {
             put_text(out, id)?;
             out.write_all(&millis.to_le_bytes())?;
         }
-    }
-    put_count(out, engine.forgotten.len())?;
-    for id in &engine.forgotten {
-        put_text(out, id)?;
     }
     put_count(out, engine.parked.len())?;
     for block in &engine.parked {
@@ -248,10 +244,7 @@ pub fn decode(body: &[u8]) -> Result<Checkpoint, CheckpointError> {
     };
     let reach = timed()?;
     let link_floors = timed()?;
-    let count = input.count(4)?;
-    let forgotten = (0..count)
-        .map(|_| Ok(input.text()?.to_string()))
-        .collect::<Result<_, CheckpointError>>()?;
+    let forgotten = timed()?;
     let count = input.count(16)?;
     let mut parked = Vec::with_capacity(count);
     for _ in 0..count {

@@ -99,8 +99,13 @@ pub struct Engine {
     /// [`crate::belonging::belonging_and_reach`]); shipments not in here count as reaching
     /// everywhere.
     reach: HashMap<Id, i64>,
-    /// Shipments let go under the retention rule: their later events are ignored.
-    forgotten: HashSet<Id>,
+    /// Shipments forgotten under the retention rule, with their finish (Unix ms; `i64::MIN` when
+    /// the links record that told it was written before kouan kept it): their later events are
+    /// not applied but dead-lettered.
+    forgotten: HashMap<Id, i64>,
+    /// Conveyance events the trim let go of that nothing had reached, not yet taken
+    /// ([`Engine::take_unreached`]): each is dead-lettered once.
+    unreached: Vec<Arc<Event>>,
     /// Latest ACT event time seen: the clock of the retention rule.
     watermark_millis: i64,
     /// While a restore reads the shared table ([`Engine::defer_unreachable`]): the units and
@@ -212,7 +217,7 @@ impl Engine {
         recorded_millis: i64,
         affected: &mut impl Affected,
     ) -> Option<i64> {
-        if direct_subject(&event).is_some_and(|id| self.forgotten.contains(id)) {
+        if direct_subject(&event).is_some_and(|id| self.forgotten.contains_key(id)) {
             return None;
         }
         let reported = reported_millis(&event, recorded_millis);
@@ -337,7 +342,7 @@ impl Engine {
     /// Whether offering `event` would change the counted version of its (`source`, `eventId`):
     /// false for a redelivery or an older version.
     pub fn is_news(&self, event: &Event) -> bool {
-        if direct_subject(event).is_some_and(|id| self.forgotten.contains(id)) {
+        if direct_subject(event).is_some_and(|id| self.forgotten.contains_key(id)) {
             return false;
         }
         match self.versions.get(event) {
@@ -384,7 +389,7 @@ impl Engine {
         flights: &[String],
         since_millis: Option<i64>,
     ) {
-        if self.forgotten.contains(shipment_id) {
+        if self.forgotten.contains_key(shipment_id) {
             return;
         }
         let since = since_millis.unwrap_or(i64::MIN);
@@ -449,7 +454,7 @@ impl Engine {
 }
 
 /// What an event is indexed under: the shipment it names, its unit or its conveyance.
-fn home_of(event: &Event) -> &str {
+pub(crate) fn home_of(event: &Event) -> &str {
     match &event.body {
         Body::Shipment(body) => &body.shipment_id,
         Body::Air(body) => &body.awb,

@@ -54,6 +54,8 @@ impl Replay {
         self.retention.sweep(&mut self.engine);
         if self.retention.trim_due(self.engine.watermark_millis()) {
             self.retention.trim(&mut self.engine);
+            // a replay has no dead-letter topic: what a runner would dead-letter is let go of
+            self.engine.take_unreached();
         }
         self.engine.spill_unneeded();
     }

@@ -128,7 +128,9 @@ pub fn apply_shared_decoded(
             SharedChange::Other
         }
         (Key::Links { shipment_id }, Some(payload)) => match Links::decode(payload) {
-            Ok(links) if links.forgotten => SharedChange::Forgotten(engine.forget(shipment_id)),
+            Ok(links) if links.forgotten => {
+                SharedChange::Forgotten(engine.forget(shipment_id, links.finished_millis))
+            }
             Ok(links) => {
                 engine.link(
                     shipment_id,

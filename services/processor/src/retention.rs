@@ -1,7 +1,7 @@
 //! The retention rule that bounds the state: a shipment whose record is `DELIVERED` or
 //! `CANCELLED` is forgotten once the event-time watermark (the latest actual event time seen)
-//! passes its finish time plus the retention period. Events naming it afterwards are ignored
-//! and its published record stays as it was. Event time, not wall time, so that a replay
+//! passes its finish time plus the retention period. Events naming it afterwards are not
+//! applied but dead-lettered as late, and its published record stays as it was. Event time, not wall time, so that a replay
 //! forgets the same shipments as the original run.
 
 use crate::engine::{Engine, Forgotten, HashMap};
@@ -105,6 +105,11 @@ impl Retention {
                 .is_none_or(|at| watermark_millis - at >= every)
     }
 
+    /// The horizon at `watermark_millis`: what is older may be forgotten or trimmed.
+    pub fn horizon(&self, watermark_millis: i64) -> i64 {
+        watermark_millis - self.period_millis
+    }
+
     /// Trims the container history older than the retention period that no remembered
     /// shipment's window reaches ([`Engine::trim_history`]); returns what the engine let go of.
     pub fn trim(&mut self, engine: &mut Engine) -> Vec<Arc<Event>> {
@@ -115,17 +120,17 @@ impl Retention {
 
     /// Forgets every shipment that is due; returns how many.
     pub fn sweep(&mut self, engine: &mut Engine) -> usize {
-        self.sweep_with(engine, |_| true, |_, _| {})
+        self.sweep_with(engine, |_| true, |_, _, _| {})
     }
 
     /// [`Retention::sweep`] over the shipments `owns` accepts (the others belong to another
     /// instance now and are dropped from the schedule), telling `forgot` of each shipment
-    /// forgotten and the event versions the engine let go of with it.
+    /// forgotten, its finish, and the event versions the engine let go of with it.
     pub fn sweep_with(
         &mut self,
         engine: &mut Engine,
         owns: impl Fn(&str) -> bool,
-        mut forgot: impl FnMut(&str, Forgotten),
+        mut forgot: impl FnMut(&str, i64, Forgotten),
     ) -> usize {
         let horizon = engine.watermark_millis() - self.period_millis;
         let mut forgotten = 0;
@@ -152,8 +157,8 @@ impl Retention {
                 self.noted.remove(shipment_id.as_str());
             }
             if still {
-                let dropped = engine.forget(&shipment_id);
-                forgot(&shipment_id, dropped);
+                let dropped = engine.forget(&shipment_id, Some(finish));
+                forgot(&shipment_id, finish, dropped);
                 forgotten += 1;
             }
         }

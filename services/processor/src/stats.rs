@@ -26,6 +26,10 @@ pub struct ProcessStats {
     /// what it has not taken yet (`kouan up` paces itself and says when it caught up by it).
     pub applied: AtomicU64,
     pub forgotten: AtomicU64,
+    /// Late events dead-lettered: of shipments already forgotten, and of conveyances nothing
+    /// reached before the horizon ([`crate::tenure`]'s late data).
+    pub late_forgotten: AtomicU64,
+    pub late_unreached: AtomicU64,
     /// Set once the start-up replay is over and records are being published live.
     pub live: AtomicBool,
     /// Event versions the engine holds (owned shipments' and the shared table's).

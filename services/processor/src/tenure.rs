@@ -18,11 +18,13 @@
 //!   while they buffer too much.
 //! - [`ends`]: when an input partition has been read to its end, and the offsets committed.
 //! - [`upkeep`]: retention sweeps, latency and lag reports.
+//! - [`late`]: late data — events the retention rule no longer lets count — dead-lettered.
 
 mod apply;
 mod checkpointing;
 mod ends;
 mod in_step;
+mod late;
 mod rebalances;
 mod upkeep;
 

@@ -87,7 +87,7 @@ fn a_restore_judges_what_a_forgotten_shipment_leaves_once_every_link_is_read() {
     }
     engine.link(&gone, &[], &[flight.to_string(), lonely.to_string()], None);
     assert!(
-        engine.forget(&gone).is_empty(),
+        engine.forget(&gone, None).is_empty(),
         "nothing judged while deferred"
     );
     engine.link(&live, &[], &[flight.to_string()], None);
@@ -286,7 +286,7 @@ fn a_container_in_constant_use_keeps_only_its_recent_history() {
                 retention.sweep_with(
                     engine,
                     |_| true,
-                    |id, _| forgotten.push((owner, id.to_string())),
+                    |id, _, _| forgotten.push((owner, id.to_string())),
                 );
                 if retention.trim_due(engine.watermark_millis()) {
                     dropped += retention.trim(engine).len();
@@ -304,7 +304,7 @@ fn a_container_in_constant_use_keeps_only_its_recent_history() {
             for (from, id) in forgotten {
                 for (owner, (engine, _)) in engines.iter_mut().enumerate() {
                     if owner != from {
-                        engine.forget(&id);
+                        engine.forget(&id, None);
                     }
                 }
             }

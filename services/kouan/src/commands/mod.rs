@@ -7,6 +7,7 @@ mod bench_serve;
 mod ingest;
 mod process;
 mod pull;
+pub mod replay;
 mod serve;
 mod simulate;
 mod sql;
@@ -28,6 +29,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             command: PullCommand::Dcsa(args),
         } => pull::dcsa(args, topics, cancel).await,
         Command::Up(args) => up::run(args, topics, cancel).await,
+        Command::ReplayDeadLetters(args) => replay::run(args, topics, cancel).await,
         Command::Alert(args) => alert::run(args, topics, cancel).await,
         Command::Process(args) => process::run(args, topics, cancel).await,
         Command::Simulate(args) => simulate::run(args, topics, cancel).await,

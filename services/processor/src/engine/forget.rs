@@ -39,11 +39,13 @@ impl Engine {
     /// units and conveyances that no remembered shipment can reach any more. Later events naming
     /// it are ignored, so a forgotten shipment's published record stays as it was.
     ///
-    /// Returns every event version it let go of, so that a runner can delete them from its
-    /// changelogs too.
-    pub fn forget(&mut self, shipment_id: &str) -> Forgotten {
+    /// `finish_millis`: when it finished, for the dead letters of its late events (`None`: not
+    /// known). Returns every event version it let go of, so that a runner can delete them from
+    /// its changelogs too.
+    pub fn forget(&mut self, shipment_id: &str, finish_millis: Option<i64>) -> Forgotten {
         let mut dropped = Vec::new();
-        self.forgotten.insert(shipment_id.into());
+        self.forgotten
+            .insert(shipment_id.into(), finish_millis.unwrap_or(i64::MIN));
         self.reach.remove(shipment_id);
         self.link_floors.remove(shipment_id);
         self.drop_retractions(shipment_id, &mut dropped);
@@ -116,7 +118,20 @@ impl Engine {
 
     /// Whether `shipment_id` was forgotten under the retention rule.
     pub fn is_forgotten(&self, shipment_id: &str) -> bool {
-        self.forgotten.contains(shipment_id)
+        self.forgotten.contains_key(shipment_id)
+    }
+
+    /// When a forgotten shipment finished: `None` if it is not forgotten, `Some(None)` if its
+    /// finish is not known.
+    pub fn forgotten_finish(&self, shipment_id: &str) -> Option<Option<i64>> {
+        let finish = *self.forgotten.get(shipment_id)?;
+        Some((finish != i64::MIN).then_some(finish))
+    }
+
+    /// The conveyance events the trim let go of that nothing had reached since the last call:
+    /// late data, which the runner dead-letters.
+    pub fn take_unreached(&mut self) -> Vec<Arc<Event>> {
+        std::mem::take(&mut self.unreached)
     }
 
     /// From now until [`Engine::drop_unreachable`], [`Engine::forget`] lets go of a forgotten

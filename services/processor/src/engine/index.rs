@@ -105,7 +105,7 @@ impl Engine {
                     let remembered = body
                         .shipment_ids
                         .iter()
-                        .filter(|id| !self.forgotten.contains(id.as_str()));
+                        .filter(|id| !self.forgotten.contains_key(id.as_str()));
                     for id in remembered {
                         affected.mark(id);
                     }

@@ -17,7 +17,8 @@ pub struct EngineState {
     pub reach: Vec<(String, i64)>,
     /// The earliest own event time of shipments as their links records tell it.
     pub link_floors: Vec<(String, i64)>,
-    pub forgotten: Vec<String>,
+    /// Forgotten shipments with their finish (`i64::MIN`: not known).
+    pub forgotten: Vec<(String, i64)>,
     pub watermark_millis: i64,
     /// Finished shipments' own events as blocks of the park ([`crate::park`]), not decoded.
     pub parked: Vec<ParkedBlock>,
@@ -71,7 +72,9 @@ impl Engine {
                 .iter()
                 .map(|(id, floor)| (id.to_string(), *floor))
                 .collect(),
-            forgotten: self.forgotten.iter().map(Id::to_string).collect(),
+            forgotten: (self.forgotten.iter())
+                .map(|(id, finish)| (id.to_string(), *finish))
+                .collect(),
             watermark_millis: self.watermark_millis,
             parked: self.park.blocks(),
         }
@@ -147,7 +150,9 @@ impl Engine {
         engine.link_floors = (state.link_floors.into_iter())
             .map(|(id, floor)| (id.into(), floor))
             .collect();
-        engine.forgotten = state.forgotten.into_iter().map(Id::from).collect();
+        engine.forgotten = (state.forgotten.into_iter())
+            .map(|(id, finish)| (id.into(), finish))
+            .collect();
         engine.watermark_millis = state.watermark_millis;
         engine.unsettled = engine.unit_events.keys().cloned().collect();
         engine

@@ -109,7 +109,9 @@ impl Engine {
             .map(|(conveyance, _)| conveyance.clone())
             .collect();
         for conveyance in unreached {
+            let before = dropped.len();
             self.drop_conveyance_if_unreachable(&conveyance, &mut dropped);
+            self.unreached.extend(dropped[before..].iter().cloned());
         }
         dropped
     }

@@ -37,8 +37,11 @@ impl Tenure<'_> {
             reported_millis(&event, recorded),
         );
         // the key is only needed off the hot path: a forgotten shipment or an older version
-        if direct_subject(&event).is_some_and(|subject| self.engine.is_forgotten(subject)) {
-            // a late event of a forgotten shipment: it is ignored, and need not be kept
+        if let Some((subject, finish)) = direct_subject(&event)
+            .and_then(|subject| Some((subject, self.engine.forgotten_finish(subject)?)))
+        {
+            // a late event of a forgotten shipment: not applied, not kept, dead-lettered
+            self.dead_letter_forgotten(message, subject, finish)?;
             return self.write_by_shipment(message.partition(), &event_key(&event), None, None);
         }
         if !self.engine.is_news(&event) {
@@ -235,6 +238,7 @@ impl Tenure<'_> {
             flights,
             forgotten: false,
             since_millis: self.engine.since_of(shipment_id),
+            finished_millis: None,
         }
     }
 

@@ -9,13 +9,13 @@ impl Tenure<'_> {
     pub(super) fn apply_retention(&mut self) -> Result<(), ProcessError> {
         let shipments = self.layout.shipments;
         let owned = self.owned.clone();
-        let mut forgotten: Vec<(String, Forgotten)> = Vec::new();
+        let mut forgotten: Vec<(String, i64, Forgotten)> = Vec::new();
         self.retention.sweep_with(
             &mut self.engine,
             |id| owned.contains(&partition_of(id.as_bytes(), shipments)),
-            |id, dropped| forgotten.push((id.to_string(), dropped)),
+            |id, finish, dropped| forgotten.push((id.to_string(), finish, dropped)),
         );
-        for (shipment_id, dropped) in forgotten {
+        for (shipment_id, finish, dropped) in forgotten {
             let partition = partition_of(shipment_id.as_bytes(), shipments);
             for key in dropped.own_event_keys() {
                 self.write_by_shipment(partition, &key, None, None)?;
@@ -23,6 +23,7 @@ impl Tenure<'_> {
             self.tombstone_unreachable(dropped.shared_events())?;
             let links = Links {
                 forgotten: true,
+                finished_millis: Some(finish),
                 ..Links::default()
             };
             self.send_links(&shipment_id, &links.encode_to_vec())?;
@@ -31,8 +32,10 @@ impl Tenure<'_> {
             self.stats.forgotten.fetch_add(1, Ordering::Relaxed);
         }
         if self.retention.trim_due(self.engine.watermark_millis()) {
+            let horizon = self.retention.horizon(self.engine.watermark_millis());
             let dropped = self.retention.trim(&mut self.engine);
             self.tombstone_unreachable(&dropped)?;
+            self.dead_letter_unreached(horizon)?;
         }
         Ok(())
     }
