@@ -241,6 +241,12 @@ fn dashboard_shows_every_panel_and_a_shipper_only_its_own() {
     let browser = Browser::start();
     browser.open(&format!("{url}#token={operator}"));
     check_panels(&browser, "operator");
+    // the operator sees the dead letters' counts (a shipper does not: below)
+    browser.wait_for(
+        "operator: dead letters",
+        "const e = document.getElementById('dead-letters'); return !e.hidden && ['rejected', 'late', 'lost'].every((k) => /^[0-9]+$/.test(e.dataset[k] || ''))",
+        Duration::from_secs(60),
+    );
     assert_eq!(
         browser.eval("return location.hash"),
         "",
@@ -279,6 +285,12 @@ fn dashboard_shows_every_panel_and_a_shipper_only_its_own() {
     );
     let who = browser.eval("return document.getElementById('who').textContent");
     assert!(who.as_str().unwrap().contains("henan-elec"), "{who}");
+    let letters = browser.eval("return document.getElementById('dead-letters').hidden");
+    assert_eq!(
+        letters,
+        serde_json::json!(true),
+        "a shipper sees no dead letters' counts"
+    );
     // every alert on the page is about one of its shipments
     let alerted = browser
         .eval("return [...document.querySelectorAll('.alert')].map(a => a.dataset.shipment)");

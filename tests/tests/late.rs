@@ -1,7 +1,8 @@
 //! Late data is never dropped without a word: an event of a shipment the retention rule already
 //! forgot, and the events of a train nothing reached before they passed the horizon, go to the
 //! dead-letter topic with a reason naming the horizon and what they were late for, are counted
-//! in `kouan_processor_late_events_total` and logged; once `--retention` is raised,
+//! in `kouan_processor_late_events_total`, logged, and shown to an operator in `/v1/network` (the
+//! dashboard's counts); once `--retention` is raised,
 //! `kouan replay-dead-letters` offers the train's events again and a LOAD onto it finds them.
 
 use kouan_bus::Topics;
@@ -156,6 +157,34 @@ fn late_events_are_dead_lettered_counted_and_replayed_once_the_horizon_allows() 
         Some(format!("processor:{}", topics.by_shipment()).as_str())
     );
     await_metric(&metrics, "forgotten_shipment", 1.0);
+    // the dashboard's counts: an operator sees both late events, a shipper nothing of them
+    let dir = std::env::temp_dir().join(&namespace);
+    std::fs::create_dir_all(&dir).unwrap();
+    let serve = Serve::start(&namespace, &write_auth_file(&dir), &[]);
+    let network = |token: &str| -> serde_json::Value {
+        let text = reqwest::blocking::Client::new()
+            .get(format!("{}/v1/network", serve.url))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while network(OPERATOR_TOKEN)["pipeline"]["deadLetters"]["late"] != 2 {
+        assert!(
+            Instant::now() < deadline,
+            "{}",
+            network(OPERATOR_TOKEN)["pipeline"]
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(
+        network(&shipper_token(0))["pipeline"]["deadLetters"],
+        serde_json::Value::Null
+    );
+    drop(serve);
     // the forgotten shipment's record stays as published: cancelled, without the correction
     let statuses = latest_statuses(&brokers(), &topics.status());
     let cancelled = &statuses["ZZHH2611010001"];

@@ -1,6 +1,7 @@
 //! Loss is never silent: a processor that comes back after retention deleted events it had not
 //! routed yet says so — an error log line per partition naming the offsets it missed, and
-//! `kouan_processor_events_lost_total` counting them — instead of resuming at the earliest record
+//! `kouan_processor_events_lost_total` counting them, a notice on the dead-letter topic that the
+//! dashboard counts — instead of resuming at the earliest record
 //! still there without a word.
 
 use kouan_bus::Topics;
@@ -120,6 +121,32 @@ fn events_deleted_before_they_were_routed_are_logged_and_counted() {
         );
         std::thread::sleep(Duration::from_millis(300));
     }
+    // and said on the dead-letter topic, where the dashboard counts it: one notice per partition
+    let notices: Vec<Record> = read_topic(
+        &brokers(),
+        &topics.deadletter(),
+        1,
+        Duration::from_secs(2),
+        Duration::from_secs(60),
+    )
+    .into_iter()
+    .filter(|record| {
+        record
+            .header("kouan-reject-reason")
+            .is_some_and(|reason| reason.starts_with("lost: offsets"))
+    })
+    .collect();
+    let noticed: i64 = notices
+        .iter()
+        .map(|record| {
+            record
+                .header("kouan-lost-records")
+                .unwrap()
+                .parse::<i64>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(noticed, unread, "{notices:?}");
     let line = after.last_log_line("events lost to retention").unwrap();
     assert!(
         line.contains("ERROR") && line.contains("first_missed") && line.contains(".events."),

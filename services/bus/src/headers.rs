@@ -8,6 +8,9 @@ pub const REJECT_REASON: &str = "kouan-reject-reason";
 /// On `kouan.deadletter`: where the record came from (`file:line` or `topic/partition@offset`).
 pub const REJECT_ORIGIN: &str = "kouan-reject-origin";
 
+/// On `kouan.deadletter`, a notice of records lost to retention (no payload): how many.
+pub const LOST_RECORDS: &str = "kouan-lost-records";
+
 /// The headers of a dead letter: why it was rejected and where it came from.
 pub fn rejection_headers(reason: &str, origin: &str) -> OwnedHeaders {
     OwnedHeaders::new()

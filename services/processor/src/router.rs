@@ -62,6 +62,9 @@ pub struct Router<'a> {
     by_shipment: String,
     shared: String,
     deadletter: String,
+    /// Losses found and not yet written to the dead-letter topic (`reason`, `origin`, records
+    /// lost): written by the next transaction, with it.
+    lost_notices: Vec<(String, String, u64)>,
 }
 
 impl<'a> Router<'a> {
@@ -92,6 +95,7 @@ impl<'a> Router<'a> {
             by_shipment: config.topics.by_shipment(),
             shared: config.topics.shared(),
             deadletter: config.topics.deadletter(),
+            lost_notices: Vec::new(),
         })
     }
 
@@ -187,6 +191,14 @@ impl<'a> Router<'a> {
             };
             if let Some(lost) = lost_to_retention(resumes_at, low) {
                 self.stats.lost.fetch_add(lost, Ordering::Relaxed);
+                self.lost_notices.push((
+                    format!(
+                        "lost: offsets {resumes_at} to {} ({lost} records) deleted by retention before the processor read them",
+                        low - 1
+                    ),
+                    format!("processor:{topic}/{partition}@{resumes_at}"),
+                    lost,
+                ));
                 tracing::error!(
                     topic,
                     partition,
@@ -235,12 +247,20 @@ impl<'a> Router<'a> {
     fn route_in_step(&mut self, wall: i64) -> Result<(), ProcessError> {
         let mut routed = 0;
         let mut result = Ok(());
-        while routed < CYCLE_RECORDS {
+        // a loss is said on the dead-letter topic too (where the dashboard counts it), once
+        let noticed = std::mem::take(&mut self.lost_notices);
+        let mut open = !noticed.is_empty();
+        if open {
+            self.producer.begin()?;
+            result = self.write_lost_notices(&noticed);
+        }
+        while routed < CYCLE_RECORDS && result.is_ok() {
             let Some((partition, (message, decoded))) = self.in_step.next(wall) else {
                 break;
             };
-            if routed == 0 {
+            if !open {
                 self.producer.begin()?;
+                open = true;
             }
             routed += 1;
             if let Err(error) = self.route(&message, decoded) {
@@ -249,7 +269,7 @@ impl<'a> Router<'a> {
             }
             self.routed_next.insert(partition, message.offset() + 1);
         }
-        if routed == 0 {
+        if !open {
             return Ok(());
         }
         match result.and_then(|()| self.offsets()) {
@@ -258,7 +278,15 @@ impl<'a> Router<'a> {
                     ProcessError::Topology("the router has no group metadata".into())
                 })?;
                 let committing = std::time::Instant::now();
-                self.producer.commit(&offsets, group)?;
+                let committed = if offsets.count() == 0 {
+                    self.producer.commit_records()
+                } else {
+                    self.producer.commit(&offsets, group)
+                };
+                if let Err(error) = committed {
+                    self.lost_notices.extend(noticed);
+                    return Err(error.into());
+                }
                 self.stats
                     .router_commit
                     .observe(committing.elapsed().as_secs_f64());
@@ -266,9 +294,24 @@ impl<'a> Router<'a> {
             }
             Err(error) => {
                 let _ = self.producer.abort();
+                self.lost_notices.extend(noticed);
                 Err(error)
             }
         }
+    }
+
+    /// The losses found, each a record of the dead-letter topic: no payload, the reason and
+    /// origin, and the count of records lost (`kouan-lost-records`).
+    fn write_lost_notices(&self, noticed: &[(String, String, u64)]) -> Result<(), ProcessError> {
+        for (reason, origin, lost) in noticed {
+            let headers = kouan_bus::headers::rejection_headers(reason, origin).insert(Header {
+                key: kouan_bus::headers::LOST_RECORDS,
+                value: Some(lost.to_string().as_bytes()),
+            });
+            self.producer
+                .send(&self.deadletter, None, &[], Some(headers))?;
+        }
+        Ok(())
     }
 
     /// The offsets a transaction commits: after the last record routed of each partition (not

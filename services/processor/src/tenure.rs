@@ -82,6 +82,10 @@ pub(crate) struct Tenure<'a> {
     /// Where the group left each owned partition: committed for a partition that has delivered
     /// nothing yet, so that every commit names every owned partition (the zombie fence).
     start: HashMap<(String, i32), i64>,
+    /// Per owned by-shipment partition, the offset after the last record its restore read: the
+    /// group's consumer reads those records again, and one of a shipment forgotten since is a
+    /// redelivery, not late data.
+    restored_to: HashMap<i32, i64>,
     /// Digest of the links last written for each owned shipment.
     links_written: HashMap<String, u64>,
     affected: AffectedSet,
@@ -274,6 +278,7 @@ impl<'a> Tenure<'a> {
             owned: BTreeSet::new(),
             published: HashMap::new(),
             start: HashMap::new(),
+            restored_to: HashMap::new(),
             links_written: HashMap::new(),
             affected: AffectedSet::new(),
             cycle_timestamps: Vec::new(),

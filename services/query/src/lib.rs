@@ -29,6 +29,7 @@ pub mod auth;
 pub mod checkpoint;
 pub mod dashboard;
 pub mod dcsa;
+pub mod dead_letters;
 pub mod destination;
 pub mod error;
 pub mod feed;

@@ -88,6 +88,15 @@ impl Server {
         cancel: CancellationToken,
     ) -> Result<Self, QueryError> {
         let store = Arc::new(Store::new(config.feed_window));
+        // counts only: it stops with the token, and a broker it cannot reach it asks again
+        store
+            .dead_letters
+            .clone()
+            .follow(config.brokers.clone(), &config.topics, cancel.clone())
+            .map_err(|source| QueryError::Io {
+                context: "starting the dead letters' thread".into(),
+                source,
+            })?;
         let snapshots = Arc::new(Snapshots::default());
         let sql = Arc::new(SqlEngine::new(snapshots.clone(), config.sql.clone())?);
         let publisher = Arc::new(Publisher::new(&config.brokers)?);

@@ -92,6 +92,8 @@ pub struct Store {
     heads: heads::Heads,
     /// The DCSA events of every shipment (its own lock: a DCSA page never holds the store's).
     dcsa: parking_lot::RwLock<crate::dcsa::DcsaIndex>,
+    /// What the dead-letter topic holds, counted ([`crate::dead_letters`]).
+    pub dead_letters: Arc<crate::dead_letters::DeadLetters>,
 }
 
 /// Rows of one snapshot refresh: the chunks that changed with their records, and the alerts
@@ -115,6 +117,7 @@ impl Store {
             interner: Default::default(),
             heads: Default::default(),
             dcsa: Default::default(),
+            dead_letters: Default::default(),
         }
     }
 

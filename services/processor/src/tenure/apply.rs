@@ -40,8 +40,13 @@ impl Tenure<'_> {
         if let Some((subject, finish)) = direct_subject(&event)
             .and_then(|subject| Some((subject, self.engine.forgotten_finish(subject)?)))
         {
-            // a late event of a forgotten shipment: not applied, not kept, dead-lettered
-            self.dead_letter_forgotten(message, subject, finish)?;
+            // a late event of a forgotten shipment: not applied, not kept, dead-lettered —
+            // unless the restore read it already (applied then, forgotten since: a redelivery)
+            let restored =
+                (self.restored_to.get(&partition)).is_some_and(|to| message.offset() < *to);
+            if !restored {
+                self.dead_letter_forgotten(message, subject, finish)?;
+            }
             return self.write_by_shipment(message.partition(), &event_key(&event), None, None);
         }
         if !self.engine.is_news(&event) {

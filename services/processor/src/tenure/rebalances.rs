@@ -105,8 +105,10 @@ impl Tenure<'_> {
         let reads = at(&by_shipment, |r| r.by_shipment_offset);
         let (brokers, cancel) = (&self.config.brokers, self.cancel);
         let name = format!("{}-restore", self.name);
+        let restored_to = &mut self.restored_to;
         read_from(brokers, &name, &by_shipment, &reads, cancel, |message| {
             records += 1;
+            restored_to.insert(message.partition(), message.offset() + 1);
             restore::apply_by_shipment(&mut self.engine, message, &mut touched);
         })?;
         // every status its transactions published, not only those whose commit markers were
@@ -172,6 +174,7 @@ impl Tenure<'_> {
 
     pub(super) fn release_partition(&mut self, partition: i32) {
         self.owned.remove(&partition);
+        self.restored_to.remove(&partition);
         self.retention.doubt_noted();
         self.progress.release(Input::ByShipment, partition);
         self.in_step.revoked(&(Input::ByShipment, partition));

@@ -111,6 +111,10 @@ pub struct PipelineClock {
     pub behind_hours: f64,
     /// Behind by more than five minutes: replaying or recovering.
     pub catching_up: bool,
+    /// What the dead-letter topic holds (its retention, 7 days by default): rejected input, late
+    /// events, records lost to retention. Operators only (null for a shipper).
+    #[schema(required = true)]
+    pub dead_letters: Option<crate::dead_letters::DeadLetterCounts>,
 }
 
 /// `GET /v1/kpis/clearance`: one entry per group, ordered by group.

@@ -67,6 +67,7 @@ impl Store {
                     now_millis + behind_millis,
                 ),
                 catching_up: behind_millis >= CATCHING_UP_MILLIS,
+                dead_letters: caller.is_operator().then(|| self.dead_letters.counts()),
             },
         };
         serde_json::to_string(&answer).expect("the network view always serializes")
