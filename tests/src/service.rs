@@ -13,10 +13,16 @@ pub struct Service {
 impl Service {
     /// Starts `kouan --namespace NS --log-format json ARGS…`.
     pub fn start(namespace: &str, args: &[&str]) -> Self {
+        Self::start_with_env(namespace, args, &[])
+    }
+
+    /// [`Service::start`] with these environment variables set for it.
+    pub fn start_with_env(namespace: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
         use std::io::BufRead;
         let mut child = kouan(namespace)
             .args(["--log-format", "json"])
             .args(args)
+            .envs(env.iter().copied())
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();

@@ -52,12 +52,33 @@ pub fn consumer(brokers: &str, group: &str) -> ClientConfig {
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
-        .set("session.timeout.ms", "6000")
-        .set("heartbeat.interval.ms", "1500")
-        .set("max.poll.interval.ms", "60000")
+        .set("session.timeout.ms", session_timeout_ms().to_string())
+        .set(
+            "heartbeat.interval.ms",
+            (session_timeout_ms() / 4).to_string(),
+        )
+        .set("max.poll.interval.ms", max_poll_interval_ms().to_string())
         .set("fetch.wait.max.ms", "10")
         .set("enable.partition.eof", "false");
     config
+}
+
+/// `session.timeout.ms` of every group member: 6 s, or `KOUAN_SESSION_TIMEOUT_MS` (at least the
+/// broker's `group.min.session.timeout.ms`, 6 s by default).
+pub fn session_timeout_ms() -> u64 {
+    env_millis("KOUAN_SESSION_TIMEOUT_MS").unwrap_or(6_000)
+}
+
+/// `max.poll.interval.ms` of every group member: 60 s, or `KOUAN_MAX_POLL_INTERVAL_MS` (at least
+/// the session timeout).
+pub fn max_poll_interval_ms() -> u64 {
+    env_millis("KOUAN_MAX_POLL_INTERVAL_MS")
+        .unwrap_or(60_000)
+        .max(session_timeout_ms())
+}
+
+fn env_millis(name: &str) -> Option<u64> {
+    std::env::var(name).ok()?.trim().parse().ok()
 }
 
 /// A member of a consumer group whose work moves between members: cooperative rebalancing

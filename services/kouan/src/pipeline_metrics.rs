@@ -60,6 +60,12 @@ impl Collector for PipelineCollector {
                     counter(count).encode(family.encode_family(&[("reason", reason)])?)?;
                 }
             }
+            counter(&process.restored).encode(encoder.encode_descriptor(
+                "processor_restored_records",
+                "by-shipment records the processor's restores read (partitions assigned)",
+                None,
+                MetricType::Counter,
+            )?)?;
             counter(&process.lost).encode(encoder.encode_descriptor(
                 "processor_events_lost",
                 "event records retention deleted before the router read them",

@@ -30,6 +30,9 @@ pub struct ProcessStats {
     /// reached before the horizon ([`crate::tenure`]'s late data).
     pub late_forgotten: AtomicU64,
     pub late_unreached: AtomicU64,
+    /// By-shipment records read by restores (a partition assigned, restored before it is
+    /// processed).
+    pub restored: AtomicU64,
     /// Set once the start-up replay is over and records are being published live.
     pub live: AtomicBool,
     /// Event versions the engine holds (owned shipments' and the shared table's).

@@ -401,20 +401,37 @@ impl<'a> Tenure<'a> {
 
 /// Reads some partitions of `topic`, each from its offset, to their ends into `each`; nothing
 /// (and no client made) when there are none.
+/// Reads `topic`'s partitions from `starts` to their ends, handing each record to `each` and
+/// calling `keep_alive` at least every [`KEEP_ALIVE`] (a restore polls the group meanwhile, so
+/// that however long it takes the member stays in the group).
 fn read_from(
     brokers: &str,
     name: &str,
     topic: &str,
     starts: &[(i32, rdkafka::Offset)],
     cancel: &CancellationToken,
-    each: impl FnMut(&rdkafka::message::BorrowedMessage<'_>),
+    mut each: impl FnMut(&rdkafka::message::BorrowedMessage<'_>),
+    keep_alive: &mut dyn FnMut(),
 ) -> Result<(), ProcessError> {
     if starts.is_empty() {
         return Ok(());
     }
-    Follower::partitions_at(brokers, name, topic, starts, cancel)?.catch_up(cancel, each)?;
+    let mut follower = Follower::partitions_at(brokers, name, topic, starts, cancel)?;
+    let mut alive_at = std::time::Instant::now();
+    while !cancel.is_cancelled() && !follower.caught_up() {
+        if let Some(message) = follower.poll(kouan_bus::follower::POLL) {
+            each(&message);
+        }
+        if alive_at.elapsed() >= KEEP_ALIVE {
+            keep_alive();
+            alive_at = std::time::Instant::now();
+        }
+    }
     Ok(())
 }
+
+/// How often a restore polls the group: far within `max.poll.interval.ms`.
+const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_millis(200);
 
 fn now() -> Timestamp {
     Timestamp::now()

@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// How often a restore logs how far it got.
+const RESTORE_PROGRESS: Duration = Duration::from_secs(5);
+
 impl Tenure<'_> {
     /// Acts on what the group decided: restores gained by-shipment partitions, releases lost ones.
     pub(super) fn follow_rebalances(&mut self) -> Result<(), ProcessError> {
@@ -99,18 +102,53 @@ impl Tenure<'_> {
                 .collect()
         };
         let mut touched = BTreeSet::new();
-        let mut records = 0u64;
+        let records = std::cell::Cell::new(0u64);
         let by_shipment = self.config.topics.by_shipment();
         let status = self.config.topics.status();
         let reads = at(&by_shipment, |r| r.by_shipment_offset);
         let (brokers, cancel) = (&self.config.brokers, self.cancel);
         let name = format!("{}-restore", self.name);
+        // the group is polled while the restore reads, its partitions paused, so that a restore
+        // longer than `max.poll.interval.ms` does not get the member evicted (and restored again)
+        let assignment = self.group.assignment()?;
+        if let Err(error) = self.group.pause(&assignment) {
+            tracing::warn!(%error, "pausing the group's partitions for a restore");
+        }
+        let mut polled: Vec<OwnedMessage> = Vec::new();
+        let (group, stats) = (&self.group, self.stats);
+        let mut reported = Instant::now();
+        let mut keep_alive = || {
+            while let Some(result) = group.poll(Duration::ZERO) {
+                match result {
+                    Ok(message) => polled.push(message.detach()),
+                    Err(error) => tracing::warn!(%error, "polling the group during a restore"),
+                }
+            }
+            if reported.elapsed() >= RESTORE_PROGRESS {
+                reported = Instant::now();
+                tracing::info!(
+                    ?partitions,
+                    records = records.get(),
+                    seconds = started.elapsed().as_secs_f64(),
+                    "restoring"
+                );
+            }
+        };
         let restored_to = &mut self.restored_to;
-        read_from(brokers, &name, &by_shipment, &reads, cancel, |message| {
-            records += 1;
-            restored_to.insert(message.partition(), message.offset() + 1);
-            restore::apply_by_shipment(&mut self.engine, message, &mut touched);
-        })?;
+        read_from(
+            brokers,
+            &name,
+            &by_shipment,
+            &reads,
+            cancel,
+            |message| {
+                records.set(records.get() + 1);
+                stats.restored.fetch_add(1, Ordering::Relaxed);
+                restored_to.insert(message.partition(), message.offset() + 1);
+                restore::apply_by_shipment(&mut self.engine, message, &mut touched);
+            },
+            &mut keep_alive,
+        )?;
         // every status its transactions published, not only those whose commit markers were
         // written by now: a version learned short would be published a second time
         self.probes
@@ -132,13 +170,24 @@ impl Tenure<'_> {
         let reads = at(&status, |r| r.status_offset);
         let published = &mut self.published;
         let name = format!("{}-restore-status", self.name);
-        read_from(brokers, &name, &status, &reads, cancel, |message| {
-            restore::learn_published(published, message);
-            // another owner published it since the checkpoint: derived again
-            if let Some(key) = message.key().and_then(|k| std::str::from_utf8(k).ok()) {
-                touched.insert(key.to_string());
-            }
-        })?;
+        read_from(
+            brokers,
+            &name,
+            &status,
+            &reads,
+            cancel,
+            |message| {
+                restore::learn_published(published, message);
+                // another owner published it since the checkpoint: derived again
+                if let Some(key) = message.key().and_then(|k| std::str::from_utf8(k).ok()) {
+                    touched.insert(key.to_string());
+                }
+            },
+            &mut keep_alive,
+        )?;
+        if let Err(error) = self.group.resume(&assignment) {
+            tracing::warn!(%error, "resuming the group's partitions after a restore");
+        }
         if self.cancel.is_cancelled() {
             self.cut_short = true;
         }
@@ -164,11 +213,14 @@ impl Tenure<'_> {
         tracing::info!(
             ?partitions,
             from_checkpoint = ?resumed.keys().collect::<BTreeSet<_>>(),
-            records,
+            records = records.get(),
             affected = self.affected.len(),
             seconds = started.elapsed().as_secs_f64(),
             "partitions restored"
         );
+        // what the group handed out while paused (partitions assigned during the restore, which
+        // their own restore reads again): held as any batch, dropped unless owned
+        self.hold(polled, Vec::new(), wall);
         Ok(())
     }
 
