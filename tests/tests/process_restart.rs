@@ -98,26 +98,31 @@ fn logged_number(service: &Service, needle: &str, field: &str) -> u64 {
 
 #[test]
 fn a_restart_from_its_checkpoint_reads_only_what_came_after_and_stays_exact() {
+    rustls::crypto::ring::default_provider()
+        .install_default()
+        .ok();
     let namespace = unique_namespace("checkpoint");
     let topics = Topics::new(&namespace);
     let dir = std::env::temp_dir().join(format!("{namespace}-state"));
     let state_dir = dir.to_str().unwrap().to_string();
-    let with_state = |every: &str| {
-        Service::start(
-            &namespace,
-            &[
-                "process",
-                "--brokers",
-                &brokers(),
-                "--group",
-                "checkpoint",
-                "--state-dir",
-                &state_dir,
-                "--checkpoint-every",
-                every,
-            ],
-        )
+    let broker_list = brokers();
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let with_state_and = |every: &str, extra: &[&str]| {
+        let mut args = vec![
+            "process",
+            "--brokers",
+            &broker_list,
+            "--group",
+            "checkpoint",
+            "--state-dir",
+            &state_dir,
+            "--checkpoint-every",
+            every,
+        ];
+        args.extend_from_slice(extra);
+        Service::start(&namespace, &args)
     };
+    let with_state = |every: &str| with_state_and(every, &[]);
     let lines = simulated_lines(&namespace, 31, 16_000);
     let (first, second) = lines.split_at(lines.len() / 2);
     ingest_lines(&namespace, first);
@@ -142,7 +147,7 @@ fn a_restart_from_its_checkpoint_reads_only_what_came_after_and_stays_exact() {
         .sum::<usize>();
 
     // the restart reads nothing from the internal topics and derives nothing: nothing came after
-    let restarted = with_state("1s");
+    let restarted = with_state_and("1s", &["--metrics-listen", &metrics]);
     restarted.await_log("restored, processing", CONVERGENCE);
     let shared = restarted.last_log_line("shared table restored").unwrap();
     assert!(shared.contains("\"from_checkpoint\":true"), "{shared}");
@@ -185,6 +190,30 @@ fn a_restart_from_its_checkpoint_reads_only_what_came_after_and_stays_exact() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    // what it holds on local disk is a metric: the checkpoint's bytes, and the scratch files'
+    let local = |file: &str| -> Option<u64> {
+        let text = reqwest::blocking::get(format!("http://{metrics}/metrics"))
+            .and_then(|response| response.text())
+            .ok()?;
+        let prefix = format!("kouan_processor_local_bytes{{file=\"{file}\"}} ");
+        text.lines()
+            .find_map(|line| line.strip_prefix(&prefix))
+            .and_then(|value| value.trim().parse().ok())
+    };
+    while local("checkpoint").unwrap_or(0) == 0 {
+        assert!(
+            waited.elapsed() < Duration::from_secs(30),
+            "the checkpoint's bytes never showed"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let shown = local("checkpoint").unwrap();
+    let on_disk = std::fs::metadata(&checkpoint).unwrap().len();
+    assert!(
+        shown > on_disk / 2 && shown < on_disk * 2,
+        "{shown} bytes shown, {on_disk} on disk"
+    );
+    assert!(local("park").is_some() && local("spill").is_some());
     restarted.kill_hard();
     let mut periodic = with_state("5min");
     periodic.await_log("restored, processing", CONVERGENCE);

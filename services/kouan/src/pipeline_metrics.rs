@@ -60,6 +60,22 @@ impl Collector for PipelineCollector {
                     counter(count).encode(family.encode_family(&[("reason", reason)])?)?;
                 }
             }
+            {
+                let mut family = encoder.encode_descriptor(
+                    "processor_local_bytes",
+                    "bytes the processor holds on local disk: its checkpoint (--state-dir), the park's and the spill's scratch files",
+                    None,
+                    MetricType::Gauge,
+                )?;
+                for (file, bytes) in [
+                    ("checkpoint", &process.checkpoint_bytes),
+                    ("park", &process.park_bytes),
+                    ("spill", &process.spill_bytes),
+                ] {
+                    ConstGauge::new(bytes.load(Ordering::Relaxed) as i64)
+                        .encode(family.encode_family(&[("file", file)])?)?;
+                }
+            }
             counter(&process.restored).encode(encoder.encode_descriptor(
                 "processor_restored_records",
                 "by-shipment records the processor's restores read (partitions assigned)",

@@ -52,6 +52,13 @@ pub struct Park {
     blocks: HashMap<Id, Block, foldhash::fast::RandomState>,
 }
 
+impl Park {
+    /// The bytes its scratch file holds on disk (what the state directory holds for it).
+    pub fn bytes_on_disk(&self) -> u64 {
+        self.file.written()
+    }
+}
+
 impl Default for Park {
     fn default() -> Self {
         Park::in_dir(std::env::temp_dir())

@@ -45,7 +45,7 @@ pub struct Spilled {
 
 #[derive(Debug)]
 pub struct Spill {
-    file: ScratchFile,
+    pub(crate) file: ScratchFile,
     places: HashMap<Identity, Extent, foldhash::fast::RandomState>,
     units: HashMap<String, Vec<Spilled>, foldhash::fast::RandomState>,
 }

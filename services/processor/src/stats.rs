@@ -30,6 +30,10 @@ pub struct ProcessStats {
     /// reached before the horizon ([`crate::tenure`]'s late data).
     pub late_forgotten: AtomicU64,
     pub late_unreached: AtomicU64,
+    /// Bytes on local disk: the checkpoint file, the park's and the spill's scratch files.
+    pub checkpoint_bytes: AtomicU64,
+    pub park_bytes: AtomicU64,
+    pub spill_bytes: AtomicU64,
     /// By-shipment records read by restores (a partition assigned, restored before it is
     /// processed).
     pub restored: AtomicU64,

@@ -78,6 +78,13 @@ impl Tenure<'_> {
             .store(self.engine.events_spilled() as u64, Ordering::Relaxed);
         if self.lag_at.elapsed() >= kouan_bus::timing::LAG_REPORT {
             self.lag_at = Instant::now();
+            let (park, spill) = self.engine.scratch_bytes();
+            self.stats.park_bytes.store(park, Ordering::Relaxed);
+            self.stats.spill_bytes.store(spill, Ordering::Relaxed);
+            if let Some(checkpoints) = &self.checkpoints {
+                let size = std::fs::metadata(&checkpoints.path).map_or(0, |m| m.len());
+                self.stats.checkpoint_bytes.store(size, Ordering::Relaxed);
+            }
             let lag: i64 = kouan_bus::follower::lag(&self.group).values().sum();
             self.stats.lag.store(lag, Ordering::Relaxed);
         }
