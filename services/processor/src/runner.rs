@@ -88,7 +88,7 @@ pub fn run(
     let stop = cancel.child_token();
     let (routed, processed) = std::thread::scope(|scope| {
         let router = scope.spawn(|| {
-            let result = with_restarts("router", stats, &stop, |name| {
+            let result = with_restarts("router", &stop, |name| {
                 let mut router = Router::start(config, stats, name)?;
                 let result = router.run(&stop);
                 router.close();
@@ -97,10 +97,15 @@ pub fn run(
             stop.cancel();
             result
         });
-        let processed = with_restarts("shipments", stats, &stop, |name| {
+        let processed = with_restarts("shipments", &stop, |name| {
             let mut tenure = Tenure::start(config, stats, &stop, name)?;
             let result = tenure.run();
             tenure.close();
+            if result.is_err() {
+                // the stage is not live until its next tenure hears from its group (the
+                // router's restarts leave it alone: the stage goes on through them)
+                stats.live.store(false, Ordering::Relaxed);
+            }
             result
         });
         stop.cancel();
@@ -116,7 +121,6 @@ pub fn run(
 /// from Kafka (the broker went away, the group moved on while this instance was paused).
 fn with_restarts(
     stage: &str,
-    stats: &ProcessStats,
     cancel: &CancellationToken,
     mut body: impl FnMut(&str) -> Result<(), ProcessError>,
 ) -> Result<(), ProcessError> {
@@ -131,7 +135,6 @@ fn with_restarts(
             Ok(()) => return Ok(()),
             Err(ProcessError::Topology(reason)) => return Err(ProcessError::Topology(reason)),
             Err(error) => {
-                stats.live.store(false, Ordering::Relaxed);
                 if started.elapsed() > Duration::from_secs(60) {
                     backoff = FIRST_BACKOFF;
                 }
