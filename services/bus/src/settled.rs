@@ -57,6 +57,18 @@ impl Probes {
         partitions: &[i32],
         cancel: &CancellationToken,
     ) -> Result<(), BusError> {
+        self.await_settled_polling(topic, partitions, cancel, &mut || {})
+    }
+
+    /// [`Probes::await_settled`], calling `keep_alive` between its asks (a restoring processor
+    /// polls its group there).
+    pub fn await_settled_polling(
+        &self,
+        topic: &str,
+        partitions: &[i32],
+        cancel: &CancellationToken,
+        keep_alive: &mut dyn FnMut(),
+    ) -> Result<(), BusError> {
         let (everything, committed) = (&self.everything, &self.committed);
         let started = Instant::now();
         let asked: Vec<(String, i32)> = partitions
@@ -95,6 +107,7 @@ impl Probes {
                 told = Instant::now();
             }
             waiting = open.into_iter().map(|(waiting, _)| waiting).collect();
+            keep_alive();
             std::thread::sleep(SETTLE_RETRY);
         }
         tracing::debug!(

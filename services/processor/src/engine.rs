@@ -335,6 +335,11 @@ impl Engine {
         self.versions.len()
     }
 
+    /// The bytes its scratch files hold on disk: the park's and the spill's.
+    pub fn scratch_bytes(&self) -> (u64, u64) {
+        (self.park.bytes_on_disk(), self.spill.bytes_on_disk())
+    }
+
     pub fn watermark_millis(&self) -> i64 {
         self.watermark_millis
     }

@@ -45,7 +45,7 @@ pub struct Spilled {
 
 #[derive(Debug)]
 pub struct Spill {
-    pub(crate) file: ScratchFile,
+    file: ScratchFile,
     places: HashMap<Identity, Extent, foldhash::fast::RandomState>,
     units: HashMap<String, Vec<Spilled>, foldhash::fast::RandomState>,
 }
@@ -57,6 +57,11 @@ impl Default for Spill {
 }
 
 impl Spill {
+    /// The bytes its scratch file holds on disk (what the state directory holds for it).
+    pub fn bytes_on_disk(&self) -> u64 {
+        self.file.written()
+    }
+
     /// A spill whose file will be made in `dir` (when the first event is spilled).
     pub fn in_dir(dir: impl AsRef<Path>) -> Self {
         Spill {

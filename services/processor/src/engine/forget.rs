@@ -128,17 +128,6 @@ impl Engine {
         Some((finish != i64::MIN).then_some(finish))
     }
 
-    /// The bytes its scratch files hold on disk: the park's and the spill's.
-    pub fn scratch_bytes(&self) -> (u64, u64) {
-        (self.park.bytes_on_disk(), self.spill.file.written())
-    }
-
-    /// The conveyance events the trim let go of that nothing had reached since the last call:
-    /// late data, which the runner dead-letters.
-    pub fn take_unreached(&mut self) -> Vec<Arc<Event>> {
-        std::mem::take(&mut self.unreached)
-    }
-
     /// From now until [`Engine::drop_unreachable`], [`Engine::forget`] lets go of a forgotten
     /// shipment's own events only. A restore reads the shared table's partitions one after
     /// another: a `forgotten` record can come before the links of another shipment on the same

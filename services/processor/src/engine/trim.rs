@@ -116,6 +116,12 @@ impl Engine {
         dropped
     }
 
+    /// The conveyance events the trim let go of that nothing had reached since the last call:
+    /// late data, which the runner dead-letters.
+    pub fn take_unreached(&mut self) -> Vec<Arc<Event>> {
+        std::mem::take(&mut self.unreached)
+    }
+
     /// Unrelates `unit` from the conveyances none of its events (held or spilled, read back)
     /// names any more, dropping a conveyance's events once no unit and no flight reaches it.
     pub(super) fn drop_unnamed_conveyances(&mut self, unit: &str, dropped: &mut Vec<Arc<Event>>) {

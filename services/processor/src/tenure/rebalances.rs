@@ -108,11 +108,17 @@ impl Tenure<'_> {
         let reads = at(&by_shipment, |r| r.by_shipment_offset);
         let (brokers, cancel) = (&self.config.brokers, self.cancel);
         let name = format!("{}-restore", self.name);
-        // the group is polled while the restore reads, its partitions paused, so that a restore
-        // longer than `max.poll.interval.ms` does not get the member evicted (and restored again)
-        let assignment = self.group.assignment()?;
-        if let Err(error) = self.group.pause(&assignment) {
-            tracing::warn!(%error, "pausing the group's partitions for a restore");
+        // the group is polled while the restore reads, so that a restore longer than
+        // `max.poll.interval.ms` does not get the member evicted (and restored again); the
+        // partitions restored are paused meanwhile (what they hold past the restore's end is
+        // read once they are owned), the owned ones flow on into `polled` and are held, and
+        // the pacing's own pauses of those are left as they are
+        let mut restoring = TopicPartitionList::new();
+        for partition in partitions {
+            restoring.add_partition(&by_shipment, *partition);
+        }
+        if let Err(error) = self.group.pause(&restoring) {
+            tracing::warn!(%error, "pausing the partitions restored");
         }
         let mut polled: Vec<OwnedMessage> = Vec::new();
         let (group, stats) = (&self.group, self.stats);
@@ -151,8 +157,12 @@ impl Tenure<'_> {
         )?;
         // every status its transactions published, not only those whose commit markers were
         // written by now: a version learned short would be published a second time
-        self.probes
-            .await_settled(&self.config.topics.status(), partitions, self.cancel)?;
+        self.probes.await_settled_polling(
+            &self.config.topics.status(),
+            partitions,
+            self.cancel,
+            &mut keep_alive,
+        )?;
         for resumable in resumed.values() {
             self.published.extend(resumable.published.iter().cloned());
             self.links_written
@@ -185,8 +195,8 @@ impl Tenure<'_> {
             },
             &mut keep_alive,
         )?;
-        if let Err(error) = self.group.resume(&assignment) {
-            tracing::warn!(%error, "resuming the group's partitions after a restore");
+        if let Err(error) = self.group.resume(&restoring) {
+            tracing::warn!(%error, "resuming the partitions restored");
         }
         if self.cancel.is_cancelled() {
             self.cut_short = true;
@@ -218,8 +228,8 @@ impl Tenure<'_> {
             seconds = started.elapsed().as_secs_f64(),
             "partitions restored"
         );
-        // what the group handed out while paused (partitions assigned during the restore, which
-        // their own restore reads again): held as any batch, dropped unless owned
+        // what the group handed out meanwhile: the owned partitions' records, held as any batch
+        // (one of a partition assigned during the restore is dropped: its restore reads it)
         self.hold(polled, Vec::new(), wall);
         Ok(())
     }
